@@ -1,0 +1,12 @@
+//! postsearch: a full-text search indexer and query service for technical
+//! posts, built on Tantivy.
+//!
+//! The library does all the work; the `postsearch` binary, the HTTP server,
+//! the benchmark and the tests call the same functions.
+
+pub mod error;
+pub mod ingest;
+pub mod post;
+
+pub use error::{Error, Result};
+pub use post::Post;

@@ -1,0 +1,220 @@
+//! The post record: the one shape both input formats parse to (FORMAT.md).
+//!
+//! Only `id` and `title` are required. Every other field is optional and is
+//! left out of the JSON when absent, so a post round-trips as it came in.
+//! Unknown fields are kept in `extra` and written back unchanged.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One technical post, as FORMAT.md describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Post {
+    /// Unique key; in the text form it is `payload.source id`.
+    pub id: String,
+    /// Required, non-empty.
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// `"<problem> / <stack>"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outline: Option<IndexMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<String>,
+    /// Minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_count: Option<u64>,
+    /// The meta score inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<Score>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<Revision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Content hash: two posts with the same hash are exact duplicates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<IndexMap<String, bool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<Vec<Entity>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<Vec<String>>,
+    /// Fields this version does not know, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The four parts of a post's meta score, each an integer 0–100.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clarity: Option<u64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Editorial state of a post.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// ISO date, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reviewed: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A named entity mentioned by the post (`{name, type}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Where the post came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paragraphs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Post {
+    /// A post with only the required fields set.
+    pub fn new(id: impl Into<String>, title: impl Into<String>) -> Post {
+        Post {
+            id: id.into(),
+            title: title.into(),
+            body: None,
+            topic: None,
+            summary: None,
+            outline: None,
+            brief: None,
+            stack: None,
+            tools: None,
+            code_language: None,
+            difficulty: None,
+            reading_time: None,
+            view_count: None,
+            score: None,
+            revision: None,
+            reference: None,
+            hash: None,
+            flags: None,
+            checklist: None,
+            entities: None,
+            payload: None,
+            notes: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Checks the invariants serde cannot: a non-blank id and title.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.id.trim().is_empty() {
+            return Err("post has no id".into());
+        }
+        if self.title.trim().is_empty() {
+            return Err("post has no title".into());
+        }
+        if self.id.len() > 512 {
+            return Err(format!("id is {} bytes long (limit 512)", self.id.len()));
+        }
+        Ok(())
+    }
+
+    /// The problem the post addresses: `outline.problem`, else the part of
+    /// `topic` before ` / `.
+    pub fn problem(&self) -> Option<&str> {
+        if let Some(p) = self.outline.as_ref().and_then(|o| o.get("problem")) {
+            return Some(p.as_str());
+        }
+        self.topic
+            .as_deref()
+            .map(|t| t.split(" / ").next().unwrap_or(t).trim())
+            .filter(|p| !p.is_empty())
+    }
+
+    /// The post as one line of JSON (the FORMAT.md schema).
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).expect("a Post always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_optional_fields_stay_absent() {
+        let p: Post = serde_json::from_str(r#"{"id":"a","title":"t"}"#).unwrap();
+        assert_eq!(p.to_json_line(), r#"{"id":"a","title":"t"}"#);
+    }
+
+    #[test]
+    fn unknown_fields_are_kept() {
+        let src = r#"{"id":"a","title":"t","score":{"quality":3,"zeal":9},"lang":"en"}"#;
+        let p: Post = serde_json::from_str(src).unwrap();
+        let back: Value = serde_json::from_str(&p.to_json_line()).unwrap();
+        let orig: Value = serde_json::from_str(src).unwrap();
+        assert_eq!(back, orig);
+    }
+
+    #[test]
+    fn problem_prefers_outline_then_topic() {
+        let mut p = Post::new("a", "t");
+        p.topic = Some("n+1 queries / django".into());
+        assert_eq!(p.problem(), Some("n+1 queries"));
+        p.outline = Some(IndexMap::from([("problem".into(), "slow builds".into())]));
+        assert_eq!(p.problem(), Some("slow builds"));
+    }
+
+    #[test]
+    fn blank_id_or_title_is_invalid() {
+        assert!(Post::new(" ", "t").validate().is_err());
+        assert!(Post::new("a", "").validate().is_err());
+        assert!(Post::new("a", "t").validate().is_ok());
+    }
+}
