@@ -23,6 +23,9 @@ pub enum Error {
     /// A tantivy operation failed outside of opening an index.
     #[error(transparent)]
     Tantivy(#[from] tantivy::TantivyError),
+    /// Reading index data failed.
+    #[error("index I/O: {0}")]
+    IndexIo(#[from] std::io::Error),
     /// The user's request is malformed (bad query, bad parameter).
     #[error("{message}")]
     BadRequest {
@@ -59,7 +62,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Io { .. } => "io_error",
-            Error::Index { .. } | Error::Tantivy(_) => "index_error",
+            Error::Index { .. } | Error::Tantivy(_) | Error::IndexIo(_) => "index_error",
             Error::BadRequest { .. } => "bad_request",
             Error::NotFound(_) => "not_found",
             Error::Config(_) => "config_error",

@@ -4,9 +4,13 @@
 //! The library does all the work; the `postsearch` binary, the HTTP server,
 //! the benchmark and the tests call the same functions.
 
+pub mod analysis;
 pub mod error;
+pub mod index;
+pub mod indexer;
 pub mod ingest;
 pub mod post;
+pub mod schema;
 
 pub use error::{Error, Result};
 pub use post::Post;

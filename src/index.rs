@@ -1,0 +1,241 @@
+//! The on-disk post index: opening or creating it, reading posts back, and
+//! its statistics. Writing lives in [`crate::indexer`], searching in
+//! [`crate::search`].
+
+use crate::analysis;
+use crate::error::{Error, Result};
+use crate::post::Post;
+use crate::schema::{build_schema, Fields, FACET_FIELDS};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term,
+    TERMINATED,
+};
+
+/// The default index directory, relative to the working directory.
+pub const DEFAULT_INDEX_DIR: &str = "index";
+
+/// An open post index: the tantivy index, its field handles and a reader.
+#[derive(Clone)]
+pub struct PostIndex {
+    index: Index,
+    fields: Fields,
+    reader: IndexReader,
+    path: Option<PathBuf>,
+}
+
+/// Where a post lives in the current searcher, and its content fingerprint.
+#[derive(Debug, Clone, Copy)]
+pub struct Located {
+    pub address: DocAddress,
+    pub fingerprint: u64,
+}
+
+impl PostIndex {
+    /// Opens the index in `dir`, creating it (and the directory) when absent.
+    pub fn open_or_create(dir: &Path) -> Result<PostIndex> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mmap = MmapDirectory::open(dir).map_err(|e| Error::Index {
+            path: dir.into(),
+            source: e.into(),
+        })?;
+        let index = Index::open_or_create(mmap, build_schema()).map_err(|e| Error::Index {
+            path: dir.into(),
+            source: e,
+        })?;
+        Self::wrap(index, Some(dir.to_path_buf()))
+    }
+
+    /// Opens an existing index; fails with a clear message if there is none.
+    pub fn open(dir: &Path) -> Result<PostIndex> {
+        if !Self::exists(dir) {
+            return Err(Error::Index {
+                path: dir.into(),
+                source: tantivy::TantivyError::InvalidArgument(
+                    "no index here; build one with `postsearch index PATH`".into(),
+                ),
+            });
+        }
+        let index = Index::open_in_dir(dir).map_err(|e| Error::Index {
+            path: dir.into(),
+            source: e,
+        })?;
+        Self::wrap(index, Some(dir.to_path_buf()))
+    }
+
+    /// Whether `dir` holds a committed index.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join("meta.json").is_file()
+    }
+
+    /// A fresh index in memory (tests, evaluations).
+    pub fn create_in_ram() -> Result<PostIndex> {
+        Self::wrap(Index::create_in_ram(build_schema()), None)
+    }
+
+    fn wrap(index: Index, path: Option<PathBuf>) -> Result<PostIndex> {
+        analysis::register(&index);
+        let fields = Fields::new(&index.schema())?;
+        // On disk, a commit by any process (the CLI while the server runs)
+        // is picked up by watching meta.json; writers in this process also
+        // reload explicitly after they commit.
+        let policy = if path.is_some() {
+            ReloadPolicy::OnCommitWithDelay
+        } else {
+            ReloadPolicy::Manual
+        };
+        let reader = index.reader_builder().reload_policy(policy).try_into()?;
+        Ok(PostIndex {
+            index,
+            fields,
+            reader,
+            path,
+        })
+    }
+
+    /// The tantivy index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The field handles.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The reader shared by searches.
+    pub fn reader(&self) -> &IndexReader {
+        &self.reader
+    }
+
+    /// A searcher on the last reloaded commit.
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// The directory of the index (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Makes the last commit visible to the next searcher.
+    pub fn reload(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+
+    /// Finds the live document holding post `id`.
+    pub fn locate(&self, searcher: &Searcher, id: &str) -> Result<Option<Located>> {
+        let term = Term::from_field_text(self.fields.id, id);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let inverted = segment.inverted_index(self.fields.id)?;
+            let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if !segment.is_deleted(doc) {
+                    let fingerprint = segment
+                        .fast_fields()
+                        .u64("fingerprint")?
+                        .first(doc)
+                        .unwrap_or(0);
+                    return Ok(Some(Located {
+                        address: DocAddress::new(ord as u32, doc),
+                        fingerprint,
+                    }));
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(None)
+    }
+
+    /// The stored post at `address`.
+    pub fn post_at(&self, searcher: &Searcher, address: DocAddress) -> Result<Post> {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let bytes = doc
+            .get_first(self.fields.source)
+            .and_then(|v| v.as_bytes())
+            .ok_or_else(|| {
+                Error::Tantivy(tantivy::TantivyError::InternalError(
+                    "stored document has no source".into(),
+                ))
+            })?;
+        serde_json::from_slice(bytes).map_err(|e| {
+            Error::Tantivy(tantivy::TantivyError::InternalError(format!(
+                "stored post does not parse: {e}"
+            )))
+        })
+    }
+
+    /// The stored post with this id, as it came in.
+    pub fn get(&self, id: &str) -> Result<Post> {
+        let searcher = self.searcher();
+        match self.locate(&searcher, id)? {
+            Some(found) => self.post_at(&searcher, found.address),
+            None => Err(Error::NotFound(id.to_string())),
+        }
+    }
+
+    /// Documents, segments, size on disk and facet cardinalities.
+    pub fn stats(&self) -> Result<IndexStats> {
+        let searcher = self.searcher();
+        let mut facets = BTreeMap::new();
+        for name in FACET_FIELDS {
+            let field = self.fields.facet(name).expect("facet field");
+            let mut values = std::collections::BTreeSet::new();
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(field)?;
+                let mut stream = inverted.terms().stream()?;
+                while stream.advance() {
+                    values.insert(stream.key().to_vec());
+                }
+            }
+            facets.insert(name.to_string(), values.len());
+        }
+        let size_bytes = match &self.path {
+            Some(p) => dir_size(p),
+            None => 0,
+        };
+        Ok(IndexStats {
+            documents: searcher.num_docs(),
+            segments: searcher.segment_readers().len(),
+            deleted: searcher
+                .segment_readers()
+                .iter()
+                .map(|s| s.num_deleted_docs() as u64)
+                .sum(),
+            size_bytes,
+            facets,
+            path: self.path.as_ref().map(|p| p.display().to_string()),
+        })
+    }
+}
+
+/// What `postsearch stats` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexStats {
+    pub documents: u64,
+    pub segments: usize,
+    /// Deleted documents not yet merged away.
+    pub deleted: u64,
+    pub size_bytes: u64,
+    /// Distinct values per facet field.
+    pub facets: BTreeMap<String, usize>,
+    pub path: Option<String>,
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
