@@ -11,6 +11,7 @@ pub mod indexer;
 pub mod ingest;
 pub mod post;
 pub mod schema;
+pub mod search;
 
 pub use error::{Error, Result};
 pub use post::Post;

@@ -1,0 +1,373 @@
+//! Turning a [`ParsedQuery`] into a tantivy query over the index's real
+//! terms: each word becomes the union, over the text fields, of its exact
+//! term, its typo variants (each BM25-scored, with a penalty) and — for the
+//! last word of a search-as-you-type query — its completions.
+
+use super::query::{Filter, ParsedQuery, TextClause};
+use super::ranking::RankingConfig;
+use crate::analysis::{text_analyzer, tokens, words_analyzer};
+use crate::schema::Fields;
+use std::collections::BTreeSet;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
+
+/// Most typo variants one word expands to (the most frequent are kept).
+const MAX_TYPO_TERMS: usize = 8;
+/// Most completions of a prefix (the most frequent are kept).
+const MAX_PREFIX_TERMS: usize = 24;
+/// Dictionary entries scanned for completions of one prefix.
+const MAX_PREFIX_SCAN: usize = 2_000;
+
+/// How words expand.
+#[derive(Debug, Clone, Copy)]
+pub struct Expansion {
+    pub typos: bool,
+    /// The last word also matches as a prefix.
+    pub prefix: bool,
+}
+
+/// A tantivy query and what the highlighter needs to know about it.
+pub struct Built {
+    pub query: Box<dyn Query>,
+    /// Every (analyzed) term a hit may have matched, for highlighting.
+    pub terms: BTreeSet<String>,
+    /// Text clauses that must or may match.
+    pub positive: usize,
+}
+
+/// Builds the query; `all` requires every text clause, else any.
+pub fn build(
+    parsed: &ParsedQuery,
+    all: bool,
+    expansion: Expansion,
+    fields: &Fields,
+    ranking: &RankingConfig,
+    searcher: &Searcher,
+) -> tantivy::Result<Built> {
+    let mut b = Builder {
+        fields,
+        ranking,
+        searcher,
+        terms: BTreeSet::new(),
+    };
+    let last_word = parsed
+        .clauses
+        .iter()
+        .rposition(|c| !c.phrase)
+        .filter(|_| expansion.prefix);
+    let mut groups: Vec<Box<dyn Query>> = Vec::new();
+    for (i, clause) in parsed.clauses.iter().enumerate() {
+        let exp = Expansion {
+            typos: expansion.typos,
+            prefix: Some(i) == last_word,
+        };
+        if let Some(q) = b.clause(clause, exp, true)? {
+            groups.push(q);
+        }
+    }
+    let positive = groups.len();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if groups.is_empty() {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    } else if all {
+        clauses.extend(groups.into_iter().map(|g| (Occur::Must, g)));
+    } else {
+        clauses.push((Occur::Must, Box::new(BooleanQuery::union(groups))));
+    }
+    for c in &parsed.excluded {
+        let no = Expansion {
+            typos: false,
+            prefix: false,
+        };
+        if let Some(q) = b.clause(c, no, false)? {
+            clauses.push((Occur::MustNot, q));
+        }
+    }
+    for f in &parsed.filters {
+        clauses.push((Occur::Must, b.filter(f)));
+    }
+    for f in &parsed.excluded_filters {
+        clauses.push((Occur::MustNot, b.filter(f)));
+    }
+    Ok(Built {
+        query: Box::new(BooleanQuery::new(clauses)),
+        terms: b.terms,
+        positive,
+    })
+}
+
+struct Builder<'a> {
+    fields: &'a Fields,
+    ranking: &'a RankingConfig,
+    searcher: &'a Searcher,
+    terms: BTreeSet<String>,
+}
+
+impl Builder<'_> {
+    /// The text fields a clause searches, with their boosts.
+    fn fields_of(&self, clause: &TextClause) -> Vec<(Field, f32)> {
+        let all = self.fields.text_fields();
+        let title = self.fields.title;
+        match &clause.field {
+            Some(name) => {
+                let field = self.searcher.schema().get_field(name).ok();
+                all.into_iter().filter(|(f, _)| Some(*f) == field).collect()
+            }
+            None => all
+                .into_iter()
+                .map(|(f, boost)| {
+                    if f == title {
+                        (f, self.ranking.title_boost)
+                    } else {
+                        (f, boost)
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// A word or phrase as a query over its fields; `None` when it has no
+    /// searchable token.
+    fn clause(
+        &mut self,
+        clause: &TextClause,
+        exp: Expansion,
+        highlight: bool,
+    ) -> tantivy::Result<Option<Box<dyn Query>>> {
+        let analyzed: Vec<String> = tokens(&mut text_analyzer(), &clause.text)
+            .into_iter()
+            .map(|(t, _, _)| t)
+            .collect();
+        if analyzed.is_empty() {
+            return Ok(None);
+        }
+        let fields = self.fields_of(clause);
+        if highlight {
+            self.terms.extend(analyzed.iter().cloned());
+        }
+        if analyzed.len() > 1 {
+            // A phrase, or a word the tokenizer splits (n+1, e-mail).
+            let subqueries: Vec<Box<dyn Query>> = fields
+                .iter()
+                .map(|&(field, boost)| {
+                    let terms = analyzed
+                        .iter()
+                        .map(|t| Term::from_field_text(field, t))
+                        .collect();
+                    boosted(Box::new(PhraseQuery::new(terms)), boost)
+                })
+                .collect();
+            return Ok(Some(Box::new(BooleanQuery::union(subqueries))));
+        }
+        let term = &analyzed[0];
+        let mut alternatives: Vec<(String, f32)> = vec![(term.clone(), 1.0)];
+        if exp.typos && !clause.phrase {
+            alternatives.extend(self.typo_variants(&clause.text, term)?);
+        }
+        if exp.prefix && !clause.phrase {
+            alternatives.extend(self.completions(&clause.text, term)?);
+        }
+        if highlight {
+            self.terms
+                .extend(alternatives.iter().map(|(t, _)| t.clone()));
+        }
+        let mut subqueries: Vec<Box<dyn Query>> = Vec::new();
+        for &(field, field_boost) in &fields {
+            for (t, boost) in &alternatives {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                );
+                subqueries.push(boosted(Box::new(q), field_boost * boost));
+            }
+        }
+        Ok(Some(Box::new(BooleanQuery::union(subqueries))))
+    }
+
+    /// Terms of the index within the allowed edit distance of `term`: one
+    /// edit for words of 5+ letters, two for 9+. Each is scored by BM25 with
+    /// the typo penalty, scaled so a rare typo never outweighs the word.
+    fn typo_variants(&self, word: &str, term: &str) -> tantivy::Result<Vec<(String, f32)>> {
+        let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+        if word.chars().any(|c| c.is_ascii_digit()) || letters < 5 {
+            return Ok(Vec::new());
+        }
+        let distance = if letters >= 9 { 2 } else { 1 };
+        let probe = Term::from_field_text(self.fields.body, term);
+        let automaton = FuzzyTermQuery::new(probe, distance, true).automaton()?;
+        let mut found: Vec<(String, u64)> = Vec::new();
+        for field in [self.fields.body, self.fields.title] {
+            for segment in self.searcher.segment_readers() {
+                let inverted = segment.inverted_index(field)?;
+                let mut stream = inverted.terms().search(&automaton).into_stream()?;
+                while stream.advance() {
+                    let Ok(candidate) = std::str::from_utf8(stream.key()) else {
+                        continue;
+                    };
+                    if candidate == term {
+                        continue;
+                    }
+                    let df = stream.value().doc_freq as u64;
+                    match found.iter_mut().find(|(t, _)| t == candidate) {
+                        Some((_, n)) => *n += df,
+                        None => found.push((candidate.to_string(), df)),
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        found.truncate(MAX_TYPO_TERMS);
+        let exact_idf = self.idf(term)?;
+        Ok(found
+            .into_iter()
+            .map(|(t, df)| {
+                let idf = idf(self.searcher.num_docs(), df);
+                let scale = match exact_idf {
+                    Some(e) if idf > e => e / idf,
+                    _ => 1.0,
+                };
+                (t, self.ranking.typo_penalty * scale)
+            })
+            .collect())
+    }
+
+    /// Completions of the typed word (unstemmed: a typed prefix must not be
+    /// stemmed), plus stems the typed word extends (`deploym` → `deploy`).
+    fn completions(&self, word: &str, term: &str) -> tantivy::Result<Vec<(String, f32)>> {
+        let typed: String = tokens(&mut words_analyzer(), word)
+            .into_iter()
+            .map(|(t, _, _)| t)
+            .next()
+            .unwrap_or_default();
+        if typed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found: Vec<(String, u64)> = Vec::new();
+        let upper = prefix_upper_bound(&typed);
+        for field in [self.fields.title, self.fields.body] {
+            for segment in self.searcher.segment_readers() {
+                let inverted = segment.inverted_index(field)?;
+                let dict = inverted.terms();
+                let mut range = dict.range().ge(typed.as_bytes());
+                if let Some(upper) = &upper {
+                    range = range.lt(upper);
+                }
+                let mut stream = range.into_stream()?;
+                let mut scanned = 0;
+                while stream.advance() && scanned < MAX_PREFIX_SCAN {
+                    scanned += 1;
+                    let Ok(candidate) = std::str::from_utf8(stream.key()) else {
+                        continue;
+                    };
+                    let df = stream.value().doc_freq as u64;
+                    match found.iter_mut().find(|(t, _)| t == candidate) {
+                        Some((_, n)) => *n += df,
+                        None => found.push((candidate.to_string(), df)),
+                    }
+                }
+                // A stem the typed word extends by up to 4 letters.
+                for cut in 1..=4usize.min(typed.len().saturating_sub(4)) {
+                    let Some(stem) = typed.get(..typed.len() - cut) else {
+                        continue;
+                    };
+                    if let Some(info) = dict.get(stem.as_bytes())? {
+                        if !found.iter().any(|(t, _)| t == stem) {
+                            found.push((stem.to_string(), info.doc_freq as u64));
+                        }
+                    }
+                }
+            }
+        }
+        found.retain(|(t, _)| t != term);
+        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        found.truncate(MAX_PREFIX_TERMS);
+        Ok(found
+            .into_iter()
+            .map(|(t, _)| (t, self.ranking.prefix_penalty))
+            .collect())
+    }
+
+    /// The IDF of `term` over title and body, if the index has it.
+    fn idf(&self, term: &str) -> tantivy::Result<Option<f32>> {
+        let mut df = 0;
+        for field in [self.fields.body, self.fields.title] {
+            df += self
+                .searcher
+                .doc_freq(&Term::from_field_text(field, term))?;
+        }
+        Ok((df > 0).then(|| idf(self.searcher.num_docs(), df)))
+    }
+
+    /// A filter as a query that scores 0 (it must not change the ranking).
+    fn filter(&self, filter: &Filter) -> Box<dyn Query> {
+        let q: Box<dyn Query> = match filter {
+            Filter::Facet { field, value } => {
+                let field = self.fields.facet(field).expect("facet field");
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, value),
+                    IndexRecordOption::Basic,
+                ))
+            }
+            Filter::Range {
+                field,
+                lower,
+                upper,
+            } => {
+                let field = self.fields.numeric(field).expect("numeric field");
+                let t = |v: &u64| Term::from_field_u64(field, *v);
+                Box::new(RangeQuery::new(
+                    lower.as_ref().map(t),
+                    upper.as_ref().map(t),
+                ))
+            }
+        };
+        Box::new(ConstScoreQuery::new(q, 0.0))
+    }
+}
+
+fn boosted(q: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
+    if (boost - 1.0).abs() < f32::EPSILON {
+        q
+    } else {
+        Box::new(BoostQuery::new(q, boost))
+    }
+}
+
+/// BM25's IDF.
+fn idf(num_docs: u64, doc_freq: u64) -> f32 {
+    let n = num_docs as f32;
+    let df = doc_freq as f32;
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// The smallest byte string greater than every string starting with `p`.
+fn prefix_upper_bound(p: &str) -> Option<Vec<u8>> {
+    let mut bytes = p.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < 0xff {
+            bytes.push(last + 1);
+            return Some(bytes);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_bound_is_the_next_string() {
+        assert_eq!(prefix_upper_bound("ab").unwrap(), b"ac");
+        assert_eq!(prefix_upper_bound("a\u{7f}").unwrap(), b"a\x80");
+    }
+
+    #[test]
+    fn rare_terms_have_higher_idf() {
+        assert!(idf(1000, 1) > idf(1000, 500));
+    }
+}

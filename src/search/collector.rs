@@ -1,0 +1,396 @@
+//! The one-pass collector behind every search: it counts the matches, keeps
+//! the top `k` by the requested sort (ties broken by id), and computes the
+//! disjunctive facet counts, all while the query's matches stream by once.
+//!
+//! Disjunctive counting: the query runs *without* the facet selections; each
+//! match is checked against every selected field. A match that passes them
+//! all is a hit and counts toward every facet. A match that fails exactly one
+//! selected field counts only toward that field's facet — it is what the
+//! user would add by also ticking that value. A match failing two or more
+//! selections counts nowhere.
+
+use super::facets::{bucket_of, Selection, BUCKETS};
+use super::ranking::{blend, MetaColumns, RankingConfig};
+use super::types::{FacetCounts, Sort};
+use crate::schema::{FACET_FIELDS, SCORE_FIELDS};
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+
+/// A hit chosen by the collector, before its stored post is read.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The sort key (higher first).
+    pub key: f64,
+    pub id: String,
+    pub address: DocAddress,
+    pub text: f32,
+    pub meta: f32,
+}
+
+/// What a search collects.
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    pub total: u64,
+    /// The best `k` candidates, in order.
+    pub top: Vec<Candidate>,
+    pub facets: FacetCounts,
+}
+
+/// See the module documentation.
+pub struct SearchCollector {
+    pub k: usize,
+    pub sort: Sort,
+    pub meta_weight: f32,
+    pub ranking: RankingConfig,
+    pub with_facets: bool,
+    pub selections: Vec<Selection>,
+}
+
+/// Orders candidates: better first (higher key, then smaller id).
+fn better(a_key: f64, a_id: &str, b_key: f64, b_id: &str) -> Ordering {
+    b_key.total_cmp(&a_key).then_with(|| a_id.cmp(b_id))
+}
+
+impl Collector for SearchCollector {
+    type Fruit = Collected;
+    type Child = SegmentSearchCollector;
+
+    fn for_segment(
+        &self,
+        segment_ord: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<SegmentSearchCollector> {
+        let ff = segment.fast_fields();
+        let str_col = |name: &str| -> tantivy::Result<Option<StrColumn>> { ff.str(name) };
+        let facet_cols = FACET_FIELDS
+            .iter()
+            .map(|n| str_col(n))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let score_cols = SCORE_FIELDS
+            .iter()
+            .map(|n| ff.u64(n))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let mut matchers = Vec::with_capacity(self.selections.len());
+        for (i, sel) in self.selections.iter().enumerate() {
+            matchers.push(Matcher::new(i, sel, &facet_cols, &score_cols)?);
+        }
+        let sort_col = match self.sort {
+            Sort::Relevance => SortColumn::Score,
+            Sort::Views => SortColumn::U64(ff.u64("view_count")?),
+            Sort::Quality => SortColumn::U64(ff.u64("quality")?),
+            Sort::Newest => SortColumn::Date(ff.date("last_reviewed")?),
+        };
+        let facet_counts = facet_cols
+            .iter()
+            .map(|c| vec![0u64; c.as_ref().map_or(0, |c| c.num_terms())])
+            .collect();
+        Ok(SegmentSearchCollector {
+            segment_ord,
+            k: self.k,
+            meta_weight: self.meta_weight,
+            meta: MetaColumns::open(segment, &self.ranking)?,
+            ids: str_col("id")?,
+            sort_col,
+            with_facets: self.with_facets,
+            facet_cols,
+            score_cols,
+            matchers,
+            selections_fields: self
+                .selections
+                .iter()
+                .map(|s| s.field().to_string())
+                .collect(),
+            facet_counts,
+            bucket_counts: vec![[0; BUCKETS.len()]; SCORE_FIELDS.len()],
+            total: 0,
+            heap: BinaryHeap::with_capacity(self.k + 1),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Collected>) -> tantivy::Result<Collected> {
+        let mut out = Collected::default();
+        for fruit in fruits {
+            out.total += fruit.total;
+            out.top.extend(fruit.top);
+            for (field, counts) in fruit.facets {
+                let into = out.facets.entry(field).or_default();
+                for (value, n) in counts {
+                    *into.entry(value).or_default() += n;
+                }
+            }
+        }
+        out.top.sort_by(|a, b| better(a.key, &a.id, b.key, &b.id));
+        out.top.truncate(self.k);
+        Ok(out)
+    }
+}
+
+enum SortColumn {
+    Score,
+    U64(Column<u64>),
+    Date(Column<tantivy::DateTime>),
+}
+
+/// A facet selection resolved against one segment.
+enum Matcher {
+    /// Term ordinals of the selected values in a string facet column.
+    Str { col: usize, ords: Vec<u64> },
+    /// Selected buckets of a score column (a bit per bucket).
+    Bucket { col: usize, mask: u8 },
+    /// The field has no selected value in this segment: nothing passes.
+    Never,
+}
+
+impl Matcher {
+    fn new(
+        _i: usize,
+        sel: &Selection,
+        facet_cols: &[Option<StrColumn>],
+        score_cols: &[Column<u64>],
+    ) -> tantivy::Result<Matcher> {
+        Ok(match sel {
+            Selection::Values { field, values } => {
+                let col = FACET_FIELDS.iter().position(|f| f == field).expect("facet");
+                let Some(column) = &facet_cols[col] else {
+                    return Ok(Matcher::Never);
+                };
+                let mut ords = Vec::new();
+                for v in values {
+                    if let Some(ord) = column.dictionary().term_ord(v.as_bytes())? {
+                        ords.push(ord);
+                    }
+                }
+                if ords.is_empty() {
+                    Matcher::Never
+                } else {
+                    Matcher::Str { col, ords }
+                }
+            }
+            Selection::Buckets { field, buckets } => {
+                let col = SCORE_FIELDS.iter().position(|f| f == field).expect("score");
+                let _ = &score_cols[col];
+                let mask = buckets.iter().fold(0u8, |m, b| m | (1 << b));
+                Matcher::Bucket { col, mask }
+            }
+        })
+    }
+
+    #[inline]
+    fn matches(
+        &self,
+        doc: DocId,
+        facet_cols: &[Option<StrColumn>],
+        score_cols: &[Column<u64>],
+    ) -> bool {
+        match self {
+            Matcher::Str { col, ords } => facet_cols[*col]
+                .as_ref()
+                .is_some_and(|c| c.term_ords(doc).any(|o| ords.contains(&o))),
+            Matcher::Bucket { col, mask } => score_cols[*col]
+                .first(doc)
+                .is_some_and(|v| mask & (1 << bucket_of(v)) != 0),
+            Matcher::Never => false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    key: f64,
+    id_ord: u64,
+    doc: DocId,
+    text: f32,
+    meta: f32,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    /// Greater = better: higher key, then smaller id (term ordinals within a
+    /// segment are in id order).
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key
+            .total_cmp(&other.key)
+            .then_with(|| other.id_ord.cmp(&self.id_ord))
+    }
+}
+
+/// The per-segment half of [`SearchCollector`].
+pub struct SegmentSearchCollector {
+    segment_ord: SegmentOrdinal,
+    k: usize,
+    meta_weight: f32,
+    meta: MetaColumns,
+    ids: Option<StrColumn>,
+    sort_col: SortColumn,
+    with_facets: bool,
+    facet_cols: Vec<Option<StrColumn>>,
+    score_cols: Vec<Column<u64>>,
+    matchers: Vec<Matcher>,
+    selections_fields: Vec<String>,
+    facet_counts: Vec<Vec<u64>>,
+    bucket_counts: Vec<[u64; BUCKETS.len()]>,
+    total: u64,
+    /// Min-heap (via `Reverse`) of the best `k`: its top is the worst kept.
+    heap: BinaryHeap<Reverse<Entry>>,
+}
+
+impl SegmentSearchCollector {
+    /// Counts `doc` toward the facet named `field` only.
+    fn count_facet(&mut self, doc: DocId, field: &str) {
+        if let Some(i) = FACET_FIELDS.iter().position(|f| *f == field) {
+            self.count_str(doc, i);
+        } else if let Some(i) = SCORE_FIELDS.iter().position(|f| *f == field) {
+            self.count_bucket(doc, i);
+        }
+    }
+
+    #[inline]
+    fn count_str(&mut self, doc: DocId, i: usize) {
+        if let Some(col) = &self.facet_cols[i] {
+            for ord in col.term_ords(doc) {
+                self.facet_counts[i][ord as usize] += 1;
+            }
+        }
+    }
+
+    #[inline]
+    fn count_bucket(&mut self, doc: DocId, i: usize) {
+        if let Some(v) = self.score_cols[i].first(doc) {
+            self.bucket_counts[i][bucket_of(v)] += 1;
+        }
+    }
+
+    fn sort_key(&self, doc: DocId, final_score: f32) -> f64 {
+        match &self.sort_col {
+            SortColumn::Score => final_score as f64,
+            SortColumn::U64(c) => c.first(doc).map_or(f64::NEG_INFINITY, |v| v as f64),
+            SortColumn::Date(c) => c
+                .first(doc)
+                .map_or(f64::NEG_INFINITY, |v| v.into_timestamp_micros() as f64),
+        }
+    }
+}
+
+impl SegmentCollector for SegmentSearchCollector {
+    type Fruit = Collected;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let mut failed = None;
+        for (i, m) in self.matchers.iter().enumerate() {
+            if !m.matches(doc, &self.facet_cols, &self.score_cols) {
+                if failed.is_some() {
+                    return; // fails two selections: counts nowhere
+                }
+                failed = Some(i);
+            }
+        }
+        if let Some(i) = failed {
+            if self.with_facets {
+                let field = self.selections_fields[i].clone();
+                self.count_facet(doc, &field);
+            }
+            return;
+        }
+        self.total += 1;
+        if self.with_facets {
+            for i in 0..FACET_FIELDS.len() {
+                self.count_str(doc, i);
+            }
+            for i in 0..SCORE_FIELDS.len() {
+                self.count_bucket(doc, i);
+            }
+        }
+        if self.k == 0 {
+            return;
+        }
+        let meta = self.meta.meta(doc);
+        let key = self.sort_key(doc, blend(score, meta, self.meta_weight));
+        if self.heap.len() >= self.k {
+            let worst = &self.heap.peek().expect("non-empty").0;
+            if key < worst.key {
+                return;
+            }
+        }
+        let id_ord = self
+            .ids
+            .as_ref()
+            .and_then(|c| c.term_ords(doc).next())
+            .unwrap_or(u64::MAX);
+        let entry = Entry {
+            key,
+            id_ord,
+            doc,
+            text: score,
+            meta,
+        };
+        if self.heap.len() < self.k {
+            self.heap.push(Reverse(entry));
+        } else if entry > self.heap.peek().expect("non-empty").0 {
+            self.heap.pop();
+            self.heap.push(Reverse(entry));
+        }
+    }
+
+    fn harvest(self) -> Collected {
+        let mut facets = FacetCounts::new();
+        if self.with_facets {
+            let mut buf = String::new();
+            for (i, name) in FACET_FIELDS.iter().enumerate() {
+                let counts = facets.entry(name.to_string()).or_default();
+                if let Some(col) = &self.facet_cols[i] {
+                    for (ord, &n) in self.facet_counts[i].iter().enumerate() {
+                        if n > 0 && col.ord_to_str(ord as u64, &mut buf).unwrap_or(false) {
+                            counts.insert(buf.clone(), n);
+                        }
+                    }
+                }
+            }
+            for (i, name) in SCORE_FIELDS.iter().enumerate() {
+                let counts = facets.entry(name.to_string()).or_default();
+                for (b, (label, _, _)) in BUCKETS.iter().enumerate() {
+                    counts.insert(label.to_string(), self.bucket_counts[i][b]);
+                }
+            }
+        }
+        let mut buf = String::new();
+        let top = self
+            .heap
+            .into_iter()
+            .map(|Reverse(e)| {
+                buf.clear();
+                if let Some(col) = &self.ids {
+                    let _ = col.ord_to_str(e.id_ord, &mut buf);
+                }
+                Candidate {
+                    key: e.key,
+                    id: buf.clone(),
+                    address: DocAddress::new(self.segment_ord, e.doc),
+                    text: e.text,
+                    meta: e.meta,
+                }
+            })
+            .collect();
+        Collected {
+            total: self.total,
+            top,
+            facets,
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The query engine: ranked search with facets and snippets, similar posts
+//! and completions. The CLI, the HTTP server and the benchmark all call
+//! [`Engine`].
+
+pub mod build;
+pub mod collector;
+pub mod facets;
+pub mod query;
+pub mod ranking;
+pub mod similar;
+pub mod snippet;
+pub mod suggest;
+pub mod types;
+
+pub use ranking::RankingConfig;
+pub use types::{
+    Explain, FacetCounts, Hit, MatchMode, ScoreParts, SearchRequest, SearchResponse, Sort,
+};
+
+use crate::error::{Error, Result};
+use crate::index::PostIndex;
+use crate::post::Post;
+use build::{build, Expansion};
+use collector::{Candidate, Collected, SearchCollector};
+use snippet::Highlighter;
+use std::collections::BTreeSet;
+use std::time::Instant;
+use tantivy::Searcher;
+
+/// Most hits one page may ask for.
+pub const MAX_LIMIT: usize = 100;
+/// Deepest offset a page may start at.
+pub const MAX_OFFSET: usize = 10_000;
+/// Longest query, in bytes.
+pub const MAX_QUERY_BYTES: usize = 1024;
+/// A short query (up to this many clauses) requires all of them by default.
+pub const AUTO_ALL_MAX_CLAUSES: usize = 3;
+
+/// The query engine over one index, with its ranking configuration.
+#[derive(Clone)]
+pub struct Engine {
+    index: PostIndex,
+    ranking: RankingConfig,
+}
+
+impl Engine {
+    /// An engine on `index`.
+    pub fn new(index: PostIndex, ranking: RankingConfig) -> Engine {
+        Engine { index, ranking }
+    }
+
+    /// The index searched.
+    pub fn index(&self) -> &PostIndex {
+        &self.index
+    }
+
+    /// The ranking configuration.
+    pub fn ranking(&self) -> &RankingConfig {
+        &self.ranking
+    }
+
+    /// Runs a search: ranked hits with snippets and disjunctive facet counts.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse> {
+        let started = Instant::now();
+        validate(req)?;
+        let parsed = query::parse(&req.q).map_err(|e| Error::bad_request("q", e.0))?;
+        let selections = facets::resolve(&req.facets)?;
+        let meta_weight = req.meta_weight.unwrap_or(self.ranking.meta_weight);
+        let searcher = self.index.searcher();
+        let collector = SearchCollector {
+            k: req.offset + req.limit,
+            sort: req.sort,
+            meta_weight,
+            ranking: self.ranking.clone(),
+            with_facets: req.with_facets,
+            selections,
+        };
+        let expansion = Expansion {
+            typos: req.typos,
+            prefix: req.prefix,
+        };
+        let all = match req.match_mode {
+            MatchMode::All => true,
+            MatchMode::Any => false,
+            MatchMode::Auto => parsed.clauses.len() <= AUTO_ALL_MAX_CLAUSES,
+        };
+        let fields = self.index.fields();
+        let mut built = build(&parsed, all, expansion, fields, &self.ranking, &searcher)?;
+        let mut collected = searcher.search(&*built.query, &collector)?;
+        let mut relaxed = false;
+        if collected.total == 0 && all && req.match_mode == MatchMode::Auto && built.positive > 1 {
+            built = build(&parsed, false, expansion, fields, &self.ranking, &searcher)?;
+            collected = searcher.search(&*built.query, &collector)?;
+            relaxed = true;
+        }
+        let hits = self.hits(&searcher, &collected, req, &built.terms, meta_weight)?;
+        Ok(SearchResponse {
+            query: req.q.clone(),
+            total: collected.total,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            relaxed,
+            hits,
+            facets: if req.with_facets {
+                collected.facets
+            } else {
+                FacetCounts::new()
+            },
+        })
+    }
+
+    /// Every facet value with its count over the whole index.
+    pub fn all_facets(&self) -> Result<FacetCounts> {
+        let req = SearchRequest {
+            limit: 0,
+            with_snippets: false,
+            ..SearchRequest::default()
+        };
+        Ok(self.search(&req)?.facets)
+    }
+
+    /// The stored post `id`.
+    pub fn post(&self, id: &str) -> Result<Post> {
+        self.index.get(id)
+    }
+
+    fn hits(
+        &self,
+        searcher: &Searcher,
+        collected: &Collected,
+        req: &SearchRequest,
+        terms: &BTreeSet<String>,
+        meta_weight: f32,
+    ) -> Result<Vec<Hit>> {
+        let mut highlighter = Highlighter::new(terms);
+        collected
+            .top
+            .iter()
+            .skip(req.offset)
+            .map(|c| {
+                let post = self.index.post_at(searcher, c.address)?;
+                let explain = req.explain.then(|| Explain {
+                    text: c.text,
+                    meta: c.meta,
+                    meta_weight,
+                    final_score: ranking::blend(c.text, c.meta, meta_weight),
+                });
+                let score = match req.sort {
+                    Sort::Relevance => c.key as f32,
+                    _ => ranking::blend(c.text, c.meta, meta_weight),
+                };
+                Ok(make_hit(
+                    post,
+                    c,
+                    score,
+                    req.with_snippets.then_some(&mut highlighter),
+                    explain,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Builds the hit of a post: stored values unchanged, plus the highlighted
+/// title and snippet.
+pub fn make_hit(
+    post: Post,
+    c: &Candidate,
+    score: f32,
+    highlighter: Option<&mut Highlighter>,
+    explain: Option<Explain>,
+) -> Hit {
+    let text = post
+        .body
+        .as_deref()
+        .or(post.summary.as_deref())
+        .unwrap_or("");
+    let (title_html, snippet) = match highlighter {
+        Some(h) => (h.highlight(&post.title), h.snippet(text)),
+        None => (snippet::escape(&post.title), String::new()),
+    };
+    let parts = post.score.clone().unwrap_or_default();
+    Hit {
+        id: post.id,
+        title: post.title,
+        title_html,
+        snippet,
+        score,
+        meta_score: c.meta,
+        stack: post.stack.unwrap_or_default(),
+        tools: post.tools.unwrap_or_default(),
+        difficulty: post.difficulty,
+        code_language: post.code_language,
+        view_count: post.view_count,
+        topic: post.topic,
+        last_reviewed: post.revision.and_then(|r| r.last_reviewed),
+        score_parts: ScoreParts {
+            quality: parts.quality,
+            freshness: parts.freshness,
+            depth: parts.depth,
+            clarity: parts.clarity,
+        },
+        explain,
+    }
+}
+
+fn validate(req: &SearchRequest) -> Result<()> {
+    if req.q.len() > MAX_QUERY_BYTES {
+        return Err(Error::bad_request(
+            "q",
+            format!(
+                "query is {} bytes long; the limit is {MAX_QUERY_BYTES}",
+                req.q.len()
+            ),
+        ));
+    }
+    if req.limit > MAX_LIMIT {
+        return Err(Error::bad_request(
+            "limit",
+            format!("limit must be at most {MAX_LIMIT}, got {}", req.limit),
+        ));
+    }
+    if req.offset > MAX_OFFSET {
+        return Err(Error::bad_request(
+            "offset",
+            format!("offset must be at most {MAX_OFFSET}, got {}", req.offset),
+        ));
+    }
+    if let Some(w) = req.meta_weight {
+        if !w.is_finite() || !(0.0..=100.0).contains(&w) {
+            return Err(Error::bad_request(
+                "meta_weight",
+                format!("meta_weight must be a number between 0 and 100, got {w}"),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! Snippets and highlighting: the matched words of a text wrapped in
+//! `<mark>…</mark>`, everything else HTML-escaped.
+//!
+//! Cheaper than re-analyzing the whole body: each word is first checked
+//! against the first letters of the query's terms, and only the few that
+//! could match go through the analyzer (lowercase, fold, stem).
+
+use crate::analysis::text_analyzer;
+use std::collections::BTreeSet;
+use tantivy::tokenizer::TextAnalyzer;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Target length of a snippet, in characters.
+pub const SNIPPET_CHARS: usize = 160;
+
+/// Finds and marks the words of a text that match a query's terms.
+pub struct Highlighter {
+    terms: BTreeSet<String>,
+    /// First byte of every term (ASCII only; others always pass).
+    first_bytes: [bool; 128],
+    analyzer: TextAnalyzer,
+}
+
+/// A matched word: byte range in the text and the term it matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Match {
+    from: usize,
+    to: usize,
+    term: usize,
+}
+
+impl Highlighter {
+    /// A highlighter for these analyzed terms.
+    pub fn new(terms: &BTreeSet<String>) -> Highlighter {
+        let mut first_bytes = [false; 128];
+        for t in terms {
+            if let Some(&b) = t.as_bytes().first() {
+                if b < 128 {
+                    first_bytes[b as usize] = true;
+                }
+            }
+        }
+        Highlighter {
+            terms: terms.clone(),
+            first_bytes,
+            analyzer: text_analyzer(),
+        }
+    }
+
+    fn term_index(&mut self, word: &str) -> Option<usize> {
+        let first = word.as_bytes()[0];
+        if first < 128 && !self.first_bytes[first.to_ascii_lowercase() as usize] {
+            return None;
+        }
+        let mut stream = self.analyzer.token_stream(word);
+        let token = stream.next()?.text.clone();
+        self.terms.iter().position(|t| *t == token)
+    }
+
+    fn matches(&mut self, text: &str) -> Vec<Match> {
+        if self.terms.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (from, word) in text.split_word_bound_indices() {
+            if !word.chars().any(char::is_alphanumeric) {
+                continue;
+            }
+            if let Some(term) = self.term_index(word) {
+                out.push(Match {
+                    from,
+                    to: from + word.len(),
+                    term,
+                });
+            }
+        }
+        out
+    }
+
+    /// The whole text, escaped, with every matched word marked.
+    pub fn highlight(&mut self, text: &str) -> String {
+        let matches = self.matches(text);
+        render(text, 0, text.len(), &matches)
+    }
+
+    /// About [`SNIPPET_CHARS`] characters of `text` around its best match
+    /// (the window with the most distinct terms), escaped and marked; the
+    /// start of the text when nothing matches. `…` marks a cut.
+    pub fn snippet(&mut self, text: &str) -> String {
+        let matches = self.matches(text);
+        let budget = SNIPPET_CHARS;
+        let (mut from, mut to) = match best_window(&matches, budget) {
+            Some(start) => {
+                let lead = 40.min(matches[start].from);
+                let from = matches[start].from - lead;
+                (from, from + budget)
+            }
+            None => (0, budget),
+        };
+        if to >= text.len() {
+            to = text.len();
+            from = from.min(to.saturating_sub(budget));
+        }
+        let from = word_start(text, from);
+        let to = word_end(text, to);
+        let mut out = String::with_capacity(budget + 64);
+        if from > 0 {
+            out.push('…');
+        }
+        out.push_str(&render(text, from, to, &matches));
+        if to < text.len() {
+            out.push('…');
+        }
+        out
+    }
+}
+
+/// The index of the match that starts the window (of `budget` bytes) with
+/// the most distinct terms, then the most matches; the earliest wins ties.
+fn best_window(matches: &[Match], budget: usize) -> Option<usize> {
+    let mut best: Option<(usize, usize, usize)> = None; // (distinct, count, start)
+    for (i, m) in matches.iter().enumerate() {
+        let end = m.from + budget.saturating_sub(40);
+        let mut seen: Vec<usize> = Vec::new();
+        let mut count = 0;
+        for n in matches[i..].iter().take_while(|n| n.to <= end) {
+            count += 1;
+            if !seen.contains(&n.term) {
+                seen.push(n.term);
+            }
+        }
+        let score = (seen.len(), count);
+        if best.is_none_or(|(d, c, _)| score > (d, c)) {
+            best = Some((score.0, score.1, i));
+        }
+    }
+    best.map(|(_, _, i)| i)
+}
+
+/// Moves `pos` back to the start of the word it falls in.
+fn word_start(text: &str, pos: usize) -> usize {
+    let mut pos = pos.min(text.len());
+    while !text.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    match text[..pos].rfind(char::is_whitespace) {
+        Some(ws) if pos - ws < 20 => ws + text[ws..].chars().next().map_or(1, char::len_utf8),
+        _ if pos < 20 => 0,
+        _ => pos,
+    }
+}
+
+/// Moves `pos` forward to the end of the word it falls in.
+fn word_end(text: &str, pos: usize) -> usize {
+    let mut pos = pos.min(text.len());
+    while !text.is_char_boundary(pos) {
+        pos += 1;
+    }
+    match text[pos..].find(char::is_whitespace) {
+        Some(ws) if ws < 20 => pos + ws,
+        _ => pos,
+    }
+}
+
+/// Escapes `text[from..to]`, marking the matches inside it; newlines become
+/// spaces so a snippet is one line.
+fn render(text: &str, from: usize, to: usize, matches: &[Match]) -> String {
+    let mut out = String::with_capacity(to - from + 32);
+    let mut pos = from;
+    for m in matches.iter().filter(|m| m.from >= from && m.to <= to) {
+        escape_into(&mut out, &text[pos..m.from]);
+        out.push_str("<mark>");
+        escape_into(&mut out, &text[m.from..m.to]);
+        out.push_str("</mark>");
+        pos = m.to;
+    }
+    escape_into(&mut out, &text[pos..to]);
+    out
+}
+
+/// HTML-escapes `s` onto `out`.
+pub fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `s` HTML-escaped.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::terms;
+
+    fn hl(query: &str) -> Highlighter {
+        Highlighter::new(&terms(query).into_iter().collect())
+    }
+
+    #[test]
+    fn marks_stemmed_matches_and_escapes_the_rest() {
+        let mut h = hl("deploying");
+        assert_eq!(
+            h.highlight("<b>Deployments</b> & deploy"),
+            "&lt;b&gt;<mark>Deployments</mark>&lt;/b&gt; &amp; <mark>deploy</mark>"
+        );
+    }
+
+    #[test]
+    fn script_tags_come_back_inert() {
+        let mut h = hl("alert");
+        let out = h.snippet("<script>alert('x')</script> more text");
+        assert!(!out.contains("<script>"));
+        assert!(out.contains("&lt;script&gt;<mark>alert</mark>"));
+    }
+
+    #[test]
+    fn snippet_centers_on_the_densest_match() {
+        let filler = "lorem ipsum dolor sit amet ".repeat(20);
+        let text = format!("{filler} cache once {filler} cache invalidation here {filler}");
+        let out = hl("cache invalidation").snippet(&text);
+        assert!(
+            out.contains("<mark>cache</mark> <mark>invalidation</mark>"),
+            "{out}"
+        );
+        assert!(out.starts_with('…') && out.ends_with('…'));
+        let plain = out.replace("<mark>", "").replace("</mark>", "");
+        assert!(
+            plain.chars().count() <= SNIPPET_CHARS + 45,
+            "{}",
+            plain.len()
+        );
+    }
+
+    #[test]
+    fn no_match_gives_the_start() {
+        let out = hl("zebra").snippet("short text about caching");
+        assert_eq!(out, "short text about caching");
+    }
+
+    #[test]
+    fn multibyte_text_is_cut_on_char_boundaries() {
+        let text = "é".repeat(300) + " cache " + &"ü".repeat(300);
+        let out = hl("cache").snippet(&text);
+        assert!(out.contains("<mark>cache</mark>"));
+    }
+}
