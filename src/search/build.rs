@@ -121,7 +121,7 @@ impl Builder<'_> {
                 .into_iter()
                 .map(|(f, boost)| {
                     if f == title {
-                        (f, self.ranking.title_boost)
+                        (f, self.ranking.title_boost as f32)
                     } else {
                         (f, boost)
                     }
@@ -230,7 +230,7 @@ impl Builder<'_> {
                     Some(e) if idf > e => e / idf,
                     _ => 1.0,
                 };
-                (t, self.ranking.typo_penalty * scale)
+                (t, self.ranking.typo_penalty as f32 * scale)
             })
             .collect())
     }
@@ -287,7 +287,7 @@ impl Builder<'_> {
         found.truncate(MAX_PREFIX_TERMS);
         Ok(found
             .into_iter()
-            .map(|(t, _)| (t, self.ranking.prefix_penalty))
+            .map(|(t, _)| (t, self.ranking.prefix_penalty as f32))
             .collect())
     }
 

@@ -65,7 +65,7 @@ impl Engine {
         validate(req)?;
         let parsed = query::parse(&req.q).map_err(|e| Error::bad_request("q", e.0))?;
         let selections = facets::resolve(&req.facets)?;
-        let meta_weight = req.meta_weight.unwrap_or(self.ranking.meta_weight);
+        let meta_weight = req.meta_weight.unwrap_or(self.ranking.meta_weight as f32);
         let searcher = self.index.searcher();
         let collector = SearchCollector {
             k: req.offset + req.limit,

@@ -13,23 +13,23 @@ pub const POPULARITY_SATURATION: f64 = 1_000_000.0;
 #[serde(default, deny_unknown_fields)]
 pub struct RankingConfig {
     /// How much the meta score lifts text relevance; 0 = plain BM25.
-    pub meta_weight: f32,
+    pub meta_weight: f64,
     /// Weight of `score.quality` in the meta score.
-    pub quality: f32,
+    pub quality: f64,
     /// Weight of `score.freshness`.
-    pub freshness: f32,
+    pub freshness: f64,
     /// Weight of `score.depth`.
-    pub depth: f32,
+    pub depth: f64,
     /// Weight of `score.clarity`.
-    pub clarity: f32,
+    pub clarity: f64,
     /// Weight of popularity, `ln(1 + views) / ln(1 + 10⁶)`, capped at 1.
-    pub popularity: f32,
+    pub popularity: f64,
     /// Score multiplier of a typo match against an exact one (< 1).
-    pub typo_penalty: f32,
+    pub typo_penalty: f64,
     /// Score multiplier of a prefix completion (< 1).
-    pub prefix_penalty: f32,
+    pub prefix_penalty: f64,
     /// BM25 boost of the title over the body.
-    pub title_boost: f32,
+    pub title_boost: f64,
 }
 
 impl Default for RankingConfig {
@@ -86,13 +86,13 @@ impl MetaColumns {
         let ff = segment.fast_fields();
         Ok(MetaColumns {
             parts: [
-                (ff.u64("quality")?, cfg.quality as f64),
-                (ff.u64("freshness")?, cfg.freshness as f64),
-                (ff.u64("depth")?, cfg.depth as f64),
-                (ff.u64("clarity")?, cfg.clarity as f64),
+                (ff.u64("quality")?, cfg.quality),
+                (ff.u64("freshness")?, cfg.freshness),
+                (ff.u64("depth")?, cfg.depth),
+                (ff.u64("clarity")?, cfg.clarity),
             ],
             views: ff.u64("view_count")?,
-            popularity_weight: cfg.popularity as f64,
+            popularity_weight: cfg.popularity,
         })
     }
 

@@ -101,7 +101,7 @@ impl Engine {
         let collector = SearchCollector {
             k,
             sort: Sort::Relevance,
-            meta_weight: self.ranking().meta_weight,
+            meta_weight: self.ranking().meta_weight as f32,
             ranking: self.ranking().clone(),
             with_facets: false,
             selections: Vec::new(),

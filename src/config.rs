@@ -1,0 +1,400 @@
+//! Configuration, layered: built-in defaults < `postsearch.toml` <
+//! `POSTSEARCH_*` environment variables < command-line flags. Every value
+//! remembers which layer set it, so `postsearch config` can show where each
+//! came from and two deployments can be compared line by line.
+//!
+//! Environment names are the key path in upper case with `_` for `.`:
+//! `server.addr` ← `POSTSEARCH_SERVER_ADDR`, `ranking.meta_weight` ←
+//! `POSTSEARCH_RANKING_META_WEIGHT`. `POSTSEARCH_INDEX` is a short alias of
+//! `POSTSEARCH_INDEX_DIR`. Lists in the environment are comma-separated.
+
+use crate::error::{Error, Result};
+use crate::search::RankingConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+/// The default configuration file, looked for in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "postsearch.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub index: IndexConfig,
+    pub server: ServerConfig,
+    pub limits: LimitsConfig,
+    pub ranking: RankingConfig,
+}
+
+/// `[index]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Index directory.
+    pub dir: PathBuf,
+    /// Writer memory budget in MB.
+    pub writer_budget_mb: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            dir: PathBuf::from(crate::index::DEFAULT_INDEX_DIR),
+            writer_budget_mb: crate::indexer::DEFAULT_WRITER_BUDGET >> 20,
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub addr: String,
+    /// Origins allowed by CORS (`*` allows any; empty allows none).
+    pub cors_origins: Vec<String>,
+    /// Bearer token for writes; empty disables the write routes.
+    pub write_token: String,
+    /// Directory of posts indexed on first start when there is no index.
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: "127.0.0.1:7700".into(),
+            cors_origins: Vec::new(),
+            write_token: String::new(),
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Longest `q`, in bytes.
+    pub max_query_bytes: usize,
+    /// Largest `limit`.
+    pub max_limit: usize,
+    /// Largest `offset`.
+    pub max_offset: usize,
+    /// Largest request body (POST /api/posts), in bytes.
+    pub max_body_bytes: u64,
+    /// Time limit of one request, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Requests served at once; more wait in line.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_query_bytes: crate::search::MAX_QUERY_BYTES,
+            max_limit: crate::search::MAX_LIMIT,
+            max_offset: crate::search::MAX_OFFSET,
+            max_body_bytes: 16 << 20,
+            request_timeout_ms: 10_000,
+            max_concurrent_requests: 256,
+        }
+    }
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Default,
+    File(String),
+    Env(String),
+    Flag(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => write!(f, "default"),
+            Origin::File(p) => write!(f, "file {p}"),
+            Origin::Env(v) => write!(f, "env {v}"),
+            Origin::Flag(v) => write!(f, "flag {v}"),
+        }
+    }
+}
+
+/// A configuration with the origin of every value.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub config: Config,
+    /// `section.key` → origin.
+    pub origins: BTreeMap<String, Origin>,
+    /// `section.key` → value, as TOML text.
+    values: BTreeMap<String, String>,
+}
+
+/// Builds a configuration layer by layer.
+pub struct Loader {
+    table: Table,
+    origins: BTreeMap<String, Origin>,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Loader {
+    /// Starts from the built-in defaults.
+    pub fn new() -> Loader {
+        let table = Table::try_from(Config::default()).expect("defaults serialize");
+        let mut origins = BTreeMap::new();
+        for (section, keys) in &table {
+            if let Some(keys) = keys.as_table() {
+                for key in keys.keys() {
+                    origins.insert(format!("{section}.{key}"), Origin::Default);
+                }
+            }
+        }
+        Loader { table, origins }
+    }
+
+    /// Overlays a TOML file. `required`: a missing file is an error (an
+    /// explicit `--config`); otherwise it is skipped.
+    pub fn file(mut self, path: &Path, required: bool) -> Result<Loader> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(self),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let file: Table = toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        for (section, keys) in file {
+            let Some(keys) = keys.as_table() else {
+                return Err(Error::Config(format!(
+                    "{}: `{section}` must be a [section]",
+                    path.display()
+                )));
+            };
+            for (key, value) in keys {
+                self.set(&section, key, value.clone(), Origin::File(path.display().to_string()))?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Overlays `POSTSEARCH_*` variables from `vars`.
+    pub fn env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<Loader> {
+        let mut known: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for (section, keys) in &self.table {
+            if let Some(keys) = keys.as_table() {
+                for key in keys.keys() {
+                    let name = format!("POSTSEARCH_{section}_{key}").to_uppercase();
+                    known.insert(name, (section.clone(), key.clone()));
+                }
+            }
+        }
+        known.insert("POSTSEARCH_INDEX".into(), ("index".into(), "dir".into()));
+        for (name, raw) in vars {
+            if let Some((section, key)) = known.get(&name) {
+                let value = self.parse_like(section, key, &raw, &name)?;
+                self.set(section, key, value, Origin::Env(name.clone()))?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Overlays one command-line flag, given as its `section.key` path.
+    pub fn flag(mut self, path: &str, raw: Option<String>, flag: &str) -> Result<Loader> {
+        let Some(raw) = raw else { return Ok(self) };
+        let (section, key) = path.split_once('.').expect("section.key");
+        let value = self.parse_like(section, key, &raw, flag)?;
+        self.set(section, key, value, Origin::Flag(flag.to_string()))?;
+        Ok(self)
+    }
+
+    /// Parses `raw` as the type of the key's default value.
+    fn parse_like(&self, section: &str, key: &str, raw: &str, source: &str) -> Result<Value> {
+        let current = self
+            .table
+            .get(section)
+            .and_then(|s| s.get(key))
+            .ok_or_else(|| Error::Config(format!("{source}: unknown key {section}.{key}")))?;
+        let bad = |what: &str| Error::Config(format!("{source}: expected {what}, got {raw:?}"));
+        Ok(match current {
+            Value::Integer(_) => Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
+            Value::Float(_) => Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?),
+            Value::Boolean(_) => Value::Boolean(raw.trim().parse().map_err(|_| bad("true or false"))?),
+            Value::Array(_) => Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_string()))
+                    .collect(),
+            ),
+            _ => Value::String(raw.to_string()),
+        })
+    }
+
+    fn set(&mut self, section: &str, key: &str, value: Value, origin: Origin) -> Result<()> {
+        let path = format!("{section}.{key}");
+        let Some(slot) = self.table.get_mut(section).and_then(|s| s.as_table_mut()) else {
+            return Err(Error::Config(format!("{origin}: unknown section [{section}]")));
+        };
+        let Some(current) = slot.get(key) else {
+            return Err(Error::Config(format!("{origin}: unknown key {path}")));
+        };
+        // An integer where a float is expected is fine in TOML files.
+        let value = match (current, value) {
+            (Value::Float(_), Value::Integer(i)) => Value::Float(i as f64),
+            (_, v) => v,
+        };
+        slot.insert(key.to_string(), value);
+        self.origins.insert(path, origin);
+        Ok(())
+    }
+
+    /// The final configuration, checked.
+    pub fn build(self) -> Result<Effective> {
+        let config: Config = Value::Table(self.table.clone())
+            .try_into()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        config.ranking.validate().map_err(Error::Config)?;
+        let mut values = BTreeMap::new();
+        for (section, keys) in &self.table {
+            if let Some(keys) = keys.as_table() {
+                for (key, v) in keys {
+                    values.insert(format!("{section}.{key}"), v.to_string());
+                }
+            }
+        }
+        Ok(Effective {
+            config,
+            origins: self.origins,
+            values,
+        })
+    }
+}
+
+impl Effective {
+    /// One line per key: `section.key = value  # origin`. The write token is
+    /// masked.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (path, value) in &self.values {
+            let shown = if path == "server.write_token" && value != "\"\"" {
+                "\"********\"".to_string()
+            } else {
+                value.clone()
+            };
+            let origin = self.origins.get(path).cloned().unwrap_or(Origin::Default);
+            out.push_str(&format!("{path} = {shown}  # {origin}\n"));
+        }
+        out
+    }
+
+    /// The effective configuration as JSON: `{key: {value, origin}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        for (path, value) in &self.values {
+            let origin = self.origins.get(path).cloned().unwrap_or(Origin::Default);
+            let value = if path == "server.write_token" && value != "\"\"" {
+                "\"********\"".to_string()
+            } else {
+                value.clone()
+            };
+            map.insert(
+                path.clone(),
+                serde_json::json!({"value": value, "origin": origin.to_string()}),
+            );
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_override_in_order_and_remember_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(
+            &file,
+            "[server]\naddr = \"0.0.0.0:1\"\n[ranking]\nmeta_weight = 1\n",
+        )
+        .unwrap();
+        let eff = Loader::new()
+            .file(&file, true)
+            .unwrap()
+            .env(vec![
+                ("POSTSEARCH_SERVER_ADDR".to_string(), "0.0.0.0:2".to_string()),
+                ("POSTSEARCH_INDEX".to_string(), "/tmp/ix".to_string()),
+                ("POSTSEARCH_SERVER_CORS_ORIGINS".into(), "http://a, http://b".into()),
+                ("UNRELATED".to_string(), "x".to_string()),
+            ])
+            .unwrap()
+            .flag("server.addr", Some("0.0.0.0:3".into()), "--addr")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(eff.config.server.addr, "0.0.0.0:3");
+        assert_eq!(eff.config.ranking.meta_weight, 1.0);
+        assert_eq!(eff.config.index.dir, PathBuf::from("/tmp/ix"));
+        assert_eq!(eff.config.server.cors_origins, ["http://a", "http://b"]);
+        assert_eq!(eff.origins["server.addr"], Origin::Flag("--addr".into()));
+        assert!(matches!(eff.origins["ranking.meta_weight"], Origin::File(_)));
+        assert_eq!(eff.origins["limits.max_limit"], Origin::Default);
+        assert!(eff.render().contains("server.addr = \"0.0.0.0:3\"  # flag --addr"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "[server]\nadress = \"x\"\n").unwrap();
+        let err = Loader::new().file(&file, true).err().unwrap().to_string();
+        assert!(err.contains("server.adress"), "{err}");
+        let err = Loader::new()
+            .env(vec![("POSTSEARCH_LIMITS_MAX_LIMIT".into(), "many".into())])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("POSTSEARCH_LIMITS_MAX_LIMIT"), "{err}");
+        let err = Loader::new()
+            .flag("ranking.meta_weight", Some("-1".into()), "--meta-weight")
+            .unwrap()
+            .build()
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("meta_weight"), "{err}");
+    }
+
+    #[test]
+    fn missing_optional_file_is_skipped() {
+        let eff = Loader::new()
+            .file(Path::new("/nonexistent/postsearch.toml"), false)
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(eff.config, Config::default());
+        assert!(Loader::new()
+            .file(Path::new("/nonexistent/postsearch.toml"), true)
+            .is_err());
+    }
+
+    #[test]
+    fn token_is_masked() {
+        let eff = Loader::new()
+            .flag("server.write_token", Some("s3cret".into()), "--token")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(!eff.render().contains("s3cret"));
+        assert_eq!(eff.config.server.write_token, "s3cret");
+    }
+}
