@@ -186,7 +186,7 @@ fn decode<'a>(bytes: &'a [u8], path: &str) -> Result<&'a str, Rejection> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
-        Rejection::new(path, line, format!("invalid UTF-8 at byte {at}"))
+        Rejection::new(path, line, format!("invalid UTF-8 at byte offset {at}"))
     })?;
     if text.trim().is_empty() {
         return Err(Rejection::new(path, 0, "empty file"));

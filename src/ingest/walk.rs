@@ -243,3 +243,122 @@ fn jsonl_line(bytes: &[u8], path: &str, line: usize, sink: &mut dyn FnMut(ReadIt
         Ok(text) => sink(json::parse_jsonl_line(text, path, line)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// Reads `paths`, returning the posts' `(id, file name, line)` and the
+    /// rejections as `file name:line: reason`.
+    fn read(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<(String, String, usize)>, Vec<String>) {
+        let (mut posts, mut errs) = (Vec::new(), Vec::new());
+        let name = |p: &str| {
+            Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        };
+        read_paths(paths, opts, &mut |item| match item {
+            Ok(p) => posts.push((p.post.id, name(&p.path), p.line)),
+            Err(r) => errs.push(format!("{}:{}: {}", name(&r.path), r.line, r.reason)),
+        })
+        .unwrap();
+        (posts, errs)
+    }
+
+    fn malformed_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/malformed")
+    }
+
+    #[test]
+    fn malformed_fixtures_match_expected() {
+        let dir = malformed_dir();
+        let (posts, errs) = read(std::slice::from_ref(&dir), &ReadOptions::default());
+        let expected = fs::read_to_string(dir.join("EXPECTED.txt")).unwrap();
+        assert_eq!(errs, expected.lines().collect::<Vec<_>>());
+        let mut ids: Vec<_> = posts.iter().map(|p| p.0.as_str()).collect();
+        ids.sort();
+        let want: Vec<String> = (1..=6).map(|n| format!("fixture-good-{n}")).collect();
+        assert_eq!(ids, want);
+    }
+
+    #[test]
+    fn directory_mix_is_walked_in_name_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        fs::create_dir_all(root.join("b_sub/deeper")).unwrap();
+        let post = |id: &str| format!("{{\"id\":\"{id}\",\"title\":\"t\"}}");
+        fs::write(root.join("a.json"), post("a")).unwrap();
+        fs::write(
+            root.join("b_sub/deeper/c.ndjson"),
+            format!("{}\n{}\n", post("c1"), post("c2")),
+        )
+        .unwrap();
+        fs::write(root.join("b_sub/b.JSONL"), post("b")).unwrap();
+        fs::copy(malformed_dir().join("good_1.txt"), root.join("d.txt")).unwrap();
+        fs::write(root.join("e.json"), "").unwrap();
+        fs::write(root.join("notes.md"), "ignored").unwrap();
+        fs::write(root.join("big.txt"), "x".repeat(600)).unwrap();
+        let opts = ReadOptions {
+            max_file_bytes: 500,
+            ..ReadOptions::default()
+        };
+        let (posts, errs) = read(&[root.to_path_buf()], &opts);
+        let ids: Vec<_> = posts.iter().map(|p| (p.0.as_str(), p.2)).collect();
+        let d = "fixture-good-1";
+        assert_eq!(ids, [("a", 1), ("b", 1), ("c1", 1), ("c2", 2), (d, 1)]);
+        assert_eq!(
+            errs,
+            [
+                "big.txt:0: file is 600 bytes, over the limit of 500",
+                "e.json:0: empty file"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_path_fails_before_reading_anything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let good = malformed_dir().join("good_1.txt");
+        let missing = tmp.path().join("nope.txt");
+        let mut seen = 0;
+        let res = read_paths(
+            &[good, missing.clone()],
+            &ReadOptions::default(),
+            &mut |_| seen += 1,
+        );
+        let err = res.unwrap_err();
+        assert!(
+            matches!(&err, crate::Error::Io { path, .. } if *path == missing),
+            "{err}"
+        );
+        assert_eq!(seen, 0);
+    }
+
+    #[test]
+    fn explicit_files_and_unsupported_types() {
+        let tmp = tempfile::tempdir().unwrap();
+        let md = tmp.path().join("x.md");
+        fs::write(&md, "# hi").unwrap();
+        let good = malformed_dir().join("good.jsonl");
+        let (posts, errs) = read(&[md, good], &ReadOptions::default());
+        assert_eq!(posts.len(), 2);
+        assert_eq!(
+            errs,
+            ["x.md:0: unsupported file type (expected .txt, .json, .jsonl or .ndjson)"]
+        );
+    }
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(Format::from_path(Path::new("a/b.TXT")), Some(Format::Text));
+        assert_eq!(
+            Format::from_path(Path::new("b.ndjson")),
+            Some(Format::Jsonl)
+        );
+        assert_eq!(Format::from_path(Path::new("b.json")), Some(Format::Json));
+        assert_eq!(Format::from_path(Path::new("README")), None);
+    }
+}
