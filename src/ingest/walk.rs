@@ -276,7 +276,7 @@ mod tests {
     fn malformed_fixtures_match_expected() {
         let dir = malformed_dir();
         let (posts, errs) = read(std::slice::from_ref(&dir), &ReadOptions::default());
-        let expected = fs::read_to_string(dir.join("EXPECTED.txt")).unwrap();
+        let expected = fs::read_to_string(dir.join("EXPECTED.list")).unwrap();
         assert_eq!(errs, expected.lines().collect::<Vec<_>>());
         let mut ids: Vec<_> = posts.iter().map(|p| p.0.as_str()).collect();
         ids.sort();
