@@ -169,8 +169,8 @@ impl Loader {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(self),
             Err(e) => return Err(Error::io(path, e)),
         };
-        let file: Table = toml::from_str(&text)
-            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let file: Table =
+            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         for (section, keys) in file {
             let Some(keys) = keys.as_table() else {
                 return Err(Error::Config(format!(
@@ -179,7 +179,12 @@ impl Loader {
                 )));
             };
             for (key, value) in keys {
-                self.set(&section, key, value.clone(), Origin::File(path.display().to_string()))?;
+                self.set(
+                    &section,
+                    key,
+                    value.clone(),
+                    Origin::File(path.display().to_string()),
+                )?;
             }
         }
         Ok(self)
@@ -226,7 +231,9 @@ impl Loader {
         Ok(match current {
             Value::Integer(_) => Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
             Value::Float(_) => Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?),
-            Value::Boolean(_) => Value::Boolean(raw.trim().parse().map_err(|_| bad("true or false"))?),
+            Value::Boolean(_) => {
+                Value::Boolean(raw.trim().parse().map_err(|_| bad("true or false"))?)
+            }
             Value::Array(_) => Value::Array(
                 raw.split(',')
                     .map(str::trim)
@@ -241,7 +248,9 @@ impl Loader {
     fn set(&mut self, section: &str, key: &str, value: Value, origin: Origin) -> Result<()> {
         let path = format!("{section}.{key}");
         let Some(slot) = self.table.get_mut(section).and_then(|s| s.as_table_mut()) else {
-            return Err(Error::Config(format!("{origin}: unknown section [{section}]")));
+            return Err(Error::Config(format!(
+                "{origin}: unknown section [{section}]"
+            )));
         };
         let Some(current) = slot.get(key) else {
             return Err(Error::Config(format!("{origin}: unknown key {path}")));
@@ -331,9 +340,15 @@ mod tests {
             .file(&file, true)
             .unwrap()
             .env(vec![
-                ("POSTSEARCH_SERVER_ADDR".to_string(), "0.0.0.0:2".to_string()),
+                (
+                    "POSTSEARCH_SERVER_ADDR".to_string(),
+                    "0.0.0.0:2".to_string(),
+                ),
                 ("POSTSEARCH_INDEX".to_string(), "/tmp/ix".to_string()),
-                ("POSTSEARCH_SERVER_CORS_ORIGINS".into(), "http://a, http://b".into()),
+                (
+                    "POSTSEARCH_SERVER_CORS_ORIGINS".into(),
+                    "http://a, http://b".into(),
+                ),
                 ("UNRELATED".to_string(), "x".to_string()),
             ])
             .unwrap()
@@ -346,9 +361,14 @@ mod tests {
         assert_eq!(eff.config.index.dir, PathBuf::from("/tmp/ix"));
         assert_eq!(eff.config.server.cors_origins, ["http://a", "http://b"]);
         assert_eq!(eff.origins["server.addr"], Origin::Flag("--addr".into()));
-        assert!(matches!(eff.origins["ranking.meta_weight"], Origin::File(_)));
+        assert!(matches!(
+            eff.origins["ranking.meta_weight"],
+            Origin::File(_)
+        ));
         assert_eq!(eff.origins["limits.max_limit"], Origin::Default);
-        assert!(eff.render().contains("server.addr = \"0.0.0.0:3\"  # flag --addr"));
+        assert!(eff
+            .render()
+            .contains("server.addr = \"0.0.0.0:3\"  # flag --addr"));
     }
 
     #[test]

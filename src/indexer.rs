@@ -232,11 +232,16 @@ impl<'a> Writer<'a> {
         for item in post.checklist.iter().flatten() {
             doc.add_text(f.checklist, item);
         }
-        doc.add_text(f.suggest, &post.title);
-        add_opt_text(&mut doc, f.suggest, &post.topic);
+        doc.add_text(f.words, &post.title);
+        for text in [&post.summary, &post.topic, &post.brief, &post.body] {
+            add_opt_text(&mut doc, f.words, text);
+        }
+        for item in post.checklist.iter().flatten() {
+            doc.add_text(f.words, item);
+        }
         for (field, values) in [(f.stack, &post.stack), (f.tools, &post.tools)] {
             for v in values.iter().flatten() {
-                doc.add_text(f.suggest, v);
+                doc.add_text(f.words, v);
                 add_facet(&mut doc, field, v);
             }
         }

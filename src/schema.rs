@@ -43,8 +43,9 @@ pub struct Fields {
     pub brief: Field,
     pub checklist: Field,
     pub body: Field,
-    /// Unstemmed words of title, topic, stack and tools, for completions.
-    pub suggest: Field,
+    /// Every word of the post unstemmed (docs only): the vocabulary that
+    /// typo tolerance, prefix completion and suggestions search.
+    pub words: Field,
     pub stack: Field,
     pub tools: Field,
     pub difficulty: Field,
@@ -84,7 +85,7 @@ pub fn build_schema() -> Schema {
     for (name, _) in TEXT_FIELDS {
         b.add_text_field(name, text.clone());
     }
-    b.add_text_field("suggest", words);
+    b.add_text_field("words", words);
     for name in FACET_FIELDS {
         b.add_text_field(name, STRING | FAST);
     }
@@ -115,7 +116,7 @@ impl Fields {
             brief: f("brief")?,
             checklist: f("checklist")?,
             body: f("body")?,
-            suggest: f("suggest")?,
+            words: f("words")?,
             stack: f("stack")?,
             tools: f("tools")?,
             difficulty: f("difficulty")?,

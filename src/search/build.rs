@@ -188,41 +188,35 @@ impl Builder<'_> {
         Ok(Some(Box::new(BooleanQuery::union(subqueries))))
     }
 
-    /// Terms of the index within the allowed edit distance of `term`: one
-    /// edit for words of 5+ letters, two for 9+. Each is scored by BM25 with
-    /// the typo penalty, scaled so a rare typo never outweighs the word.
+    /// Terms of the index within the allowed edit distance of the typed
+    /// word: one edit for words of 5+ letters, two for 9+. The distance is
+    /// measured between unstemmed words (`deploymnet` → `deployment`), then
+    /// each variant is searched as its stem. Each is scored by BM25 with the
+    /// typo penalty, scaled so that a rare typo never outweighs the word.
     fn typo_variants(&self, word: &str, term: &str) -> tantivy::Result<Vec<(String, f32)>> {
-        let letters = word.chars().filter(|c| c.is_alphabetic()).count();
-        if word.chars().any(|c| c.is_ascii_digit()) || letters < 5 {
+        let Some(typed) = first_word(word) else {
+            return Ok(Vec::new());
+        };
+        let letters = typed.chars().filter(|c| c.is_alphabetic()).count();
+        if typed.chars().any(|c| c.is_ascii_digit()) || letters < 5 {
             return Ok(Vec::new());
         }
         let distance = if letters >= 9 { 2 } else { 1 };
-        let probe = Term::from_field_text(self.fields.body, term);
+        let probe = Term::from_field_text(self.fields.words, &typed);
         let automaton = FuzzyTermQuery::new(probe, distance, true).automaton()?;
-        let mut found: Vec<(String, u64)> = Vec::new();
-        for field in [self.fields.body, self.fields.title] {
-            for segment in self.searcher.segment_readers() {
-                let inverted = segment.inverted_index(field)?;
-                let mut stream = inverted.terms().search(&automaton).into_stream()?;
-                while stream.advance() {
-                    let Ok(candidate) = std::str::from_utf8(stream.key()) else {
-                        continue;
-                    };
-                    if candidate == term {
-                        continue;
-                    }
-                    let df = stream.value().doc_freq as u64;
-                    match found.iter_mut().find(|(t, _)| t == candidate) {
-                        Some((_, n)) => *n += df,
-                        None => found.push((candidate.to_string(), df)),
-                    }
+        let mut found = Vec::new();
+        for segment in self.searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.words)?;
+            let mut stream = inverted.terms().search(&automaton).into_stream()?;
+            while stream.advance() {
+                if let Ok(candidate) = std::str::from_utf8(stream.key()) {
+                    found.push((candidate.to_string(), stream.value().doc_freq as u64));
                 }
             }
         }
-        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        found.truncate(MAX_TYPO_TERMS);
+        let stems = top_stems(found, term, MAX_TYPO_TERMS);
         let exact_idf = self.idf(term)?;
-        Ok(found
+        Ok(stems
             .into_iter()
             .map(|(t, df)| {
                 let idf = idf(self.searcher.num_docs(), df);
@@ -235,57 +229,31 @@ impl Builder<'_> {
             .collect())
     }
 
-    /// Completions of the typed word (unstemmed: a typed prefix must not be
-    /// stemmed), plus stems the typed word extends (`deploym` → `deploy`).
+    /// Completions of the typed word, found among unstemmed words (a typed
+    /// prefix must not be stemmed: `deploym` must still find `deployment`),
+    /// each searched as its stem.
     fn completions(&self, word: &str, term: &str) -> tantivy::Result<Vec<(String, f32)>> {
-        let typed: String = tokens(&mut words_analyzer(), word)
-            .into_iter()
-            .map(|(t, _, _)| t)
-            .next()
-            .unwrap_or_default();
-        if typed.is_empty() {
+        let Some(typed) = first_word(word) else {
             return Ok(Vec::new());
-        }
-        let mut found: Vec<(String, u64)> = Vec::new();
+        };
         let upper = prefix_upper_bound(&typed);
-        for field in [self.fields.title, self.fields.body] {
-            for segment in self.searcher.segment_readers() {
-                let inverted = segment.inverted_index(field)?;
-                let dict = inverted.terms();
-                let mut range = dict.range().ge(typed.as_bytes());
-                if let Some(upper) = &upper {
-                    range = range.lt(upper);
-                }
-                let mut stream = range.into_stream()?;
-                let mut scanned = 0;
-                while stream.advance() && scanned < MAX_PREFIX_SCAN {
-                    scanned += 1;
-                    let Ok(candidate) = std::str::from_utf8(stream.key()) else {
-                        continue;
-                    };
-                    let df = stream.value().doc_freq as u64;
-                    match found.iter_mut().find(|(t, _)| t == candidate) {
-                        Some((_, n)) => *n += df,
-                        None => found.push((candidate.to_string(), df)),
-                    }
-                }
-                // A stem the typed word extends by up to 4 letters.
-                for cut in 1..=4usize.min(typed.len().saturating_sub(4)) {
-                    let Some(stem) = typed.get(..typed.len() - cut) else {
-                        continue;
-                    };
-                    if let Some(info) = dict.get(stem.as_bytes())? {
-                        if !found.iter().any(|(t, _)| t == stem) {
-                            found.push((stem.to_string(), info.doc_freq as u64));
-                        }
-                    }
+        let mut found = Vec::new();
+        for segment in self.searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.words)?;
+            let mut range = inverted.terms().range().ge(typed.as_bytes());
+            if let Some(upper) = &upper {
+                range = range.lt(upper);
+            }
+            let mut stream = range.into_stream()?;
+            let mut scanned = 0;
+            while scanned < MAX_PREFIX_SCAN && stream.advance() {
+                scanned += 1;
+                if let Ok(candidate) = std::str::from_utf8(stream.key()) {
+                    found.push((candidate.to_string(), stream.value().doc_freq as u64));
                 }
             }
         }
-        found.retain(|(t, _)| t != term);
-        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        found.truncate(MAX_PREFIX_TERMS);
-        Ok(found
+        Ok(top_stems(found, term, MAX_PREFIX_TERMS)
             .into_iter()
             .map(|(t, _)| (t, self.ranking.prefix_penalty as f32))
             .collect())
@@ -327,6 +295,36 @@ impl Builder<'_> {
         };
         Box::new(ConstScoreQuery::new(q, 0.0))
     }
+}
+
+/// The first word of `text`, lowercased and folded but not stemmed.
+fn first_word(text: &str) -> Option<String> {
+    tokens(&mut words_analyzer(), text)
+        .into_iter()
+        .map(|(t, _, _)| t)
+        .next()
+}
+
+/// Stems of unstemmed `(word, doc_freq)` candidates, merged (document
+/// frequencies summed), without `exclude`, the `limit` most frequent.
+fn top_stems(found: Vec<(String, u64)>, exclude: &str, limit: usize) -> Vec<(String, u64)> {
+    let mut analyzer = text_analyzer();
+    let mut stems: Vec<(String, u64)> = Vec::new();
+    for (word, df) in found {
+        let Some((stem, _, _)) = tokens(&mut analyzer, &word).into_iter().next() else {
+            continue;
+        };
+        if stem == exclude {
+            continue;
+        }
+        match stems.iter_mut().find(|(s, _)| *s == stem) {
+            Some((_, n)) => *n += df,
+            None => stems.push((stem, df)),
+        }
+    }
+    stems.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    stems.truncate(limit);
+    stems
 }
 
 fn boosted(q: Box<dyn Query>, boost: f32) -> Box<dyn Query> {

@@ -91,10 +91,10 @@ impl Engine {
         })
     }
 
-    /// Words of the suggest field starting with `prefix`, most frequent first.
+    /// Words of the posts starting with `prefix`, most frequent first.
     fn complete_term(&self, prefix: &str, limit: usize) -> Result<Vec<(String, u64)>> {
         let searcher = self.index().searcher();
-        let field = self.index().fields().suggest;
+        let field = self.index().fields().words;
         let mut found: std::collections::HashMap<String, u64> = Default::default();
         for segment in searcher.segment_readers() {
             let inverted = segment.inverted_index(field)?;

@@ -1,0 +1,528 @@
+//! The `postsearch` command line: argument definitions (clap) and one entry
+//! point per subcommand. Each entry point parses nothing itself and calls the
+//! library; `main.rs` only dispatches.
+//!
+//! Exit codes: 0 success; 1 a fatal error (bad arguments, unreadable index);
+//! 2 some posts were rejected (the rest were indexed or checked).
+
+use crate::config::{Effective, Loader, DEFAULT_CONFIG_FILE};
+use crate::index::PostIndex;
+use crate::indexer::{import_paths, ImportSummary, Writer, WriterOptions};
+use crate::ingest::{read_paths, ReadOptions};
+use crate::search::{
+    facets::parse_selection, Engine, MatchMode, SearchRequest, SearchResponse, Sort,
+};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Exit status when some posts were rejected.
+pub const EXIT_REJECTED: i32 = 2;
+
+/// Full-text search for technical posts, on Tantivy.
+#[derive(Debug, Parser)]
+#[command(name = "postsearch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Index directory [default: index/, or POSTSEARCH_INDEX]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// Configuration file [default: ./postsearch.toml if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse posts and upsert them into the index by id.
+    Index(IndexArgs),
+    /// Parse posts without indexing; report every problem.
+    Check(CheckArgs),
+    /// Search the index.
+    Search(SearchArgs),
+    /// The posts most similar to a post.
+    Similar(SimilarArgs),
+    /// Completions for a search box.
+    Suggest(SuggestArgs),
+    /// Documents, segments, size on disk, facet cardinalities.
+    Stats(JsonArg),
+    /// Remove posts by id.
+    Delete(DeleteArgs),
+    /// Print the effective configuration and where each value came from.
+    Config(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Files or directories (.txt, .json, .jsonl, .ndjson); `-` reads JSONL from stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Delete the index first and build it anew.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Commit after this many changed posts.
+    #[arg(long, value_name = "N")]
+    pub commit_every: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print each parsed post as one JSON line on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query (words, "phrases", -exclusions, field:value, quality:>=80).
+    #[arg(default_value = "")]
+    pub query: String,
+    /// Facet filter FIELD=VALUE (repeatable; OR within a field, AND across).
+    #[arg(long = "facet", value_name = "F=V")]
+    pub facets: Vec<String>,
+    /// relevance, views, quality or newest.
+    #[arg(long, default_value = "relevance")]
+    pub sort: Sort,
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// The last word also matches as a prefix.
+    #[arg(long)]
+    pub prefix: bool,
+    /// auto, all or any.
+    #[arg(long = "match", default_value = "auto")]
+    pub match_mode: MatchMode,
+    /// Weight of the meta score (0 = plain BM25).
+    #[arg(long, value_name = "W")]
+    pub meta_weight: Option<f32>,
+    /// Show each hit's text, meta and final score.
+    #[arg(long)]
+    pub explain: bool,
+    /// Turn typo tolerance off.
+    #[arg(long)]
+    pub no_typos: bool,
+    /// Print the answer as JSON (the /api/search object).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// Post id.
+    pub id: String,
+    #[arg(long, default_value_t = 5)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// What is typed so far.
+    pub prefix: String,
+    #[arg(long, default_value_t = 5)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Loads the layered configuration: defaults, file, environment, flags.
+pub fn load_config(
+    global: &GlobalArgs,
+    flags: &[(&str, Option<String>, &str)],
+) -> Result<Effective> {
+    let mut loader = Loader::new();
+    loader = match &global.config {
+        Some(path) => loader.file(path, true)?,
+        None => loader.file(std::path::Path::new(DEFAULT_CONFIG_FILE), false)?,
+    };
+    loader = loader.env(std::env::vars())?;
+    loader = loader.flag(
+        "index.dir",
+        global.index.as_ref().map(|p| p.display().to_string()),
+        "--index",
+    )?;
+    for (path, value, flag) in flags {
+        loader = loader.flag(path, value.clone(), flag)?;
+    }
+    Ok(loader.build()?)
+}
+
+/// Runs the CLI; returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        // A closed pipe (`postsearch search x | head`) is a normal end.
+        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) => {
+            eprintln!("postsearch: error: {e:#}");
+            1
+        }
+    }
+}
+
+/// Writes one line to stdout.
+fn out(line: &str) -> std::io::Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}")
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Dispatches to one entry point per command.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Index(args) => index(&cli.global, args),
+        Command::Check(args) => check(args),
+        Command::Search(args) => search(&cli.global, args),
+        Command::Similar(args) => similar(&cli.global, args),
+        Command::Suggest(args) => suggest(&cli.global, args),
+        Command::Stats(args) => stats(&cli.global, args),
+        Command::Delete(args) => delete(&cli.global, args),
+        Command::Config(args) => config(&cli.global, args),
+    }
+}
+
+/// `postsearch index`: parse and upsert; progress on a terminal; summary
+/// and every rejection on stderr.
+fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
+    let cfg = load_config(global, &[])?.config;
+    let dir = &cfg.index.dir;
+    if args.rebuild && dir.exists() {
+        remove_index(dir)?;
+    }
+    let index = PostIndex::open_or_create(dir)?;
+    let progress = progress_bar();
+    let mut writer_opts = WriterOptions {
+        budget_bytes: cfg.index.writer_budget_mb << 20,
+        ..WriterOptions::default()
+    };
+    if let Some(n) = args.commit_every {
+        writer_opts.commit_every = n.max(1);
+    }
+    let started = std::time::Instant::now();
+    let summary = import_paths(
+        &index,
+        &args.paths,
+        &ReadOptions::default(),
+        writer_opts,
+        &mut |_| progress.inc(1),
+    )
+    .with_context(|| format!("indexing into {}", dir.display()))?;
+    progress.finish_and_clear();
+    report_import(&summary, started.elapsed(), args.json)?;
+    Ok(if summary.rejected.is_empty() {
+        0
+    } else {
+        EXIT_REJECTED
+    })
+}
+
+/// Deletes an index directory's contents, refusing anything that is not an
+/// index (so `--rebuild --index ~` cannot wipe a home directory).
+fn remove_index(dir: &std::path::Path) -> Result<()> {
+    let looks_like_index = dir.join("meta.json").is_file()
+        || std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .all(|e| e.file_name() == ".gitkeep");
+    anyhow::ensure!(
+        looks_like_index,
+        "{} does not look like an index; not deleting it",
+        dir.display()
+    );
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name() == ".gitkeep" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn report_import(summary: &ImportSummary, took: std::time::Duration, json: bool) -> Result<()> {
+    let mut err = std::io::stderr().lock();
+    for r in &summary.rejected {
+        writeln!(err, "{r}")?;
+    }
+    let secs = took.as_secs_f64();
+    let rate = summary.read() as f64 / secs.max(1e-9);
+    if json {
+        let mut value = serde_json::to_value(summary)?;
+        value["seconds"] = serde_json::json!(secs);
+        out(&value.to_string())?;
+    } else {
+        writeln!(err, "{summary} ({secs:.1} s, {rate:.0} posts/s)")?;
+    }
+    Ok(())
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} posts read ({per_sec}) {elapsed}")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// `postsearch check`: parse only.
+fn check(args: CheckArgs) -> Result<i32> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut rejected = 0u64;
+    let mut posts = 0u64;
+    let mut write_error = None;
+    read_paths(
+        &args.paths,
+        &ReadOptions::default(),
+        &mut |item| match item {
+            Ok(p) => {
+                posts += 1;
+                if args.json && write_error.is_none() {
+                    if let Err(e) = writeln!(out, "{}", p.post.to_json_line()) {
+                        write_error = Some(e);
+                    }
+                }
+            }
+            Err(r) => {
+                rejected += 1;
+                eprintln!("{r}");
+            }
+        },
+    )?;
+    if let Some(e) = write_error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    out.flush().ok();
+    if !args.json {
+        eprintln!("{posts} ok, {rejected} rejected");
+    }
+    Ok(if rejected == 0 { 0 } else { EXIT_REJECTED })
+}
+
+fn engine(global: &GlobalArgs, flags: &[(&str, Option<String>, &str)]) -> Result<Engine> {
+    let cfg = load_config(global, flags)?.config;
+    let index = PostIndex::open(&cfg.index.dir)?;
+    Ok(Engine::new(index, cfg.ranking))
+}
+
+/// `postsearch search`.
+fn search(global: &GlobalArgs, args: SearchArgs) -> Result<i32> {
+    let engine = engine(global, &[])?;
+    let mut req = SearchRequest {
+        q: args.query,
+        sort: args.sort,
+        limit: args.limit,
+        offset: args.offset,
+        match_mode: args.match_mode,
+        prefix: args.prefix,
+        meta_weight: args.meta_weight,
+        explain: args.explain,
+        typos: !args.no_typos,
+        ..SearchRequest::default()
+    };
+    for f in &args.facets {
+        let (field, value) = parse_selection(f)?;
+        req.facets.entry(field).or_default().push(value);
+    }
+    let resp = engine.search(&req)?;
+    if args.json {
+        out(&serde_json::to_string(&resp)?)?;
+    } else {
+        print_search(&resp, args.explain)?;
+    }
+    Ok(0)
+}
+
+/// Turns `<mark>` HTML into terminal text: bold on a terminal, plain else.
+fn terminal_text(html: &str, color: bool) -> String {
+    let (on, off) = if color {
+        ("\x1b[1;33m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    html.replace("<mark>", on)
+        .replace("</mark>", off)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn print_search(resp: &SearchResponse, explain: bool) -> Result<()> {
+    let color = std::io::stdout().is_terminal();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} results for {:?}{} ({:.2} ms)\n",
+        resp.total,
+        resp.query,
+        if resp.relaxed {
+            " (no post has every word; showing posts with any)"
+        } else {
+            ""
+        },
+        resp.took_ms
+    )?;
+    for hit in &resp.hits {
+        writeln!(out, "{}", terminal_text(&hit.title_html, color))?;
+        write!(
+            out,
+            "  {}  score {:.3}  meta {:.2}",
+            hit.id, hit.score, hit.meta_score
+        )?;
+        if let Some(e) = &hit.explain {
+            write!(
+                out,
+                "  (text {:.3} × (1 + {} × {:.3}))",
+                e.text, e.meta_weight, e.meta
+            )?;
+        }
+        writeln!(out)?;
+        if !explain || !hit.snippet.is_empty() {
+            writeln!(out, "  {}\n", terminal_text(&hit.snippet, color))?;
+        }
+    }
+    for (field, counts) in &resp.facets {
+        let mut counts: Vec<_> = counts.iter().filter(|(_, n)| **n > 0).collect();
+        if counts.is_empty() {
+            continue;
+        }
+        counts.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        let shown: Vec<String> = counts
+            .iter()
+            .take(8)
+            .map(|(v, n)| format!("{v} ({n})"))
+            .collect();
+        writeln!(out, "{field}: {}", shown.join(", "))?;
+    }
+    Ok(())
+}
+
+/// `postsearch similar`.
+fn similar(global: &GlobalArgs, args: SimilarArgs) -> Result<i32> {
+    let resp = engine(global, &[])?.similar(&args.id, args.limit)?;
+    if args.json {
+        out(&serde_json::to_string(&resp)?)?;
+        return Ok(0);
+    }
+    let mut out = std::io::stdout().lock();
+    for hit in &resp.hits {
+        writeln!(
+            out,
+            "{}\n  {}  score {:.3}  {}",
+            hit.title,
+            hit.id,
+            hit.score,
+            hit.stack.join(", ")
+        )?;
+    }
+    Ok(0)
+}
+
+/// `postsearch suggest`.
+fn suggest(global: &GlobalArgs, args: SuggestArgs) -> Result<i32> {
+    let resp = engine(global, &[])?.suggest(&args.prefix, args.limit)?;
+    if args.json {
+        out(&serde_json::to_string(&resp)?)?;
+        return Ok(0);
+    }
+    for s in &resp.suggestions {
+        out(&format!("{:5}  {}", s.kind, s.text))?;
+    }
+    Ok(0)
+}
+
+/// `postsearch stats`.
+fn stats(global: &GlobalArgs, args: JsonArg) -> Result<i32> {
+    let cfg = load_config(global, &[])?.config;
+    let stats = PostIndex::open(&cfg.index.dir)?.stats()?;
+    if args.json {
+        out(&serde_json::to_string(&stats)?)?;
+        return Ok(0);
+    }
+    out(&format!("documents  {}", stats.documents))?;
+    out(&format!("segments   {}", stats.segments))?;
+    out(&format!("deleted    {}", stats.deleted))?;
+    out(&format!(
+        "size       {:.1} MB",
+        stats.size_bytes as f64 / 1e6
+    ))?;
+    for (field, n) in &stats.facets {
+        out(&format!("{field:<14} {n} values"))?;
+    }
+    Ok(0)
+}
+
+/// `postsearch delete`.
+fn delete(global: &GlobalArgs, args: DeleteArgs) -> Result<i32> {
+    let cfg = load_config(global, &[])?.config;
+    let index = PostIndex::open(&cfg.index.dir)?;
+    let mut writer = Writer::new(&index, WriterOptions::default())?;
+    let mut missing = 0;
+    for id in &args.ids {
+        if !writer.delete(id)? {
+            eprintln!("{id}: no such post");
+            missing += 1;
+        }
+    }
+    writer.finish()?;
+    eprintln!("{} deleted, {missing} not found", args.ids.len() - missing);
+    Ok(if missing == 0 { 0 } else { 1 })
+}
+
+/// `postsearch config`.
+fn config(global: &GlobalArgs, args: JsonArg) -> Result<i32> {
+    let eff = load_config(global, &[])?;
+    if args.json {
+        out(&eff.to_json().to_string())?;
+    } else {
+        print!("{}", eff.render());
+    }
+    Ok(0)
+}
