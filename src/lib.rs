@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod post;
 pub mod schema;
 pub mod search;
+pub mod server;
 
 pub use error::{Error, Result};
 pub use post::Post;

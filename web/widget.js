@@ -1,0 +1,1 @@
+/* postsearch widget: placeholder until the widget lands */
