@@ -5,6 +5,7 @@
 //! the benchmark and the tests call the same functions.
 
 pub mod error;
+pub mod generate;
 pub mod ingest;
 pub mod post;
 
