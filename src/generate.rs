@@ -395,7 +395,7 @@ fn make_meta(rng: &mut ChaCha8Rng, difficulty: &str) -> Meta {
     let status = weighted(rng, pools::STATUSES);
     let version = format!(
         "{}.{}.{}",
-        rng.gen_range(0..=4u32),
+        rng.gen_range(1..=4u32),
         rng.gen_range(0..=12u32),
         rng.gen_range(0..=20u32)
     );

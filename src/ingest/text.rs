@@ -74,8 +74,16 @@ pub fn to_text(post: &Post) -> String {
     list(&mut out, "tools", &post.tools);
     glued(&mut out, "code language", &post.code_language);
     glued(&mut out, "difficulty", &post.difficulty);
-    glued(&mut out, "reading time", &post.reading_time.map(|n| n.to_string()));
-    glued(&mut out, "view count", &post.view_count.map(|n| n.to_string()));
+    glued(
+        &mut out,
+        "reading time",
+        &post.reading_time.map(|n| n.to_string()),
+    );
+    glued(
+        &mut out,
+        "view count",
+        &post.view_count.map(|n| n.to_string()),
+    );
     if let Some(score) = &post.score {
         let items: Vec<_> = [
             ("quality", score.quality),
