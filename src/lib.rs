@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod index;
 pub mod indexer;
+pub mod generate;
 pub mod ingest;
 pub mod post;
 pub mod schema;
