@@ -59,6 +59,21 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Print the effective configuration and where each value came from.
     Config(JsonArg),
+    /// Serve the HTTP API, the demo page and the widget.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen address [default: 127.0.0.1:7700]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// Directory of posts indexed when there is no index yet [default: data]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Origins allowed by CORS, comma-separated (`*` for any)
+    #[arg(long, value_name = "ORIGINS")]
+    pub cors_origins: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +193,17 @@ pub fn load_config(
 /// Runs the CLI; returns the exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .init();
     match run(cli) {
         Ok(code) => code,
         // A closed pipe (`postsearch search x | head`) is a normal end.
@@ -212,6 +238,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Stats(args) => stats(&cli.global, args),
         Command::Delete(args) => delete(&cli.global, args),
         Command::Config(args) => config(&cli.global, args),
+        Command::Serve(args) => serve(&cli.global, args),
     }
 }
 
@@ -524,5 +551,29 @@ fn config(global: &GlobalArgs, args: JsonArg) -> Result<i32> {
     } else {
         print!("{}", eff.render());
     }
+    Ok(0)
+}
+
+/// `postsearch serve`: builds the index from `data/` if there is none, then
+/// serves until Ctrl-C or SIGTERM.
+fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
+    let eff = load_config(
+        global,
+        &[
+            ("server.addr", args.addr, "--addr"),
+            (
+                "server.data_dir",
+                args.data.map(|p| p.display().to_string()),
+                "--data",
+            ),
+            ("server.cors_origins", args.cors_origins, "--cors-origins"),
+        ],
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(crate::server::serve(eff.config, |addr| {
+        eprintln!("postsearch: serving on http://{addr}/");
+    }))?;
     Ok(0)
 }

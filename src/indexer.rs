@@ -114,8 +114,8 @@ impl Default for WriterOptions {
 }
 
 /// A writer on a [`PostIndex`]: upserts and deletes, committed atomically.
-pub struct Writer<'a> {
-    index: &'a PostIndex,
+pub struct Writer {
+    index: PostIndex,
     writer: IndexWriter,
     /// Fingerprints of posts changed since the last commit (not yet visible
     /// to the searcher), so a repeated id in one batch is judged correctly.
@@ -123,9 +123,9 @@ pub struct Writer<'a> {
     opts: WriterOptions,
 }
 
-impl<'a> Writer<'a> {
+impl Writer {
     /// Opens the index's single writer; fails if another process holds it.
-    pub fn new(index: &'a PostIndex, opts: WriterOptions) -> Result<Writer<'a>> {
+    pub fn new(index: &PostIndex, opts: WriterOptions) -> Result<Writer> {
         let threads = if opts.threads == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -147,7 +147,7 @@ impl<'a> Writer<'a> {
                 None => Error::Tantivy(e),
             })?;
         Ok(Writer {
-            index,
+            index: index.clone(),
             writer,
             pending: HashMap::new(),
             opts,

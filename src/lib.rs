@@ -10,10 +10,12 @@ pub mod config;
 pub mod error;
 pub mod index;
 pub mod indexer;
+pub mod generate;
 pub mod ingest;
 pub mod post;
 pub mod schema;
 pub mod search;
+pub mod server;
 
 pub use error::{Error, Result};
 pub use post::Post;
