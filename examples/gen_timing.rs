@@ -9,6 +9,17 @@ fn main() -> anyhow::Result<()> {
     let count: usize = std::env::args().nth(1).map_or(Ok(100_000), |s| s.parse())?;
 
     let t = Instant::now();
+    let mut words = 0;
+    for n in 0..count {
+        words += generate_post(42, n).body.map_or(0, |b| b.len());
+    }
+    let gen = t.elapsed();
+    println!(
+        "generate_post only: {count} posts ({words} body bytes) in {gen:.2?} ({:.1} µs/post)",
+        gen.as_secs_f64() * 1e6 / count as f64
+    );
+
+    let t = Instant::now();
     let mut bytes = 0;
     for n in 0..count {
         bytes += generate_post(42, n).to_json_line().len();

@@ -3,7 +3,8 @@
 //!
 //! - `data/seed/000_8e5299e8999edf12.txt`: the one real post (copied from
 //!   `$SEED_DIR`, default `/work/shared/seed`, if present);
-//! - `data/sample.jsonl`: posts 0..1000 of the corpus with seed 42;
+//! - `data/sample.jsonl`: posts 0..950 of the corpus with seed 42 (under
+//!   4 MiB, so the repository stays small);
 //! - `data/text/`: posts 900000..900030 of the corpus with seed 7, in the
 //!   text form (ids that do not collide with the JSONL ones).
 
@@ -24,7 +25,7 @@ fn main() -> anyhow::Result<()> {
 
     let tmp = tempfile::tempdir()?;
     let jsonl = GenerateOptions {
-        count: 1000,
+        count: 950,
         seed: 42,
         format: OutputFormat::Jsonl,
         start: 0,

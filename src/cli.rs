@@ -61,6 +61,27 @@ pub enum Command {
     Config(JsonArg),
     /// Serve the HTTP API, the demo page and the widget.
     Serve(ServeArgs),
+    /// Write a deterministic synthetic corpus shaped like the seed post.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of posts.
+    #[arg(long)]
+    pub count: usize,
+    /// Corpus seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory (posts.jsonl, or one .txt per post in subdirectories).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// jsonl or text.
+    #[arg(long, default_value = "jsonl")]
+    pub format: crate::generate::OutputFormat,
+    /// Number of the first post (ids are alphanode-NNNNNN).
+    #[arg(long, default_value_t = 0)]
+    pub start: usize,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +220,7 @@ pub fn main() -> i32 {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
@@ -239,6 +261,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Delete(args) => delete(&cli.global, args),
         Command::Config(args) => config(&cli.global, args),
         Command::Serve(args) => serve(&cli.global, args),
+        Command::Generate(args) => generate(args),
     }
 }
 
@@ -575,5 +598,27 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
     runtime.block_on(crate::server::serve(eff.config, |addr| {
         eprintln!("postsearch: serving on http://{addr}/");
     }))?;
+    Ok(0)
+}
+
+/// `postsearch generate`.
+fn generate(args: GenerateArgs) -> Result<i32> {
+    let started = std::time::Instant::now();
+    let opts = crate::generate::GenerateOptions {
+        count: args.count,
+        seed: args.seed,
+        format: args.format,
+        start: args.start,
+    };
+    let summary = crate::generate::write_corpus(&opts, &args.out)
+        .with_context(|| format!("writing to {}", args.out.display()))?;
+    eprintln!(
+        "{} posts ({} duplicates) in {} files, {:.1} MB, {:.1} s",
+        summary.posts,
+        summary.duplicates,
+        summary.files,
+        summary.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
     Ok(0)
 }

@@ -378,15 +378,18 @@ where
         WriteOp::Delete(id) => {
             let id2 = id.clone();
             let existed = tokio::task::spawn_blocking(move || -> crate::Result<bool> {
+                if index.locate(&index.searcher(), &id2)?.is_none() {
+                    return Ok(false);
+                }
                 let mut writer = Writer::new(&index, WriterOptions::default())?;
-                let existed = writer.delete(&id2)?;
+                writer.delete(&id2)?;
                 writer.commit()?;
-                Ok(existed)
+                Ok(true)
             })
             .await
             .map_err(|e| Error::Config(format!("write task failed: {e}")))??;
-            state.metrics.commit();
             if existed {
+                state.metrics.commit();
                 Ok(json_response(
                     StatusCode::OK,
                     &serde_json::json!({"deleted": id}),
