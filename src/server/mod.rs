@@ -16,7 +16,6 @@ use crate::indexer::{ImportSummary, Writer, WriterOptions};
 use crate::ingest::{json::parse_body, ReadOptions};
 use crate::search::Engine;
 use bytes_buf::collect_body;
-use hyper::body::Bytes;
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Method, StatusCode};
 use metrics::Metrics;
@@ -183,7 +182,7 @@ where
     let segments: Vec<String> = path
         .trim_matches('/')
         .split('/')
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let get = method == Method::GET || method == Method::HEAD;
@@ -638,6 +637,3 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down: draining in-flight requests");
 }
-
-#[allow(dead_code)]
-fn _assert_bytes(_: Bytes) {}
