@@ -92,9 +92,12 @@ pub fn resolve(selected: &BTreeMap<String, Vec<String>>) -> Result<Vec<Selection
 
 /// Parses `field=value` or `field:value` (the CLI and HTTP forms).
 pub fn parse_selection(s: &str) -> Result<(String, String)> {
-    let (field, value) = s
-        .split_once(['=', ':'])
-        .ok_or_else(|| Error::bad_request("facet", format!("expected FIELD=VALUE, got {s:?}")))?;
+    let (field, value) = s.split_once(['=', ':']).ok_or_else(|| {
+        Error::bad_request(
+            "facet",
+            format!("expected FIELD:VALUE (or FIELD=VALUE), got {s:?}"),
+        )
+    })?;
     Ok((field.trim().to_string(), value.trim().to_string()))
 }
 
