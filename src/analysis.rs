@@ -4,9 +4,16 @@
 //!
 //! Queries go through the same analyzer, so `FastAPI's`, `fastapi` and
 //! `FASTAPI` all meet the same term.
+//!
+//! Two shortcuts keep indexing fast without changing a single token: ASCII
+//! text is split by a hand-written scanner that implements the UAX #29 rules
+//! that can apply to ASCII (a property test checks it against
+//! `unicode-segmentation`), and stems are cached per analyzer, since a corpus
+//! repeats the same few thousand words.
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenFilter,
     TokenStream, Tokenizer,
 };
 use tantivy::Index;
@@ -16,6 +23,8 @@ use unicode_segmentation::UnicodeSegmentation;
 pub const TEXT_ANALYZER: &str = "post_text";
 /// The same without stemming: for completions, which must show real words.
 pub const WORDS_ANALYZER: &str = "post_words";
+/// Unstemmed words, each once per text: the vocabulary field's analyzer.
+pub const VOCABULARY_ANALYZER: &str = "post_vocabulary";
 
 /// Words longer than this many bytes are dropped (base64 blobs, hashes).
 const MAX_TOKEN_BYTES: usize = 40;
@@ -29,8 +38,37 @@ pub struct WordTokenizer {
 
 /// The token stream of [`WordTokenizer`].
 pub struct WordTokenStream<'a> {
-    words: unicode_segmentation::UWordBoundIndices<'a>,
+    words: Words<'a>,
     token: &'a mut Token,
+}
+
+/// Word boundaries: the ASCII scanner, or the full UAX #29 segmenter.
+enum Words<'a> {
+    Ascii(AsciiWords<'a>),
+    Unicode(unicode_segmentation::UWordBoundIndices<'a>),
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = (usize, &'a str);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        match self {
+            Words::Ascii(w) => w.next(),
+            Words::Unicode(w) => w
+                .by_ref()
+                .find(|(_, word)| word.chars().any(char::is_alphanumeric)),
+        }
+    }
+}
+
+/// Splits text into words with a letter or digit.
+pub fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    if text.is_ascii() {
+        Words::Ascii(AsciiWords { text, pos: 0 })
+    } else {
+        Words::Unicode(text.split_word_bound_indices())
+    }
 }
 
 impl Tokenizer for WordTokenizer {
@@ -38,8 +76,13 @@ impl Tokenizer for WordTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> WordTokenStream<'a> {
         self.token.reset();
+        let words = if text.is_ascii() {
+            Words::Ascii(AsciiWords { text, pos: 0 })
+        } else {
+            Words::Unicode(text.split_word_bound_indices())
+        };
         WordTokenStream {
-            words: text.split_word_bound_indices(),
+            words,
             token: &mut self.token,
         }
     }
@@ -47,18 +90,15 @@ impl Tokenizer for WordTokenizer {
 
 impl TokenStream for WordTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        for (offset, word) in self.words.by_ref() {
-            if !word.chars().any(char::is_alphanumeric) {
-                continue;
-            }
-            self.token.text.clear();
-            self.token.text.push_str(word);
-            self.token.offset_from = offset;
-            self.token.offset_to = offset + word.len();
-            self.token.position = self.token.position.wrapping_add(1);
-            return true;
-        }
-        false
+        let Some((offset, word)) = self.words.next() else {
+            return false;
+        };
+        self.token.text.clear();
+        self.token.text.push_str(word);
+        self.token.offset_from = offset;
+        self.token.offset_to = offset + word.len();
+        self.token.position = self.token.position.wrapping_add(1);
+        true
     }
 
     fn token(&self) -> &Token {
@@ -70,13 +110,151 @@ impl TokenStream for WordTokenStream<'_> {
     }
 }
 
+/// The word scanner for ASCII text. In ASCII, UAX #29 keeps together runs
+/// of letters, digits and `_` (WB5, WB8–WB10, WB13a/b); a letter run across
+/// one `:`, `.` or `'` followed by a letter (WB6/WB7: `e.g`, `fastapi's`);
+/// and a digit run across one `,`, `;`, `.` or `'` followed by a digit
+/// (WB11/WB12: `1,000`, `1.6.7`). Everything else is a boundary.
+pub struct AsciiWords<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+#[inline]
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+impl<'a> Iterator for AsciiWords<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        let bytes = self.text.as_bytes();
+        loop {
+            while self.pos < bytes.len() && !is_word_byte(bytes[self.pos]) {
+                self.pos += 1;
+            }
+            if self.pos >= bytes.len() {
+                return None;
+            }
+            let start = self.pos;
+            let mut i = start + 1;
+            let mut has_alnum = bytes[start].is_ascii_alphanumeric();
+            loop {
+                while i < bytes.len() && is_word_byte(bytes[i]) {
+                    has_alnum |= bytes[i].is_ascii_alphanumeric();
+                    i += 1;
+                }
+                if i + 1 < bytes.len() {
+                    let (prev, mid, next) = (bytes[i - 1], bytes[i], bytes[i + 1]);
+                    let letters = prev.is_ascii_alphabetic()
+                        && next.is_ascii_alphabetic()
+                        && matches!(mid, b':' | b'.' | b'\'');
+                    let digits = prev.is_ascii_digit()
+                        && next.is_ascii_digit()
+                        && matches!(mid, b',' | b';' | b'.' | b'\'');
+                    if letters || digits {
+                        i += 2;
+                        continue;
+                    }
+                }
+                break;
+            }
+            self.pos = i;
+            if has_alnum {
+                return Some((start, &self.text[start..i]));
+            }
+        }
+    }
+}
+
+/// English stemming with a cache of the stems already computed: a corpus
+/// repeats a few thousand words, and stemming is half the cost of indexing
+/// otherwise. The cache is bounded; each analyzer clone has its own.
+#[derive(Clone, Default)]
+pub struct CachedStemmer;
+
+/// Most words a [`CachedStemmer`] remembers before it starts over.
+const STEM_CACHE_WORDS: usize = 100_000;
+
+impl TokenFilter for CachedStemmer {
+    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
+
+    fn transform<T: Tokenizer>(self, inner: T) -> CachedStemmerFilter<T> {
+        CachedStemmerFilter {
+            inner,
+            cache: FxHashMap::default(),
+        }
+    }
+}
+
+/// The tokenizer wrapped by [`CachedStemmer`].
+#[derive(Clone)]
+pub struct CachedStemmerFilter<T> {
+    inner: T,
+    cache: FxHashMap<Box<str>, Box<str>>,
+}
+
+impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
+    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        if self.cache.len() > STEM_CACHE_WORDS {
+            self.cache.clear();
+        }
+        CachedStemmerStream {
+            tail: self.inner.token_stream(text),
+            cache: &mut self.cache,
+        }
+    }
+}
+
+/// The token stream of [`CachedStemmerFilter`].
+pub struct CachedStemmerStream<'a, T> {
+    tail: T,
+    cache: &'a mut FxHashMap<Box<str>, Box<str>>,
+}
+
+thread_local! {
+    static STEMMER: frostem::Stemmer = frostem::Stemmer::new(frostem::Algorithm::English);
+}
+
+impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        let stem = match self.cache.get(token.text.as_str()) {
+            Some(stem) => stem,
+            None => {
+                let stem: Box<str> = STEMMER.with(|s| s.stem(&token.text).into());
+                self.cache.entry(token.text.as_str().into()).or_insert(stem)
+            }
+        };
+        if **stem != *token.text {
+            token.text.clear();
+            token.text.push_str(stem);
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
 /// The full-text analyzer: words, lowercased, ASCII-folded, English-stemmed.
 pub fn text_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(WordTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(CachedStemmer)
         .build()
 }
 
@@ -89,12 +267,88 @@ pub fn words_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The vocabulary analyzer: as [`words_analyzer`], each word once per text.
+/// The vocabulary field only records which documents hold a word, so the
+/// repeats would cost indexing time for nothing.
+pub fn vocabulary_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(WordTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(UniqueTokens)
+        .build()
+}
+
+/// Drops the tokens a text already produced.
+#[derive(Clone, Default)]
+pub struct UniqueTokens;
+
+impl TokenFilter for UniqueTokens {
+    type Tokenizer<T: Tokenizer> = UniqueTokensFilter<T>;
+
+    fn transform<T: Tokenizer>(self, inner: T) -> UniqueTokensFilter<T> {
+        UniqueTokensFilter {
+            inner,
+            seen: FxHashSet::default(),
+        }
+    }
+}
+
+/// The tokenizer wrapped by [`UniqueTokens`].
+#[derive(Clone)]
+pub struct UniqueTokensFilter<T> {
+    inner: T,
+    seen: FxHashSet<String>,
+}
+
+impl<T: Tokenizer> Tokenizer for UniqueTokensFilter<T> {
+    type TokenStream<'a> = UniqueTokensStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        self.seen.clear();
+        UniqueTokensStream {
+            tail: self.inner.token_stream(text),
+            seen: &mut self.seen,
+        }
+    }
+}
+
+/// The token stream of [`UniqueTokensFilter`].
+pub struct UniqueTokensStream<'a, T> {
+    tail: T,
+    seen: &'a mut FxHashSet<String>,
+}
+
+impl<T: TokenStream> TokenStream for UniqueTokensStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        while self.tail.advance() {
+            let text = &self.tail.token().text;
+            if !self.seen.contains(text.as_str()) {
+                self.seen.insert(text.clone());
+                return true;
+            }
+        }
+        false
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
 /// Registers both analyzers on an index; needed on every opened index.
 pub fn register(index: &Index) {
     index.tokenizers().register(TEXT_ANALYZER, text_analyzer());
     index
         .tokenizers()
         .register(WORDS_ANALYZER, words_analyzer());
+    index
+        .tokenizers()
+        .register(VOCABULARY_ANALYZER, vocabulary_analyzer());
 }
 
 /// The tokens of `text` under `analyzer`, with their byte offsets.
@@ -183,6 +437,68 @@ mod tests {
     fn overlong_tokens_are_dropped() {
         let blob = "a".repeat(60);
         assert_eq!(words(&format!("x {blob} y")), ["x", "y"]);
+    }
+
+    /// The ASCII scanner gives exactly the words UAX #29 gives.
+    #[test]
+    fn ascii_scanner_agrees_with_unicode_segmentation() {
+        use proptest::prelude::*;
+        let alphabet = "ab9Z_ .,;:'\"-+/\n\tx1()";
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 4000,
+            ..Default::default()
+        });
+        let strategy = proptest::collection::vec(
+            proptest::sample::select(alphabet.chars().collect::<Vec<_>>()),
+            0..24,
+        )
+        .prop_map(|v| v.into_iter().collect::<String>());
+        runner
+            .run(&strategy, |text| {
+                let fast: Vec<_> = AsciiWords {
+                    text: &text,
+                    pos: 0,
+                }
+                .collect();
+                let slow: Vec<_> = text
+                    .split_word_bound_indices()
+                    .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
+                    .collect();
+                prop_assert_eq!(fast, slow, "text {:?}", text);
+                Ok(())
+            })
+            .unwrap();
+        for text in [
+            "e.g. a:b 1,000 1.6.7 fastapi's n+1 a..b 1.a a.1 x_1 _ __a",
+            "end. start",
+            "'quoted'",
+        ] {
+            let fast: Vec<_> = AsciiWords { text, pos: 0 }.collect();
+            let slow: Vec<_> = text
+                .split_word_bound_indices()
+                .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
+                .collect();
+            assert_eq!(fast, slow, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn cached_stems_equal_fresh_stems() {
+        let mut a = text_analyzer();
+        let text = "running runs ran deployments deployment caching cached";
+        let first = tokens(&mut a, text);
+        let second = tokens(&mut a, text);
+        assert_eq!(first, second);
+        assert_eq!(terms("running deployments"), ["run", "deploy"]);
+    }
+
+    #[test]
+    fn vocabulary_keeps_each_word_once() {
+        let toks: Vec<String> = tokens(&mut vocabulary_analyzer(), "a b a c b A")
+            .into_iter()
+            .map(|(t, _, _)| t)
+            .collect();
+        assert_eq!(toks, ["a", "b", "c"]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The tantivy schema of the post index and typed handles to its fields.
 
-use crate::analysis::{TEXT_ANALYZER, WORDS_ANALYZER};
+use crate::analysis::{TEXT_ANALYZER, VOCABULARY_ANALYZER};
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
     FAST, STORED, STRING,
@@ -76,7 +76,7 @@ pub fn build_schema() -> Schema {
     );
     let words = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
-            .set_tokenizer(WORDS_ANALYZER)
+            .set_tokenizer(VOCABULARY_ANALYZER)
             .set_index_option(IndexRecordOption::Basic)
             .set_fieldnorms(false),
     );

@@ -8,7 +8,6 @@
 use crate::analysis::text_analyzer;
 use std::collections::BTreeSet;
 use tantivy::tokenizer::TextAnalyzer;
-use unicode_segmentation::UnicodeSegmentation;
 
 /// Target length of a snippet, in characters.
 pub const SNIPPET_CHARS: usize = 160;
@@ -62,10 +61,7 @@ impl Highlighter {
             return Vec::new();
         }
         let mut out = Vec::new();
-        for (from, word) in text.split_word_bound_indices() {
-            if !word.chars().any(char::is_alphanumeric) {
-                continue;
-            }
+        for (from, word) in crate::analysis::words(text) {
             if let Some(term) = self.term_index(word) {
                 out.push(Match {
                     from,
