@@ -21,6 +21,9 @@ pub const DEFAULT_WRITER_BUDGET: usize = 256 << 20;
 /// and re-running the import finishes the job.
 pub const DEFAULT_COMMIT_EVERY: usize = 100_000;
 
+/// Popularity is stored in millionths.
+pub const POPULARITY_SCALE: f64 = 1_000_000.0;
+
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -271,6 +274,8 @@ impl Writer {
         }
         if let Some(v) = post.view_count {
             doc.add_u64(f.view_count, v);
+            let micro = crate::search::ranking::popularity(v) * POPULARITY_SCALE;
+            doc.add_u64(f.popularity, micro.round() as u64);
         }
         if let Some(v) = post.reading_time {
             doc.add_u64(f.reading_time, v);

@@ -60,6 +60,9 @@ pub struct Fields {
     pub view_count: Field,
     pub reading_time: Field,
     pub last_reviewed: Field,
+    /// `ranking::popularity(view_count)` in millionths, computed once at
+    /// indexing time instead of a logarithm per match per query.
+    pub popularity: Field,
     /// xxh3 of the post's JSON: tells an unchanged re-import from a change.
     pub fingerprint: Field,
     /// The whole post as JSON, returned as it came in.
@@ -98,6 +101,7 @@ pub fn build_schema() -> Schema {
         "last_reviewed",
         DateOptions::default().set_indexed().set_fast(),
     );
+    b.add_u64_field("popularity", FAST);
     b.add_u64_field("fingerprint", FAST);
     b.add_bytes_field("source", STORED);
     b.build()
@@ -130,6 +134,7 @@ impl Fields {
             view_count: f("view_count")?,
             reading_time: f("reading_time")?,
             last_reviewed: f("last_reviewed")?,
+            popularity: f("popularity")?,
             fingerprint: f("fingerprint")?,
             source: f("source")?,
         })

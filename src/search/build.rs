@@ -22,6 +22,49 @@ const MAX_PREFIX_TERMS: usize = 24;
 /// Dictionary entries scanned for completions of one prefix.
 const MAX_PREFIX_SCAN: usize = 2_000;
 
+/// Remembers the typo variants and completions of words, per searcher
+/// generation: walking a term dictionary with a Levenshtein automaton costs
+/// far more than the search itself, and search boxes repeat their queries.
+#[derive(Default)]
+pub struct ExpansionCache {
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    generation: u64,
+    map: std::collections::HashMap<(bool, String), Vec<(String, u64)>>,
+}
+
+/// Most words an [`ExpansionCache`] holds before it starts over.
+const EXPANSION_CACHE_WORDS: usize = 50_000;
+
+impl ExpansionCache {
+    fn get_or(
+        &self,
+        generation: u64,
+        key: (bool, String),
+        compute: impl FnOnce() -> tantivy::Result<Vec<(String, u64)>>,
+    ) -> tantivy::Result<Vec<(String, u64)>> {
+        {
+            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            if inner.generation == generation {
+                if let Some(v) = inner.map.get(&key) {
+                    return Ok(v.clone());
+                }
+            }
+        }
+        let value = compute()?;
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.generation != generation || inner.map.len() >= EXPANSION_CACHE_WORDS {
+            inner.map.clear();
+            inner.generation = generation;
+        }
+        inner.map.insert(key, value.clone());
+        Ok(value)
+    }
+}
+
 /// How words expand.
 #[derive(Debug, Clone, Copy)]
 pub struct Expansion {
@@ -47,11 +90,13 @@ pub fn build(
     fields: &Fields,
     ranking: &RankingConfig,
     searcher: &Searcher,
+    cache: &ExpansionCache,
 ) -> tantivy::Result<Built> {
     let mut b = Builder {
         fields,
         ranking,
         searcher,
+        cache,
         terms: BTreeSet::new(),
     };
     let last_word = parsed
@@ -104,6 +149,7 @@ struct Builder<'a> {
     fields: &'a Fields,
     ranking: &'a RankingConfig,
     searcher: &'a Searcher,
+    cache: &'a ExpansionCache,
     terms: BTreeSet<String>,
 }
 
@@ -202,19 +248,22 @@ impl Builder<'_> {
             return Ok(Vec::new());
         }
         let distance = if letters >= 9 { 2 } else { 1 };
-        let probe = Term::from_field_text(self.fields.words, &typed);
-        let automaton = FuzzyTermQuery::new(probe, distance, true).automaton()?;
-        let mut found = Vec::new();
-        for segment in self.searcher.segment_readers() {
-            let inverted = segment.inverted_index(self.fields.words)?;
-            let mut stream = inverted.terms().search(&automaton).into_stream()?;
-            while stream.advance() {
-                if let Ok(candidate) = std::str::from_utf8(stream.key()) {
-                    found.push((candidate.to_string(), stream.value().doc_freq as u64));
+        let generation = self.searcher.generation().generation_id();
+        let stems = self.cache.get_or(generation, (false, typed.clone()), || {
+            let probe = Term::from_field_text(self.fields.words, &typed);
+            let automaton = FuzzyTermQuery::new(probe, distance, true).automaton()?;
+            let mut found = Vec::new();
+            for segment in self.searcher.segment_readers() {
+                let inverted = segment.inverted_index(self.fields.words)?;
+                let mut stream = inverted.terms().search(&automaton).into_stream()?;
+                while stream.advance() {
+                    if let Ok(candidate) = std::str::from_utf8(stream.key()) {
+                        found.push((candidate.to_string(), stream.value().doc_freq as u64));
+                    }
                 }
             }
-        }
-        let stems = top_stems(found, term, MAX_TYPO_TERMS);
+            Ok(top_stems(found, term, MAX_TYPO_TERMS))
+        })?;
         let exact_idf = self.idf(term)?;
         Ok(stems
             .into_iter()
@@ -236,24 +285,28 @@ impl Builder<'_> {
         let Some(typed) = first_word(word) else {
             return Ok(Vec::new());
         };
-        let upper = prefix_upper_bound(&typed);
-        let mut found = Vec::new();
-        for segment in self.searcher.segment_readers() {
-            let inverted = segment.inverted_index(self.fields.words)?;
-            let mut range = inverted.terms().range().ge(typed.as_bytes());
-            if let Some(upper) = &upper {
-                range = range.lt(upper);
-            }
-            let mut stream = range.into_stream()?;
-            let mut scanned = 0;
-            while scanned < MAX_PREFIX_SCAN && stream.advance() {
-                scanned += 1;
-                if let Ok(candidate) = std::str::from_utf8(stream.key()) {
-                    found.push((candidate.to_string(), stream.value().doc_freq as u64));
+        let generation = self.searcher.generation().generation_id();
+        let stems = self.cache.get_or(generation, (true, typed.clone()), || {
+            let upper = prefix_upper_bound(&typed);
+            let mut found = Vec::new();
+            for segment in self.searcher.segment_readers() {
+                let inverted = segment.inverted_index(self.fields.words)?;
+                let mut range = inverted.terms().range().ge(typed.as_bytes());
+                if let Some(upper) = &upper {
+                    range = range.lt(upper);
+                }
+                let mut stream = range.into_stream()?;
+                let mut scanned = 0;
+                while scanned < MAX_PREFIX_SCAN && stream.advance() {
+                    scanned += 1;
+                    if let Ok(candidate) = std::str::from_utf8(stream.key()) {
+                        found.push((candidate.to_string(), stream.value().doc_freq as u64));
+                    }
                 }
             }
-        }
-        Ok(top_stems(found, term, MAX_PREFIX_TERMS)
+            Ok(top_stems(found, term, MAX_PREFIX_TERMS))
+        })?;
+        Ok(stems
             .into_iter()
             .map(|(t, _)| (t, self.ranking.prefix_penalty as f32))
             .collect())

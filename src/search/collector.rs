@@ -24,8 +24,10 @@ use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 pub struct Candidate {
     /// The sort key (higher first).
     pub key: f64,
-    pub id: String,
     pub address: DocAddress,
+    /// The ordinal of the post's id in its segment's id dictionary (ids
+    /// sort as their ordinals within a segment).
+    pub id_ord: u64,
     pub text: f32,
     pub meta: f32,
 }
@@ -41,6 +43,9 @@ pub struct Collected {
 
 /// See the module documentation.
 pub struct SearchCollector {
+    /// The id column of every segment of the searcher, to break ties
+    /// between segments by id (see [`SearchCollector::id_columns`]).
+    pub ids: Vec<Option<StrColumn>>,
     pub k: usize,
     pub sort: Sort,
     pub meta_weight: f32,
@@ -49,9 +54,64 @@ pub struct SearchCollector {
     pub selections: Vec<Selection>,
 }
 
-/// Orders candidates: better first (higher key, then smaller id).
-fn better(a_key: f64, a_id: &str, b_key: f64, b_id: &str) -> Ordering {
-    b_key.total_cmp(&a_key).then_with(|| a_id.cmp(b_id))
+impl SearchCollector {
+    /// The id columns of the searcher's segments.
+    pub fn id_columns(searcher: &tantivy::Searcher) -> tantivy::Result<Vec<Option<StrColumn>>> {
+        searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.fast_fields().str("id"))
+            .collect()
+    }
+
+    /// Orders tied candidates from different segments by id. Ids are read
+    /// only for ties (rare for relevance, common for `quality`), one sorted
+    /// batch per segment, because every dictionary lookup decompresses a
+    /// block.
+    fn order_ties_by_id(&self, top: &mut [Candidate]) -> tantivy::Result<()> {
+        let mut start = 0;
+        while start < top.len() && start < self.k {
+            let key = top[start].key;
+            let end = start + top[start..].iter().take_while(|c| c.key == key).count();
+            let run = &mut top[start..end];
+            let first_segment = run[0].address.segment_ord;
+            if run.iter().any(|c| c.address.segment_ord != first_segment) {
+                let ids = self.resolve_ids(run)?;
+                let mut keyed: Vec<(String, Candidate)> =
+                    ids.into_iter().zip(run.iter().cloned()).collect();
+                keyed.sort_by(|a, b| a.0.cmp(&b.0));
+                for (slot, (_, c)) in run.iter_mut().zip(keyed) {
+                    *slot = c;
+                }
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// The ids of `run`, in its order.
+    fn resolve_ids(&self, run: &[Candidate]) -> tantivy::Result<Vec<String>> {
+        let mut ids = vec![String::new(); run.len()];
+        let mut by_segment: Vec<(u32, u64, usize)> = run
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.address.segment_ord, c.id_ord, i))
+            .collect();
+        by_segment.sort_unstable();
+        for group in by_segment.chunk_by(|a, b| a.0 == b.0) {
+            let Some(col) = self.ids.get(group[0].0 as usize).and_then(|c| c.as_ref()) else {
+                continue;
+            };
+            let ords: Vec<u64> = group.iter().map(|g| g.1).collect();
+            let mut slots = group.iter().map(|g| g.2);
+            col.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+                if let Some(i) = slots.next() {
+                    ids[i] = String::from_utf8_lossy(bytes).into_owned();
+                }
+            })?;
+        }
+        Ok(ids)
+    }
 }
 
 impl Collector for SearchCollector {
@@ -126,7 +186,13 @@ impl Collector for SearchCollector {
                 }
             }
         }
-        out.top.sort_by(|a, b| better(a.key, &a.id, b.key, &b.id));
+        out.top.sort_by(|a, b| {
+            b.key
+                .total_cmp(&a.key)
+                .then_with(|| a.address.segment_ord.cmp(&b.address.segment_ord))
+                .then_with(|| a.id_ord.cmp(&b.id_ord))
+        });
+        self.order_ties_by_id(&mut out.top)?;
         out.top.truncate(self.k);
         Ok(out)
     }
@@ -351,16 +417,24 @@ impl SegmentCollector for SegmentSearchCollector {
     fn harvest(self) -> Collected {
         let mut facets = FacetCounts::new();
         if self.with_facets {
-            let mut buf = String::new();
             for (i, name) in FACET_FIELDS.iter().enumerate() {
                 let counts = facets.entry(name.to_string()).or_default();
-                if let Some(col) = &self.facet_cols[i] {
-                    for (ord, &n) in self.facet_counts[i].iter().enumerate() {
-                        if n > 0 && col.ord_to_str(ord as u64, &mut buf).unwrap_or(false) {
-                            counts.insert(buf.clone(), n);
-                        }
+                let Some(col) = &self.facet_cols[i] else {
+                    continue;
+                };
+                let (ords, mut ns): (Vec<u64>, Vec<u64>) = self.facet_counts[i]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &n)| n > 0)
+                    .map(|(ord, &n)| (ord as u64, n))
+                    .unzip();
+                ns.reverse();
+                // One pass over the dictionary's blocks, not a lookup each.
+                let _ = col.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+                    if let Some(n) = ns.pop() {
+                        counts.insert(String::from_utf8_lossy(bytes).into_owned(), n);
                     }
-                }
+                });
             }
             for (i, name) in SCORE_FIELDS.iter().enumerate() {
                 let counts = facets.entry(name.to_string()).or_default();
@@ -369,22 +443,15 @@ impl SegmentCollector for SegmentSearchCollector {
                 }
             }
         }
-        let mut buf = String::new();
         let top = self
             .heap
             .into_iter()
-            .map(|Reverse(e)| {
-                buf.clear();
-                if let Some(col) = &self.ids {
-                    let _ = col.ord_to_str(e.id_ord, &mut buf);
-                }
-                Candidate {
-                    key: e.key,
-                    id: buf.clone(),
-                    address: DocAddress::new(self.segment_ord, e.doc),
-                    text: e.text,
-                    meta: e.meta,
-                }
+            .map(|Reverse(e)| Candidate {
+                key: e.key,
+                address: DocAddress::new(self.segment_ord, e.doc),
+                id_ord: e.id_ord,
+                text: e.text,
+                meta: e.meta,
             })
             .collect();
         Collected {

@@ -41,12 +41,17 @@ pub const AUTO_ALL_MAX_CLAUSES: usize = 3;
 pub struct Engine {
     index: PostIndex,
     ranking: RankingConfig,
+    expansions: std::sync::Arc<build::ExpansionCache>,
 }
 
 impl Engine {
     /// An engine on `index`.
     pub fn new(index: PostIndex, ranking: RankingConfig) -> Engine {
-        Engine { index, ranking }
+        Engine {
+            index,
+            ranking,
+            expansions: Default::default(),
+        }
     }
 
     /// The index searched.
@@ -68,6 +73,7 @@ impl Engine {
         let meta_weight = req.meta_weight.unwrap_or(self.ranking.meta_weight as f32);
         let searcher = self.index.searcher();
         let collector = SearchCollector {
+            ids: SearchCollector::id_columns(&searcher)?,
             k: req.offset + req.limit,
             sort: req.sort,
             meta_weight,
@@ -85,11 +91,27 @@ impl Engine {
             MatchMode::Auto => parsed.clauses.len() <= AUTO_ALL_MAX_CLAUSES,
         };
         let fields = self.index.fields();
-        let mut built = build(&parsed, all, expansion, fields, &self.ranking, &searcher)?;
+        let mut built = build(
+            &parsed,
+            all,
+            expansion,
+            fields,
+            &self.ranking,
+            &searcher,
+            &self.expansions,
+        )?;
         let mut collected = searcher.search(&*built.query, &collector)?;
         let mut relaxed = false;
         if collected.total == 0 && all && req.match_mode == MatchMode::Auto && built.positive > 1 {
-            built = build(&parsed, false, expansion, fields, &self.ranking, &searcher)?;
+            built = build(
+                &parsed,
+                false,
+                expansion,
+                fields,
+                &self.ranking,
+                &searcher,
+                &self.expansions,
+            )?;
             collected = searcher.search(&*built.query, &collector)?;
             relaxed = true;
         }

@@ -76,7 +76,8 @@ impl RankingConfig {
 /// Per-segment access to the meta-score inputs.
 pub struct MetaColumns {
     parts: [(Column<u64>, f64); 4],
-    views: Column<u64>,
+    /// Popularity in millionths (see `indexer::POPULARITY_SCALE`).
+    popularity: Column<u64>,
     popularity_weight: f64,
 }
 
@@ -91,7 +92,7 @@ impl MetaColumns {
                 (ff.u64("depth")?, cfg.depth),
                 (ff.u64("clarity")?, cfg.clarity),
             ],
-            views: ff.u64("view_count")?,
+            popularity: ff.u64("popularity")?,
             popularity_weight: cfg.popularity,
         })
     }
@@ -108,8 +109,8 @@ impl MetaColumns {
                 weight += w;
             }
         }
-        if let Some(v) = self.views.first(doc) {
-            sum += self.popularity_weight * popularity(v);
+        if let Some(v) = self.popularity.first(doc) {
+            sum += self.popularity_weight * (v as f64 / crate::indexer::POPULARITY_SCALE);
             weight += self.popularity_weight;
         }
         if weight > 0.0 {

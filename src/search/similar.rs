@@ -9,9 +9,10 @@ use super::{make_hit, Engine};
 use crate::error::{Error, Result};
 use crate::post::Post;
 use serde::Serialize;
+use tantivy::columnar::StrColumn;
 use tantivy::query::{BooleanQuery, MoreLikeThisQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, OwnedValue};
-use tantivy::{DocAddress, Searcher, Term};
+use tantivy::{DocId, SegmentReader, Term};
 
 /// Lift of a candidate sharing the source's problem.
 const SAME_PROBLEM_LIFT: f32 = 0.5;
@@ -99,6 +100,7 @@ impl Engine {
         let query = BooleanQuery::new(clauses);
         let k = (limit * CANDIDATES_PER_RESULT).max(50);
         let collector = SearchCollector {
+            ids: SearchCollector::id_columns(&searcher)?,
             k,
             sort: Sort::Relevance,
             meta_weight: self.ranking().meta_weight as f32,
@@ -114,44 +116,46 @@ impl Engine {
             stack: norm(&post.stack),
             tools: norm(&post.tools),
         };
+        // The source's facet values as term ordinals, per segment, so that
+        // candidates are compared by integer, not by string.
+        let mut per_segment: Vec<Option<SegmentFacts>> = Vec::new();
         let mut ranked: Vec<(f32, Candidate)> = Vec::with_capacity(collected.top.len());
-        let mut hashes = Vec::new();
         for c in collected.top {
-            let other = facts(&searcher, c.address)?;
-            let lift =
-                1.0 + if source.problem.is_some() && other.problem == source.problem {
-                    SAME_PROBLEM_LIFT
-                } else {
-                    0.0
-                } + STACK_LIFT * jaccard(&source.stack, &other.stack)
-                    + TOOLS_LIFT * jaccard(&source.tools, &other.tools);
-            if Some(&c.id) == source.id.as_ref() {
-                continue;
+            let seg = c.address.segment_ord as usize;
+            if per_segment.len() <= seg {
+                per_segment.resize_with(seg + 1, || None);
             }
-            ranked.push((c.key as f32 * lift, c));
-            hashes.push(other.hash);
+            if per_segment[seg].is_none() {
+                per_segment[seg] = Some(SegmentFacts::open(
+                    searcher.segment_reader(seg as u32),
+                    &source,
+                )?);
+            }
+            let facts = per_segment[seg].as_ref().expect("opened");
+            ranked.push((c.key as f32 * facts.lift(c.address.doc_id), c));
         }
-        let mut order: Vec<usize> = (0..ranked.len()).collect();
-        order.sort_by(|&a, &b| {
-            ranked[b]
-                .0
-                .total_cmp(&ranked[a].0)
-                .then_with(|| ranked[a].1.id.cmp(&ranked[b].1.id))
+        ranked.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.address.cmp(&b.1.address))
         });
+        // Read posts in rank order until enough distinct ones are found; a
+        // post with a hash already shown (or the source's) is a duplicate.
         let mut seen_hashes: Vec<String> = source.hash.iter().cloned().collect();
         let mut hits = Vec::with_capacity(limit);
-        for i in order {
+        for (score, c) in &ranked {
             if hits.len() >= limit {
                 break;
             }
-            if let Some(h) = &hashes[i] {
+            let post = self.index().post_at(&searcher, c.address)?;
+            if source.id.as_deref() == Some(post.id.as_str()) {
+                continue;
+            }
+            if let Some(h) = &post.hash {
                 if seen_hashes.contains(h) {
                     continue;
                 }
                 seen_hashes.push(h.clone());
             }
-            let (score, c) = &ranked[i];
-            let post = self.index().post_at(&searcher, c.address)?;
             hits.push(make_hit(post, c, *score, None, None));
         }
         Ok(SimilarResponse {
@@ -174,47 +178,77 @@ fn norm(values: &Option<Vec<String>>) -> Vec<String> {
         .collect()
 }
 
-/// The facet values of a candidate, read from the fast fields (no stored
-/// document needed).
-struct Facts {
-    problem: Option<String>,
-    hash: Option<String>,
-    stack: Vec<String>,
-    tools: Vec<String>,
+/// The source's problem, stack and tools as term ordinals of one segment.
+struct SegmentFacts {
+    problem: Option<(StrColumn, u64)>,
+    stack: Option<(StrColumn, Vec<u64>)>,
+    tools: Option<(StrColumn, Vec<u64>)>,
+    /// Sizes of the source's stack and tools lists (for Jaccard).
+    stack_len: usize,
+    tools_len: usize,
 }
 
-fn facts(searcher: &Searcher, address: DocAddress) -> Result<Facts> {
-    let segment = searcher.segment_reader(address.segment_ord);
-    let ff = segment.fast_fields();
-    let values = |name: &str| -> Result<Vec<String>> {
-        let Some(col) = ff.str(name)? else {
-            return Ok(Vec::new());
+impl SegmentFacts {
+    fn open(segment: &SegmentReader, source: &Source) -> Result<SegmentFacts> {
+        let ff = segment.fast_fields();
+        let ords = |name: &str, values: &[String]| -> Result<Option<(StrColumn, Vec<u64>)>> {
+            let Some(col) = ff.str(name)? else {
+                return Ok(None);
+            };
+            let mut ords = Vec::new();
+            for v in values {
+                if let Some(o) = col.dictionary().term_ord(v.as_bytes())? {
+                    ords.push(o);
+                }
+            }
+            Ok(Some((col, ords)))
         };
-        let mut out = Vec::new();
-        for ord in col.term_ords(address.doc_id) {
-            let mut s = String::new();
-            if col.ord_to_str(ord, &mut s)? {
-                out.push(s);
+        let problem = match &source.problem {
+            Some(p) => ords("problem", std::slice::from_ref(p))?
+                .and_then(|(col, o)| o.first().copied().map(|o| (col, o))),
+            None => None,
+        };
+        Ok(SegmentFacts {
+            problem,
+            stack: ords("stack", &source.stack)?,
+            tools: ords("tools", &source.tools)?,
+            stack_len: source.stack.len(),
+            tools_len: source.tools.len(),
+        })
+    }
+
+    /// The lift of a candidate: shared problem, stack and tools overlap.
+    fn lift(&self, doc: DocId) -> f32 {
+        let mut lift = 1.0;
+        if let Some((col, ord)) = &self.problem {
+            if col.term_ords(doc).any(|o| o == *ord) {
+                lift += SAME_PROBLEM_LIFT;
             }
         }
-        Ok(out)
-    };
-    Ok(Facts {
-        problem: values("problem")?.into_iter().next(),
-        hash: values("hash")?.into_iter().next(),
-        stack: values("stack")?,
-        tools: values("tools")?,
-    })
+        let overlap = |side: &Option<(StrColumn, Vec<u64>)>, len: usize| -> f32 {
+            let Some((col, ords)) = side else { return 0.0 };
+            let mut theirs = 0;
+            let mut shared = 0;
+            for o in col.term_ords(doc) {
+                theirs += 1;
+                if ords.contains(&o) {
+                    shared += 1;
+                }
+            }
+            jaccard(shared, len, theirs)
+        };
+        lift + STACK_LIFT * overlap(&self.stack, self.stack_len)
+            + TOOLS_LIFT * overlap(&self.tools, self.tools_len)
+    }
 }
 
-/// |a ∩ b| / |a ∪ b|, 0 for two empty sets.
-fn jaccard(a: &[String], b: &[String]) -> f32 {
-    let inter = a.iter().filter(|x| b.contains(x)).count();
-    let union = a.len() + b.len() - inter;
+/// |a ∩ b| / |a ∪ b| from the sizes, 0 for two empty sets.
+fn jaccard(shared: usize, a: usize, b: usize) -> f32 {
+    let union = a + b - shared;
     if union == 0 {
         0.0
     } else {
-        inter as f32 / union as f32
+        shared as f32 / union as f32
     }
 }
 
@@ -224,8 +258,7 @@ mod tests {
 
     #[test]
     fn jaccard_overlap() {
-        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(jaccard(&v(&["a", "b"]), &v(&["b", "c"])), 1.0 / 3.0);
-        assert_eq!(jaccard(&[], &[]), 0.0);
+        assert_eq!(jaccard(1, 2, 2), 1.0 / 3.0);
+        assert_eq!(jaccard(0, 0, 0), 0.0);
     }
 }
