@@ -375,18 +375,22 @@ impl SegmentCollector for SegmentSearchCollector {
             return;
         }
         self.total += 1;
+        // The score parts are read once, for the buckets and the meta score.
+        let parts = self.meta.parts(doc);
         if self.with_facets {
             for i in 0..FACET_FIELDS.len() {
                 self.count_str(doc, i);
             }
-            for i in 0..SCORE_FIELDS.len() {
-                self.count_bucket(doc, i);
+            for (i, part) in parts.iter().enumerate() {
+                if let Some(v) = part {
+                    self.bucket_counts[i][bucket_of(*v)] += 1;
+                }
             }
         }
         if self.k == 0 {
             return;
         }
-        let meta = self.meta.meta(doc);
+        let meta = self.meta.meta_from(&parts, doc);
         let key = self.sort_key(doc, blend(score, meta, self.meta_weight));
         if self.heap.len() >= self.k {
             let worst = &self.heap.peek().expect("non-empty").0;

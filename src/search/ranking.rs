@@ -97,15 +97,27 @@ impl MetaColumns {
         })
     }
 
-    /// The meta score of `doc` in [0, 1]; parts the post lacks do not count
-    /// (the weights of the others are renormalized); no parts at all → 0.
+    /// The four score parts of `doc` (quality, freshness, depth, clarity).
     #[inline]
-    pub fn meta(&self, doc: DocId) -> f32 {
+    pub fn parts(&self, doc: DocId) -> [Option<u64>; 4] {
+        [
+            self.parts[0].0.first(doc),
+            self.parts[1].0.first(doc),
+            self.parts[2].0.first(doc),
+            self.parts[3].0.first(doc),
+        ]
+    }
+
+    /// The meta score in [0, 1] of `doc`, whose score parts are `parts`;
+    /// parts the post lacks do not count (the weights of the others are
+    /// renormalized); no parts at all → 0.
+    #[inline]
+    pub fn meta_from(&self, parts: &[Option<u64>; 4], doc: DocId) -> f32 {
         let mut sum = 0.0;
         let mut weight = 0.0;
-        for (col, w) in &self.parts {
-            if let Some(v) = col.first(doc) {
-                sum += w * (v.min(100) as f64 / 100.0);
+        for (value, (_, w)) in parts.iter().zip(&self.parts) {
+            if let Some(v) = value {
+                sum += w * ((*v).min(100) as f64 / 100.0);
                 weight += w;
             }
         }
@@ -118,6 +130,11 @@ impl MetaColumns {
         } else {
             0.0
         }
+    }
+
+    /// The meta score of `doc` in [0, 1].
+    pub fn meta(&self, doc: DocId) -> f32 {
+        self.meta_from(&self.parts(doc), doc)
     }
 }
 
