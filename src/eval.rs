@@ -50,20 +50,29 @@ fn lines(path: &Path) -> Result<Vec<String>> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(path: &Path, n: usize, line: &str) -> Result<T> {
-    serde_json::from_str(line).map_err(|e| Error::Config(format!("{}:{}: {e}", path.display(), n + 1)))
+    serde_json::from_str(line)
+        .map_err(|e| Error::Config(format!("{}:{}: {e}", path.display(), n + 1)))
 }
 
 /// Indexes the collection in `dir` (documents as posts: `_id` → id,
 /// title, text → body) into memory and runs every judged query with
 /// `request` as the template (its `q` and `limit` are replaced).
-pub fn evaluate(dir: &Path, ranking: RankingConfig, template: &SearchRequest) -> Result<EvalReport> {
+pub fn evaluate(
+    dir: &Path,
+    ranking: RankingConfig,
+    template: &SearchRequest,
+) -> Result<EvalReport> {
     let index = PostIndex::create_in_ram()?;
     let mut writer = Writer::new(&index, WriterOptions::default())?;
     let corpus = dir.join("corpus.jsonl");
     let mut documents = 0;
     for (n, line) in lines(&corpus)?.iter().enumerate() {
         let doc: Doc = parse(&corpus, n, line)?;
-        let title = if doc.title.trim().is_empty() { doc.id.clone() } else { doc.title };
+        let title = if doc.title.trim().is_empty() {
+            doc.id.clone()
+        } else {
+            doc.title
+        };
         let mut post = Post::new(doc.id, title);
         post.body = Some(doc.text);
         writer.upsert(&post)?;
@@ -75,7 +84,10 @@ pub fn evaluate(dir: &Path, ranking: RankingConfig, template: &SearchRequest) ->
     for line in lines(&qrels_path)?.iter().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
         if cols.len() >= 3 && cols[2].trim().parse::<f64>().unwrap_or(0.0) > 0.0 {
-            qrels.entry(cols[0].to_string()).or_default().insert(cols[1].to_string());
+            qrels
+                .entry(cols[0].to_string())
+                .or_default()
+                .insert(cols[1].to_string());
         }
     }
     let engine = Engine::new(index, ranking);
@@ -83,9 +95,14 @@ pub fn evaluate(dir: &Path, ranking: RankingConfig, template: &SearchRequest) ->
     let (mut ndcg, mut recall, mut n, mut millis) = (0.0, 0.0, 0usize, 0.0);
     for (i, line) in lines(&queries_path)?.iter().enumerate() {
         let q: Query = parse(&queries_path, i, line)?;
-        let Some(relevant) = qrels.get(&q.id) else { continue };
+        let Some(relevant) = qrels.get(&q.id) else {
+            continue;
+        };
         let req = SearchRequest {
-            q: q.text.chars().take(crate::search::MAX_QUERY_BYTES / 4).collect(),
+            q: q.text
+                .chars()
+                .take(crate::search::MAX_QUERY_BYTES / 4)
+                .collect(),
             limit: 100,
             ..template.clone()
         };
@@ -93,7 +110,11 @@ pub fn evaluate(dir: &Path, ranking: RankingConfig, template: &SearchRequest) ->
         millis += resp.took_ms;
         let ranked: Vec<&str> = resp.hits.iter().map(|h| h.id.as_str()).collect();
         ndcg += ndcg_at(&ranked, relevant, 10);
-        recall += ranked.iter().take(100).filter(|id| relevant.contains(**id)).count() as f64
+        recall += ranked
+            .iter()
+            .take(100)
+            .filter(|id| relevant.contains(**id))
+            .count() as f64
             / relevant.len() as f64;
         n += 1;
     }
