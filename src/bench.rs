@@ -363,7 +363,7 @@ fn mix_line(kind: Kind, post: &Post, rng: &mut ChaCha8Rng) -> Option<String> {
 #[derive(Clone)]
 pub enum Target {
     /// The library, in this process.
-    Index(Engine),
+    Index(Box<Engine>),
     /// A server, e.g. `http://127.0.0.1:7700`.
     Http(String),
 }
@@ -657,7 +657,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -1030,17 +1030,17 @@ impl BenchReport {
             (99.99, "99.99"),
         ] {
             let x = x_of(p);
-            let _ = write!(
+            let _ = writeln!(
                 s,
                 "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#eee\"/>\
-                 <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{label}</text>\n",
+                 <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{label}</text>",
                 top + ph,
                 top + ph + 16.0
             );
         }
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">percentile</text>\n",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">percentile</text>",
             left + pw / 2.0,
             ht - 4.0
         );
@@ -1052,10 +1052,10 @@ impl BenchReport {
                     break;
                 }
                 let y = y_of(v);
-                let _ = write!(
+                let _ = writeln!(
                     s,
                     "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#eee\"/>\
-                     <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+                     <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
                     left + pw,
                     left - 6.0,
                     y + 4.0,
@@ -1064,9 +1064,9 @@ impl BenchReport {
             }
             tick *= 10.0;
         }
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<text transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">ms</text>\n",
+            "<text transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">ms</text>",
             top + ph / 2.0
         );
         for (i, c) in self.curves.iter().enumerate() {
@@ -1290,7 +1290,7 @@ mod tests {
         let index = small_index();
         let engine = Engine::new(index, RankingConfig::default());
         let opts = BenchOptions {
-            target: Target::Index(engine),
+            target: Target::Index(Box::new(engine)),
             queries: vec![parse("kube")],
             concurrency: 1,
             stop: Stop::Requests(20),
@@ -1310,7 +1310,7 @@ mod tests {
         let engine = Engine::new(index.clone(), RankingConfig::default());
         let queries = builtin_queries(&index, 3, &LimitsConfig::default()).unwrap();
         let opts = BenchOptions {
-            target: Target::Index(engine),
+            target: Target::Index(Box::new(engine)),
             queries,
             concurrency: 2,
             stop: Stop::Requests(60),
@@ -1380,7 +1380,7 @@ mod tests {
         let index = small_index();
         let engine = Engine::new(index, RankingConfig::default());
         let opts = BenchOptions {
-            target: Target::Index(engine),
+            target: Target::Index(Box::new(engine)),
             queries: vec![parse("similar:no-such-post"), parse("kube")],
             concurrency: 1,
             stop: Stop::Requests(10),

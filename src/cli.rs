@@ -727,7 +727,7 @@ fn bench(global: &GlobalArgs, args: BenchArgs) -> Result<i32> {
                 Some(ix) => ix,
                 None => open()?,
             };
-            Target::Index(Engine::new(ix, cfg.ranking))
+            Target::Index(Box::new(Engine::new(ix, cfg.ranking)))
         }
     };
     let stop = match args.requests {
