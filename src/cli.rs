@@ -63,6 +63,70 @@ pub enum Command {
     Serve(ServeArgs),
     /// Write a deterministic synthetic corpus shaped like the seed post.
     Generate(GenerateArgs),
+    /// Measure query latency, in-process or against a server over HTTP.
+    #[command(long_about = BENCH_ABOUT)]
+    Bench(BenchArgs),
+}
+
+const BENCH_ABOUT: &str = "\
+Measure query latency, in-process (the library, C threads) or against a
+running server over HTTP (--url, C keep-alive connections).
+
+Closed loop by default; --rate R makes it an open loop at R requests/s,
+latency counted from each request's scheduled send time. A warm-up runs
+first and is discarded.
+
+Query file (--queries): one query a line; blank lines and # comments skipped.
+  n+1 queries                          keyword
+  \"connection pool\" exhaustion         phrase (the query holds a quote)
+  n+1 queries?facet=stack:django       faceted (PARAMS after ?, as in /api/search)
+  kube?prefix=true                     prefix
+  similar:alphanode-000042             similar posts of a post
+  suggest:kube                         completions
+Without a file, ~300 queries are drawn from the index's own posts (--seed),
+in equal shares of the six kinds; in HTTP mode that needs the index too
+(--index DIR) or a query file.";
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Benchmark a server at this URL (http://HOST:PORT) instead of the index.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Query file (see above) [default: a built-in mix drawn from the index]
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
+    /// Workers: threads in-process, connections over HTTP.
+    #[arg(long, short = 'c', default_value_t = 1, value_name = "C")]
+    pub concurrency: usize,
+    /// Seconds to measure.
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "S",
+        conflicts_with = "requests"
+    )]
+    pub duration: f64,
+    /// Stop after this many requests instead of a duration.
+    #[arg(long, value_name = "N")]
+    pub requests: Option<u64>,
+    /// Seconds of warm-up, not measured.
+    #[arg(long, default_value_t = 1.0, value_name = "S")]
+    pub warmup: f64,
+    /// Open loop at this many requests per second in total.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Write a self-contained HTML report (plot and table) to this file.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Print the results as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed of the built-in query mix.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// HTTP request timeout in seconds (a slower answer is an error).
+    #[arg(long, default_value_t = 10.0, value_name = "S")]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Args)]
@@ -262,6 +326,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Config(args) => config(&cli.global, args),
         Command::Serve(args) => serve(&cli.global, args),
         Command::Generate(args) => generate(args),
+        Command::Bench(args) => bench(&cli.global, args),
     }
 }
 
@@ -620,5 +685,75 @@ fn generate(args: GenerateArgs) -> Result<i32> {
         summary.bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
+    Ok(0)
+}
+
+fn seconds(name: &str, s: f64) -> Result<std::time::Duration> {
+    anyhow::ensure!(
+        s.is_finite() && s >= 0.0,
+        "{name} must be a number of seconds, got {s}"
+    );
+    Ok(std::time::Duration::from_secs_f64(s))
+}
+
+/// `postsearch bench`.
+fn bench(global: &GlobalArgs, args: BenchArgs) -> Result<i32> {
+    use crate::bench::{BenchOptions, Stop, Target};
+    let cfg = load_config(global, &[])?.config;
+    let dir = &cfg.index.dir;
+    let open = || {
+        PostIndex::open(dir).with_context(|| {
+            if args.url.is_some() {
+                "the built-in query mix is drawn from the index: give --index DIR or --queries FILE"
+            } else {
+                "opening the index"
+            }
+        })
+    };
+    let mut index = None;
+    let queries = match &args.queries {
+        Some(path) => crate::bench::load_queries(path, &cfg.limits)?,
+        None => {
+            let ix = open()?;
+            let queries = crate::bench::builtin_queries(&ix, args.seed, &cfg.limits)?;
+            index = Some(ix);
+            queries
+        }
+    };
+    let target = match args.url {
+        Some(url) => Target::Http(url.trim_end_matches('/').to_string()),
+        None => {
+            let ix = match index {
+                Some(ix) => ix,
+                None => open()?,
+            };
+            Target::Index(Box::new(Engine::new(ix, cfg.ranking)))
+        }
+    };
+    let stop = match args.requests {
+        Some(n) => Stop::Requests(n),
+        None => Stop::Duration(seconds("--duration", args.duration)?),
+    };
+    let opts = BenchOptions {
+        target,
+        queries,
+        concurrency: args.concurrency,
+        stop,
+        warmup: seconds("--warmup", args.warmup)?,
+        rate: args.rate,
+        timeout: seconds("--timeout", args.timeout)?,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let report = crate::bench::run(&opts)?;
+    if args.json {
+        out(&serde_json::to_string(&report)?)?;
+    } else {
+        print!("{}", report.table());
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, report.html())
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
     Ok(0)
 }

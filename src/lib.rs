@@ -5,6 +5,7 @@
 //! the benchmark and the tests call the same functions.
 
 pub mod analysis;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod error;
