@@ -90,7 +90,7 @@ impl SearchCollector {
     }
 
     /// The ids of `run`, in its order.
-    fn resolve_ids(&self, run: &[Candidate]) -> tantivy::Result<Vec<String>> {
+    pub fn resolve_ids(&self, run: &[Candidate]) -> tantivy::Result<Vec<String>> {
         let mut ids = vec![String::new(); run.len()];
         let mut by_segment: Vec<(u32, u64, usize)> = run
             .iter()

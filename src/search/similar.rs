@@ -134,10 +134,18 @@ impl Engine {
             let facts = per_segment[seg].as_ref().expect("opened");
             ranked.push((c.key as f32 * facts.lift(c.address.doc_id), c));
         }
-        ranked.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| a.1.address.cmp(&b.1.address))
+        // Ties are ordered by id, so the answer does not depend on which
+        // segment a post landed in.
+        let candidates: Vec<Candidate> = ranked.iter().map(|(_, c)| c.clone()).collect();
+        let ids = collector.resolve_ids(&candidates)?;
+        let mut order: Vec<usize> = (0..ranked.len()).collect();
+        order.sort_by(|&a, &b| {
+            ranked[b]
+                .0
+                .total_cmp(&ranked[a].0)
+                .then_with(|| ids[a].cmp(&ids[b]))
         });
+        let ranked: Vec<(f32, Candidate)> = order.into_iter().map(|i| ranked[i].clone()).collect();
         // Read posts in rank order until enough distinct ones are found; a
         // post with a hash already shown (or the source's) is a duplicate.
         let mut seen_hashes: Vec<String> = source.hash.iter().cloned().collect();
