@@ -9,7 +9,7 @@ use tantivy::schema::{
 /// The full-text fields, in the order they are searched, with their default
 /// BM25 boosts (the title counts most).
 pub const TEXT_FIELDS: [(&str, f32); 6] = [
-    ("title", 3.0),
+    ("title", 1.5),
     ("summary", 1.5),
     ("topic", 1.5),
     ("brief", 1.0),

@@ -43,7 +43,7 @@ impl Default for RankingConfig {
             popularity: 0.2,
             typo_penalty: 0.4,
             prefix_penalty: 0.8,
-            title_boost: 3.0,
+            title_boost: 1.5,
         }
     }
 }
