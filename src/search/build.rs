@@ -33,17 +33,30 @@ pub struct ExpansionCache {
 #[derive(Default)]
 struct CacheInner {
     generation: u64,
-    map: std::collections::HashMap<(bool, String), Vec<(String, u64)>>,
+    map: std::collections::HashMap<(Expanded, String), Vec<(String, u64)>>,
+}
+
+/// What a cached expansion of a word is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Expanded {
+    /// Stems of the words within the typo distance.
+    Typos,
+    /// Stems of the words the typed prefix completes.
+    Completions,
+    /// The completing words themselves, most frequent first (suggestions).
+    Words,
 }
 
 /// Most words an [`ExpansionCache`] holds before it starts over.
 const EXPANSION_CACHE_WORDS: usize = 50_000;
 
 impl ExpansionCache {
-    fn get_or(
+    /// The cached expansion `key` for the searcher `generation`, computed
+    /// (outside the lock) when missing.
+    pub fn get_or(
         &self,
         generation: u64,
-        key: (bool, String),
+        key: (Expanded, String),
         compute: impl FnOnce() -> tantivy::Result<Vec<(String, u64)>>,
     ) -> tantivy::Result<Vec<(String, u64)>> {
         {
@@ -249,21 +262,23 @@ impl Builder<'_> {
         }
         let distance = if letters >= 9 { 2 } else { 1 };
         let generation = self.searcher.generation().generation_id();
-        let stems = self.cache.get_or(generation, (false, typed.clone()), || {
-            let probe = Term::from_field_text(self.fields.words, &typed);
-            let automaton = FuzzyTermQuery::new(probe, distance, true).automaton()?;
-            let mut found = Vec::new();
-            for segment in self.searcher.segment_readers() {
-                let inverted = segment.inverted_index(self.fields.words)?;
-                let mut stream = inverted.terms().search(&automaton).into_stream()?;
-                while stream.advance() {
-                    if let Ok(candidate) = std::str::from_utf8(stream.key()) {
-                        found.push((candidate.to_string(), stream.value().doc_freq as u64));
+        let stems = self
+            .cache
+            .get_or(generation, (Expanded::Typos, typed.clone()), || {
+                let probe = Term::from_field_text(self.fields.words, &typed);
+                let automaton = FuzzyTermQuery::new(probe, distance, true).automaton()?;
+                let mut found = Vec::new();
+                for segment in self.searcher.segment_readers() {
+                    let inverted = segment.inverted_index(self.fields.words)?;
+                    let mut stream = inverted.terms().search(&automaton).into_stream()?;
+                    while stream.advance() {
+                        if let Ok(candidate) = std::str::from_utf8(stream.key()) {
+                            found.push((candidate.to_string(), stream.value().doc_freq as u64));
+                        }
                     }
                 }
-            }
-            Ok(top_stems(found, term, MAX_TYPO_TERMS))
-        })?;
+                Ok(top_stems(found, term, MAX_TYPO_TERMS))
+            })?;
         let exact_idf = self.idf(term)?;
         Ok(stems
             .into_iter()
@@ -286,26 +301,28 @@ impl Builder<'_> {
             return Ok(Vec::new());
         };
         let generation = self.searcher.generation().generation_id();
-        let stems = self.cache.get_or(generation, (true, typed.clone()), || {
-            let upper = prefix_upper_bound(&typed);
-            let mut found = Vec::new();
-            for segment in self.searcher.segment_readers() {
-                let inverted = segment.inverted_index(self.fields.words)?;
-                let mut range = inverted.terms().range().ge(typed.as_bytes());
-                if let Some(upper) = &upper {
-                    range = range.lt(upper);
-                }
-                let mut stream = range.into_stream()?;
-                let mut scanned = 0;
-                while scanned < MAX_PREFIX_SCAN && stream.advance() {
-                    scanned += 1;
-                    if let Ok(candidate) = std::str::from_utf8(stream.key()) {
-                        found.push((candidate.to_string(), stream.value().doc_freq as u64));
+        let stems =
+            self.cache
+                .get_or(generation, (Expanded::Completions, typed.clone()), || {
+                    let upper = prefix_upper_bound(&typed);
+                    let mut found = Vec::new();
+                    for segment in self.searcher.segment_readers() {
+                        let inverted = segment.inverted_index(self.fields.words)?;
+                        let mut range = inverted.terms().range().ge(typed.as_bytes());
+                        if let Some(upper) = &upper {
+                            range = range.lt(upper);
+                        }
+                        let mut stream = range.into_stream()?;
+                        let mut scanned = 0;
+                        while scanned < MAX_PREFIX_SCAN && stream.advance() {
+                            scanned += 1;
+                            if let Ok(candidate) = std::str::from_utf8(stream.key()) {
+                                found.push((candidate.to_string(), stream.value().doc_freq as u64));
+                            }
+                        }
                     }
-                }
-            }
-            Ok(top_stems(found, term, MAX_PREFIX_TERMS))
-        })?;
+                    Ok(top_stems(found, term, MAX_PREFIX_TERMS))
+                })?;
         Ok(stems
             .into_iter()
             .map(|(t, _)| (t, self.ranking.prefix_penalty as f32))

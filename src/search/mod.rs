@@ -140,6 +140,11 @@ impl Engine {
         Ok(self.search(&req)?.facets)
     }
 
+    /// The cache of word expansions shared by this engine's clones.
+    pub(crate) fn expansions(&self) -> &build::ExpansionCache {
+        &self.expansions
+    }
+
     /// The stored post `id`.
     pub fn post(&self, id: &str) -> Result<Post> {
         self.index.get(id)

@@ -2,6 +2,7 @@
 //! typed, and titles of posts matching the query so far. Cheap enough to
 //! call on every keystroke: one dictionary range scan and one small search.
 
+use super::build::Expanded;
 use super::types::{MatchMode, SearchRequest};
 use super::Engine;
 use crate::analysis::{tokens, words_analyzer};
@@ -10,6 +11,8 @@ use serde::Serialize;
 
 /// Dictionary entries scanned per segment for one prefix.
 const MAX_SCAN: usize = 5_000;
+/// Completing words kept per prefix (a request asks for at most 20).
+const MAX_WORDS: usize = 20;
 
 /// One completion.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,28 +98,35 @@ impl Engine {
     fn complete_term(&self, prefix: &str, limit: usize) -> Result<Vec<(String, u64)>> {
         let searcher = self.index().searcher();
         let field = self.index().fields().words;
-        let mut found: std::collections::HashMap<String, u64> = Default::default();
-        for segment in searcher.segment_readers() {
-            let inverted = segment.inverted_index(field)?;
-            let mut stream = inverted
-                .terms()
-                .range()
-                .ge(prefix.as_bytes())
-                .into_stream()?;
-            let mut scanned = 0;
-            while stream.advance() && scanned < MAX_SCAN {
-                scanned += 1;
-                let key = stream.key();
-                if !key.starts_with(prefix.as_bytes()) {
-                    break;
-                }
-                if let Ok(term) = std::str::from_utf8(key) {
-                    *found.entry(term.to_string()).or_default() += stream.value().doc_freq as u64;
+        let generation = searcher.generation().generation_id();
+        let key = (Expanded::Words, prefix.to_string());
+        let mut found = self.expansions().get_or(generation, key, || {
+            let mut found: std::collections::HashMap<String, u64> = Default::default();
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(field)?;
+                let mut stream = inverted
+                    .terms()
+                    .range()
+                    .ge(prefix.as_bytes())
+                    .into_stream()?;
+                let mut scanned = 0;
+                while stream.advance() && scanned < MAX_SCAN {
+                    scanned += 1;
+                    let key = stream.key();
+                    if !key.starts_with(prefix.as_bytes()) {
+                        break;
+                    }
+                    if let Ok(term) = std::str::from_utf8(key) {
+                        *found.entry(term.to_string()).or_default() +=
+                            stream.value().doc_freq as u64;
+                    }
                 }
             }
-        }
-        let mut found: Vec<(String, u64)> = found.into_iter().collect();
-        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let mut found: Vec<(String, u64)> = found.into_iter().collect();
+            found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            found.truncate(MAX_WORDS);
+            Ok(found)
+        })?;
         found.truncate(limit);
         Ok(found)
     }
