@@ -15,6 +15,11 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
+/// A word in at least 1 / this share of the posts (and in at least
+/// [`TYPO_SKIP_MIN_DOCS`]) is taken as meant: it gets no typo variants.
+const TYPO_SKIP_DOC_RATIO: u64 = 200;
+/// See [`TYPO_SKIP_DOC_RATIO`].
+const TYPO_SKIP_MIN_DOCS: u64 = 20;
 /// Most typo variants one word expands to (the most frequent are kept).
 const MAX_TYPO_TERMS: usize = 8;
 /// Most completions of a prefix (the most frequent are kept).
@@ -260,6 +265,14 @@ impl Builder<'_> {
         if typed.chars().any(|c| c.is_ascii_digit()) || letters < 5 {
             return Ok(Vec::new());
         }
+        // A word that many posts contain is not a typo: expanding it would
+        // only add noise (`production` matching `product`) and cost.
+        let exact_df = self.doc_freq(term)?;
+        if exact_df >= TYPO_SKIP_MIN_DOCS
+            && exact_df * TYPO_SKIP_DOC_RATIO >= self.searcher.num_docs()
+        {
+            return Ok(Vec::new());
+        }
         let distance = if letters >= 9 { 2 } else { 1 };
         let generation = self.searcher.generation().generation_id();
         let stems = self
@@ -331,13 +344,20 @@ impl Builder<'_> {
 
     /// The IDF of `term` over title and body, if the index has it.
     fn idf(&self, term: &str) -> tantivy::Result<Option<f32>> {
+        let df = self.doc_freq(term)?;
+        Ok((df > 0).then(|| idf(self.searcher.num_docs(), df)))
+    }
+
+    /// Documents holding `term` in the title or the body (an upper bound:
+    /// a post with it in both counts twice).
+    fn doc_freq(&self, term: &str) -> tantivy::Result<u64> {
         let mut df = 0;
         for field in [self.fields.body, self.fields.title] {
             df += self
                 .searcher
                 .doc_freq(&Term::from_field_text(field, term))?;
         }
-        Ok((df > 0).then(|| idf(self.searcher.num_docs(), df)))
+        Ok(df)
     }
 
     /// A filter as a query that scores 0 (it must not change the ranking).
