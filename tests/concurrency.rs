@@ -173,6 +173,9 @@ fn searches_see_whole_posts_in_order_while_a_writer_commits() {
         errors.len(),
         &errors[..errors.len().min(5)]
     );
-    assert!(commits.load(Ordering::Relaxed) >= 5, "the writer barely ran");
+    assert!(
+        commits.load(Ordering::Relaxed) >= 5,
+        "the writer barely ran"
+    );
     assert!(fewest >= 20, "a client completed only {fewest} searches");
 }

@@ -143,8 +143,8 @@ fn import_kill_loop(count: usize, every: usize, kills: usize, seed: u64) {
             std::fs::remove_dir_all(&idx).unwrap();
         }
         let frac = match i % 3 {
-            0 => rng.gen_range(0.0..0.1),  // right after start
-            1 => rng.gen_range(0.1..0.85), // during batches and commits
+            0 => rng.gen_range(0.0..0.1),   // right after start
+            1 => rng.gen_range(0.1..0.85),  // during batches and commits
             _ => rng.gen_range(0.85..1.05), // the last commit and merges
         };
         let delay = full.mul_f64(frac);

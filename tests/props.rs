@@ -222,8 +222,8 @@ fn entity() -> impl Strategy<Value = Entity> {
     })
 }
 
-fn payload_rest() -> impl Strategy<Value = (Option<String>, Option<u64>, Option<String>, Option<u64>)>
-{
+fn payload_rest(
+) -> impl Strategy<Value = (Option<String>, Option<u64>, Option<String>, Option<u64>)> {
     (
         option::of(word()),
         option::of(any::<u64>()),
