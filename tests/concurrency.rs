@@ -81,7 +81,8 @@ fn searches_see_whole_posts_in_order_while_a_writer_commits() {
                 version += 1;
                 // A batch updates a pseudo-random quarter of the posts, so
                 // older segments keep some live documents and get merged.
-                let pick = |i: usize| (i as u64 * 2_654_435_761 + version * 40_503) % 4 == 0;
+                let pick =
+                    |i: usize| (i as u64 * 2_654_435_761 + version * 40_503).is_multiple_of(4);
                 for i in (0..POSTS).filter(|i| pick(*i)) {
                     writer.upsert(&post(i, version)).unwrap();
                 }

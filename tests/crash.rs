@@ -90,7 +90,7 @@ fn check_committed(dir: &Path, c: &Corpus, every: usize, rng: &mut ChaCha8Rng) -
     let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
     let n = stats["documents"].as_u64().unwrap() as usize;
     assert!(
-        n % every == 0 || n == c.lines.len(),
+        n.is_multiple_of(every) || n == c.lines.len(),
         "{n} documents is not a committed state (commits every {every})"
     );
     let index = PostIndex::open(dir).unwrap();
