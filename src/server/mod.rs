@@ -347,20 +347,22 @@ where
             .insert("www-authenticate", HeaderValue::from_static("Bearer"));
         return Ok(resp);
     }
-    let _guard = state.write_lock.lock().await;
     let index = state.engine.index().clone();
     match op {
         WriteOp::Upsert(body) => {
             let limit = state.config.limits.max_body_bytes;
+            // A body announced over the limit is refused before any of it
+            // is read (and before the client is kept sending it).
+            let announced = headers
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if announced.is_some_and(|n| n > limit) {
+                return Ok(too_large(limit));
+            }
             let bytes = match collect_body(body, limit).await {
                 Ok(b) => b,
-                Err(BodyError::TooLarge) => {
-                    return Ok(error_response(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        &format!("the body is over the limit of {limit} bytes"),
-                    ))
-                }
+                Err(BodyError::TooLarge) => return Ok(too_large(limit)),
                 Err(BodyError::Read(e)) => {
                     return Err(Error::bad_request(
                         "body",
@@ -368,6 +370,9 @@ where
                     ))
                 }
             };
+            // The body is read before taking the write lock, so a client
+            // trickling its body in holds up no other write.
+            let _guard = state.write_lock.lock().await;
             let summary = tokio::task::spawn_blocking(move || upsert_body(&index, &bytes))
                 .await
                 .map_err(|e| Error::Config(format!("write task failed: {e}")))??;
@@ -375,6 +380,7 @@ where
             Ok(json_response(StatusCode::OK, &WriteAnswer { summary }))
         }
         WriteOp::Delete(id) => {
+            let _guard = state.write_lock.lock().await;
             let id2 = id.clone();
             let existed = tokio::task::spawn_blocking(move || -> crate::Result<bool> {
                 if index.locate(&index.searcher(), &id2)?.is_none() {
@@ -398,6 +404,19 @@ where
             }
         }
     }
+}
+
+/// The answer to a body over `limits.max_body_bytes`.
+fn too_large(limit: u64) -> Reply {
+    let mut resp = error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &format!("the body is over the limit of {limit} bytes"),
+    );
+    // The rest of the body is not read: the connection cannot be reused.
+    resp.headers_mut()
+        .insert("connection", HeaderValue::from_static("close"));
+    resp
 }
 
 /// Parses a JSON / JSON array / JSONL body and upserts every post in one

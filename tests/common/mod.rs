@@ -85,16 +85,7 @@ impl Server {
     }
 
     fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if let Ok(r) = ureq::get(&format!("{}/readyz", self.base)).call() {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("server at {} did not become ready", self.base);
+        wait_ready(&self.base);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -107,6 +98,42 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits until the server at `base` answers `/readyz` (at most 120 s).
+pub fn wait_ready(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(r) = ureq::get(&format!("{base}/readyz")).call() {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server at {base} did not become ready");
+}
+
+/// Starts `postsearch serve` on the index in `dir` (which outlives it, so
+/// it can be killed and restarted on the same index); returns the child and
+/// its base URL once it is ready. The caller kills it.
+pub fn spawn_server(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
+    let port = free_port();
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(root())
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--index"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("POSTSEARCH_INDEX")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("start server");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    (child, base)
 }
 
 /// A GET: (status, body as JSON or text in "text").
