@@ -7,6 +7,7 @@
 //! `{"message","code","type","link"}`. See README "Meilisearch
 //! compatibility".
 
+pub mod assets;
 pub mod filter;
 pub mod search;
 
