@@ -54,5 +54,8 @@ fn instantsearch_demo_in_chromium() {
         .stdin(Stdio::null())
         .status()
         .expect("run node tests/meili/demo.mjs");
-    assert!(status.success(), "InstantSearch demo test failed ({status})");
+    assert!(
+        status.success(),
+        "InstantSearch demo test failed ({status})"
+    );
 }

@@ -20,9 +20,12 @@ fn meilisearch_python_client() {
         .status()
         .is_ok_and(|s| s.success());
     if !has_client {
-        let msg = format!("`{python}` cannot import the `meilisearch` module (pip install meilisearch)");
+        let msg =
+            format!("`{python}` cannot import the `meilisearch` module (pip install meilisearch)");
         if std::env::var("POSTSEARCH_REQUIRE_MEILI_CLIENTS").as_deref() == Ok("1") {
-            panic!("Meilisearch client tests required (POSTSEARCH_REQUIRE_MEILI_CLIENTS=1) but {msg}");
+            panic!(
+                "Meilisearch client tests required (POSTSEARCH_REQUIRE_MEILI_CLIENTS=1) but {msg}"
+            );
         }
         eprintln!("\n!!!!!!!!!!\nSKIPPED the Meilisearch Python client test: {msg}\n(set POSTSEARCH_REQUIRE_MEILI_CLIENTS=1 to make this a failure)\n!!!!!!!!!!\n");
         return;
@@ -38,5 +41,9 @@ fn meilisearch_python_client() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}{stderr}");
-    assert!(out.status.success(), "the Python client test failed ({})", out.status);
+    assert!(
+        out.status.success(),
+        "the Python client test failed ({})",
+        out.status
+    );
 }

@@ -158,8 +158,8 @@ fn index_object(uid: &str) -> Value {
     json!({
         "uid": uid,
         "primaryKey": "id",
-        "createdAt": "1970-01-01T00:00:00Z",
-        "updatedAt": "1970-01-01T00:00:00Z",
+        "createdAt": "1970-01-01T00:00:00.000000Z",
+        "updatedAt": "1970-01-01T00:00:00.000000Z",
     })
 }
 
@@ -283,7 +283,7 @@ where
         (["health"], true, _) => Ok(json!({"status": "available"})),
         (["version"], true, _) => Ok(json!({
             "commitSha": "postsearch",
-            "commitDate": "1970-01-01T00:00:00Z",
+            "commitDate": "1970-01-01T00:00:00.000000Z",
             "pkgVersion": COMPAT_VERSION,
             "postsearchVersion": env!("CARGO_PKG_VERSION"),
         })),

@@ -447,12 +447,14 @@ pub fn multi_search_queries(body: Value, uid: &str) -> MResult<Vec<Map<String, V
         q.remove("indexUid");
         match q.remove("federationOptions") {
             None | Some(Value::Null) => {}
-            Some(_) => return Err(MeiliError::bad(
-                "invalid_multi_search_federation_options",
-                format!(
+            Some(_) => {
+                return Err(MeiliError::bad(
+                    "invalid_multi_search_federation_options",
+                    format!(
                     "Inside `.queries[{i}]`: `federationOptions` is not supported by postsearch."
                 ),
-            )),
+                ))
+            }
         }
         out.push(q);
     }
