@@ -184,9 +184,24 @@ impl Engine {
             .iter()
             .skip(req.offset)
             .map(|c| {
-                let post = self.index.post_at(searcher, c.address)?;
+                let mut post = self.index.post_at(searcher, c.address)?;
                 if let Some(keep) = keep.as_deref_mut() {
-                    keep.push(post.clone());
+                    // The hit takes copies of the few fields it shows; the
+                    // post (body included) is kept whole.
+                    let light = Post {
+                        body: post.body.clone().filter(|_| req.with_snippets),
+                        summary: post.summary.clone().filter(|_| req.with_snippets),
+                        stack: post.stack.clone(),
+                        tools: post.tools.clone(),
+                        code_language: post.code_language.clone(),
+                        difficulty: post.difficulty.clone(),
+                        view_count: post.view_count,
+                        topic: post.topic.clone(),
+                        score: post.score.clone(),
+                        revision: post.revision.clone(),
+                        ..Post::new(post.id.clone(), post.title.clone())
+                    };
+                    keep.push(std::mem::replace(&mut post, light));
                 }
                 let explain = req.explain.then(|| Explain {
                     text: c.text,

@@ -318,8 +318,10 @@ where
             let id = id.to_string();
             blocking(state, move |e| {
                 let post = e.post(&id)?;
-                let doc = search::document(&post);
-                Ok(Value::Object(search::retrieve(doc, fields.as_deref())))
+                Ok(Value::Object(search::document_with(
+                    &post,
+                    fields.as_deref(),
+                )))
             })
             .await
         }

@@ -470,38 +470,74 @@ pub fn document(post: &Post) -> Map<String, Value> {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
     };
-    if let Some(s) = &post.score {
-        for (k, v) in [
-            ("quality", s.quality),
-            ("freshness", s.freshness),
-            ("depth", s.depth),
-            ("clarity", s.clarity),
-        ] {
-            if let Some(v) = v {
-                doc.insert(k.into(), json!(v));
-            }
+    for name in DERIVED {
+        if let Some(v) = derived(post, name) {
+            doc.insert(name.into(), v);
         }
-    }
-    if let Some(d) = post
-        .revision
-        .as_ref()
-        .and_then(|r| r.last_reviewed.as_ref())
-    {
-        doc.insert("last_reviewed".into(), json!(d));
     }
     doc
 }
 
-/// `doc` limited to `fields` (`None` or `*` = all).
-pub fn retrieve(doc: Map<String, Value>, fields: Option<&[String]>) -> Map<String, Value> {
-    match fields {
-        None => doc,
-        Some(f) if f.iter().any(|x| x == "*") => doc,
-        Some(f) => doc
-            .into_iter()
-            .filter(|(k, _)| f.iter().any(|x| x == k))
-            .collect(),
+const DERIVED: [&str; 5] = ["quality", "freshness", "depth", "clarity", "last_reviewed"];
+
+fn derived(post: &Post, name: &str) -> Option<Value> {
+    let s = post.score.as_ref();
+    match name {
+        "quality" => s?.quality.map(Value::from),
+        "freshness" => s?.freshness.map(Value::from),
+        "depth" => s?.depth.map(Value::from),
+        "clarity" => s?.clarity.map(Value::from),
+        "last_reviewed" => post
+            .revision
+            .as_ref()?
+            .last_reviewed
+            .as_ref()
+            .map(|d| Value::from(d.as_str())),
+        _ => None,
     }
+}
+
+/// The document of `post` limited to `fields` (`None` or `*` = all),
+/// converting only the fields asked for.
+pub fn document_with(post: &Post, fields: Option<&[String]>) -> Map<String, Value> {
+    let Some(fields) = fields.filter(|f| !f.iter().any(|x| x == "*")) else {
+        return document(post);
+    };
+    fn opt<T: serde::Serialize>(v: &Option<T>) -> Option<Value> {
+        v.as_ref().and_then(|v| serde_json::to_value(v).ok())
+    }
+    let mut doc = Map::new();
+    for name in fields {
+        let v = match name.as_str() {
+            "id" => Some(Value::from(post.id.as_str())),
+            "title" => Some(Value::from(post.title.as_str())),
+            "body" => opt(&post.body),
+            "topic" => opt(&post.topic),
+            "summary" => opt(&post.summary),
+            "outline" => opt(&post.outline),
+            "brief" => opt(&post.brief),
+            "stack" => opt(&post.stack),
+            "tools" => opt(&post.tools),
+            "code_language" => opt(&post.code_language),
+            "difficulty" => opt(&post.difficulty),
+            "reading_time" => opt(&post.reading_time),
+            "view_count" => opt(&post.view_count),
+            "score" => opt(&post.score),
+            "revision" => opt(&post.revision),
+            "reference" => opt(&post.reference),
+            "hash" => opt(&post.hash),
+            "flags" => opt(&post.flags),
+            "checklist" => opt(&post.checklist),
+            "entities" => opt(&post.entities),
+            "payload" => opt(&post.payload),
+            "notes" => opt(&post.notes),
+            other => derived(post, other).or_else(|| post.extra.get(other).cloned()),
+        };
+        if let Some(v) = v {
+            doc.insert(name.clone(), v);
+        }
+    }
+    doc
 }
 
 /// Our marked HTML (`<mark>` tags, the rest escaped) as Meilisearch's
@@ -585,34 +621,31 @@ pub fn run(
         with_snippets: formatted,
         ..SearchRequest::default()
     };
-    if req.q.len() > limits.max_query_bytes + 4096 {
+    if req.q.len() > crate::search::MAX_QUERY_BYTES {
         return Err(MeiliError::bad(
             "invalid_search_filter",
-            "the filter is too long for postsearch",
+            format!(
+                "the query and the filter's translation (`{}`) are longer together than postsearch's limit of {} bytes",
+                p.plan.terms.join(" "),
+                crate::search::MAX_QUERY_BYTES
+            ),
         ));
     }
-    let detailed = engine.search_detailed(&req).map_err(|e| match e {
-        crate::error::Error::BadRequest { param, message }
-            if param == "q" && p.q.len() < req.q.len() =>
-        {
-            // The error may come from a translated filter term.
-            MeiliError::bad("invalid_search_filter", message)
-        }
-        e => MeiliError::from(e),
-    })?;
+    // Translated filter terms always parse (see the filter proptests), so
+    // an error about `q` is about the user's query.
+    let detailed = engine.search_detailed(&req).map_err(MeiliError::from)?;
     let resp = &detailed.response;
 
     // Hits.
-    let mut highlighter = Highlighter::new(&detailed.terms);
+    let mut highlighter = formatted.then(|| Highlighter::new(&detailed.terms));
     let mut hits = Vec::with_capacity(resp.hits.len());
     for (hit, post) in resp.hits.iter().zip(&detailed.posts) {
-        let doc = retrieve(document(post), p.retrieve.as_deref());
-        let mut out = doc.clone();
-        if formatted {
-            let mut f = Map::new();
-            for (k, v) in &doc {
-                f.insert(k.clone(), format_value(&p, k, v, hit, &mut highlighter));
-            }
+        let mut out = document_with(post, p.retrieve.as_deref());
+        if let Some(h) = highlighter.as_mut() {
+            let f: Map<String, Value> = out
+                .iter()
+                .map(|(k, v)| (k.clone(), format_value(&p, k, v, hit, h)))
+                .collect();
             out.insert("_formatted".into(), Value::Object(f));
         }
         if p.ranking_score {
