@@ -59,6 +59,8 @@ pub struct ServerConfig {
     pub write_token: String,
     /// Directory of posts indexed on first start when there is no index.
     pub data_dir: PathBuf,
+    /// The index uid the Meilisearch-compatible API (`/meili`) answers for.
+    pub meili_index_uid: String,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +70,7 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             write_token: String::new(),
             data_dir: PathBuf::from("data"),
+            meili_index_uid: "posts".into(),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod collector;
 pub mod facets;
+pub mod numeric;
 pub mod query;
 pub mod ranking;
 pub mod similar;
@@ -66,6 +67,16 @@ impl Engine {
 
     /// Runs a search: ranked hits with snippets and disjunctive facet counts.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse> {
+        Ok(self.run(req, false)?.response)
+    }
+
+    /// [`Engine::search`], plus the stored post of every hit and the terms
+    /// the query matched (to highlight other fields); for API adapters.
+    pub fn search_detailed(&self, req: &SearchRequest) -> Result<DetailedSearch> {
+        self.run(req, true)
+    }
+
+    fn run(&self, req: &SearchRequest, keep_posts: bool) -> Result<DetailedSearch> {
         let started = Instant::now();
         validate(req)?;
         let parsed = query::parse(&req.q).map_err(|e| Error::bad_request("q", e.0))?;
@@ -115,8 +126,16 @@ impl Engine {
             collected = searcher.search(&*built.query, &collector)?;
             relaxed = true;
         }
-        let hits = self.hits(&searcher, &collected, req, &built.terms, meta_weight)?;
-        Ok(SearchResponse {
+        let mut posts = Vec::new();
+        let hits = self.hits(
+            &searcher,
+            &collected,
+            req,
+            &built.terms,
+            meta_weight,
+            keep_posts.then_some(&mut posts),
+        )?;
+        let response = SearchResponse {
             query: req.q.clone(),
             total: collected.total,
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -127,6 +146,11 @@ impl Engine {
             } else {
                 FacetCounts::new()
             },
+        };
+        Ok(DetailedSearch {
+            response,
+            posts,
+            terms: built.terms,
         })
     }
 
@@ -157,6 +181,7 @@ impl Engine {
         req: &SearchRequest,
         terms: &BTreeSet<String>,
         meta_weight: f32,
+        mut keep: Option<&mut Vec<Post>>,
     ) -> Result<Vec<Hit>> {
         let mut highlighter = Highlighter::new(terms);
         collected
@@ -164,7 +189,25 @@ impl Engine {
             .iter()
             .skip(req.offset)
             .map(|c| {
-                let post = self.index.post_at(searcher, c.address)?;
+                let mut post = self.index.post_at(searcher, c.address)?;
+                if let Some(keep) = keep.as_deref_mut() {
+                    // The hit takes copies of the few fields it shows; the
+                    // post (body included) is kept whole.
+                    let light = Post {
+                        body: post.body.clone().filter(|_| req.with_snippets),
+                        summary: post.summary.clone().filter(|_| req.with_snippets),
+                        stack: post.stack.clone(),
+                        tools: post.tools.clone(),
+                        code_language: post.code_language.clone(),
+                        difficulty: post.difficulty.clone(),
+                        view_count: post.view_count,
+                        topic: post.topic.clone(),
+                        score: post.score.clone(),
+                        revision: post.revision.clone(),
+                        ..Post::new(post.id.clone(), post.title.clone())
+                    };
+                    keep.push(std::mem::replace(&mut post, light));
+                }
                 let explain = req.explain.then(|| Explain {
                     text: c.text,
                     meta: c.meta,
@@ -185,6 +228,16 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// A search answer with what API adapters need besides it.
+#[derive(Debug, Clone)]
+pub struct DetailedSearch {
+    pub response: SearchResponse,
+    /// The stored post of each hit, in order.
+    pub posts: Vec<Post>,
+    /// The analyzed terms the query matched (for a [`snippet::Highlighter`]).
+    pub terms: BTreeSet<String>,
 }
 
 /// Builds the hit of a post: stored values unchanged, plus the highlighted

@@ -83,8 +83,13 @@ impl Highlighter {
     /// (the window with the most distinct terms), escaped and marked; the
     /// start of the text when nothing matches. `…` marks a cut.
     pub fn snippet(&mut self, text: &str) -> String {
+        self.snippet_within(text, SNIPPET_CHARS)
+    }
+
+    /// [`Highlighter::snippet`] of about `budget` characters (at least 40).
+    pub fn snippet_within(&mut self, text: &str, budget: usize) -> String {
         let matches = self.matches(text);
-        let budget = SNIPPET_CHARS;
+        let budget = budget.max(40);
         let (mut from, mut to) = match best_window(&matches, budget) {
             Some(start) => {
                 let lead = 40.min(matches[start].from);

@@ -6,6 +6,7 @@
 //! work runs on the blocking pool; a panic there is answered 500 and the
 //! server keeps serving.
 
+pub mod meili;
 pub mod metrics;
 pub mod params;
 
@@ -163,6 +164,9 @@ fn route_label(method: &Method, path: &str) -> &'static str {
         (_, ["api", "posts"]) => "/api/posts",
         (_, ["api", "posts", _]) => "/api/posts/{id}",
         (_, ["api", "posts", _, "similar"]) => "/api/posts/{id}/similar",
+        (_, ["meili", ..]) => "/meili",
+        (_, ["meili-demo"]) => "/meili-demo",
+        (_, ["vendor", _]) => "/vendor",
         _ => "other",
     }
 }
@@ -186,9 +190,25 @@ where
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let get = method == Method::GET || method == Method::HEAD;
+    if let ["meili", rest @ ..] = segs.as_slice() {
+        return meili::handle(state.clone(), &method, &path, rest, &query, body).await;
+    }
     let result: Result<Reply, Error> = match (segs.as_slice(), get) {
         ([""], true) => Ok(asset(INDEX_HTML, "text/html; charset=utf-8")),
         (["widget.js"], true) => Ok(asset(WIDGET_JS, "application/javascript; charset=utf-8")),
+        (["meili-demo"], true) => {
+            let page = meili::assets::demo_page(&state.config.server.meili_index_uid);
+            let mut resp = Response::new(hyper::Body::from(page));
+            resp.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            Ok(resp)
+        }
+        (["vendor", name], true) if meili::assets::vendor(name).is_some() => {
+            let (body, content_type) = meili::assets::vendor(name).expect("checked");
+            Ok(asset(body, content_type))
+        }
         (["healthz"], true) => Ok(json_response(
             StatusCode::OK,
             &serde_json::json!({"status": "ok"}),

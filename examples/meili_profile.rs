@@ -1,0 +1,67 @@
+//! Times the Meilisearch layer in-process against the engine alone:
+//! `cargo run --release --example meili_profile -- INDEX_DIR`.
+use postsearch::config::LimitsConfig;
+use postsearch::index::PostIndex;
+use postsearch::search::{Engine, RankingConfig, SearchRequest};
+use postsearch::server::meili::search;
+use std::time::Instant;
+
+fn main() {
+    let dir = std::env::args().nth(1).unwrap_or_else(|| "index".into());
+    let engine = Engine::new(
+        PostIndex::open(std::path::Path::new(&dir)).unwrap(),
+        RankingConfig::default(),
+    );
+    let limits = LimitsConfig::default();
+    let req = SearchRequest {
+        q: "docker".into(),
+        prefix: true,
+        limit: 20,
+        with_facets: false,
+        with_snippets: false,
+        ..SearchRequest::default()
+    };
+    let n = 500;
+    let time = |name: &str, f: &mut dyn FnMut()| {
+        for _ in 0..20 {
+            f();
+        }
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        println!(
+            "{name:28} {:8.1} µs",
+            t.elapsed().as_secs_f64() * 1e6 / n as f64
+        );
+    };
+    time("engine.search", &mut || {
+        std::hint::black_box(engine.search(&req).unwrap());
+    });
+    time("engine.search + to_vec", &mut || {
+        std::hint::black_box(serde_json::to_vec(&engine.search(&req).unwrap()).unwrap());
+    });
+    time("engine.search_detailed", &mut || {
+        std::hint::black_box(engine.search_detailed(&req).unwrap());
+    });
+    let d = engine.search_detailed(&req).unwrap();
+    time("document() x20", &mut || {
+        for p in &d.posts {
+            std::hint::black_box(search::document(p));
+        }
+    });
+    let obj = serde_json::json!({"q": "docker", "limit": 20});
+    time("meili run", &mut || {
+        let serde_json::Value::Object(m) = obj.clone() else {
+            unreachable!()
+        };
+        std::hint::black_box(search::run(&engine, &limits, m, Some("posts")).unwrap());
+    });
+    time("meili run + to_vec", &mut || {
+        let serde_json::Value::Object(m) = obj.clone() else {
+            unreachable!()
+        };
+        let v = search::run(&engine, &limits, m, Some("posts")).unwrap();
+        std::hint::black_box(serde_json::to_vec(&v).unwrap());
+    });
+}

@@ -1,0 +1,894 @@
+//! Meilisearch search parameters → [`SearchRequest`], and the engine's
+//! answer → Meilisearch's search answer.
+
+use super::filter::{self, canonical_attr, Plan, FILTERABLE, NUMERIC_ATTRS};
+use super::{MResult, MeiliError, SORTABLE};
+use crate::config::LimitsConfig;
+use crate::post::Post;
+use crate::search::snippet::Highlighter;
+use crate::search::{Engine, MatchMode, SearchRequest, Sort};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Most values listed per facet in `facetDistribution`.
+pub const MAX_VALUES_PER_FACET: usize = 100;
+/// Meilisearch's default page size.
+pub const DEFAULT_LIMIT: usize = 20;
+/// `_rankingScore = score / (score + RANKING_SCORE_HALF)`.
+pub const RANKING_SCORE_HALF: f64 = 10.0;
+/// Characters per word when `cropLength` (in words) becomes a snippet
+/// length (in characters).
+const CHARS_PER_WORD: usize = 7;
+
+/// The parameters this layer understands.
+const KNOWN: [&str; 17] = [
+    "q",
+    "offset",
+    "limit",
+    "page",
+    "hitsPerPage",
+    "filter",
+    "facets",
+    "sort",
+    "attributesToRetrieve",
+    "attributesToHighlight",
+    "highlightPreTag",
+    "highlightPostTag",
+    "attributesToCrop",
+    "cropLength",
+    "cropMarker",
+    "matchingStrategy",
+    "showRankingScore",
+];
+
+/// Meilisearch's error code for a parameter (`hitsPerPage` →
+/// `invalid_search_hits_per_page`).
+fn code_of(param: &str) -> String {
+    let mut snake = String::new();
+    for c in param.chars() {
+        if c.is_ascii_uppercase() {
+            snake.push('_');
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    format!("invalid_search_{snake}")
+}
+
+fn invalid(param: &str, msg: impl std::fmt::Display) -> MeiliError {
+    MeiliError::bad(
+        code_of(param),
+        format!("Invalid value at `.{param}`: {msg}"),
+    )
+}
+
+/// The parsed parameters of one search.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub q: String,
+    pub offset: usize,
+    pub limit: usize,
+    /// `(page, hitsPerPage)` when the page form was asked for.
+    pub page: Option<(usize, usize)>,
+    pub plan: Plan,
+    pub facets: Option<Vec<String>>,
+    pub sort: Sort,
+    pub retrieve: Option<Vec<String>>,
+    pub highlight: Vec<String>,
+    pub pre: String,
+    pub post: String,
+    /// Attribute → crop length in words.
+    pub crop: Vec<(String, usize)>,
+    pub crop_marker: String,
+    pub matching: MatchMode,
+    pub ranking_score: bool,
+}
+
+fn usize_of(name: &str, v: &Value) -> MResult<usize> {
+    v.as_u64().map(|n| n as usize).ok_or_else(|| {
+        invalid(
+            name,
+            format!("expected a positive integer, but found `{v}`."),
+        )
+    })
+}
+
+fn string_of(name: &str, v: &Value) -> MResult<String> {
+    v.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| invalid(name, format!("expected a string, but found `{v}`.")))
+}
+
+fn bool_of(name: &str, v: &Value) -> MResult<bool> {
+    v.as_bool()
+        .ok_or_else(|| invalid(name, format!("expected a boolean, but found `{v}`.")))
+}
+
+fn list_of(name: &str, v: &Value) -> MResult<Option<Vec<String>>> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(vec![s.clone()])),
+        Value::Array(items) => items
+            .iter()
+            .map(|x| {
+                x.as_str().map(str::to_string).ok_or_else(|| {
+                    invalid(name, format!("expected an array of strings, found `{x}`."))
+                })
+            })
+            .collect::<MResult<Vec<_>>>()
+            .map(Some),
+        _ => Err(invalid(
+            name,
+            format!("expected an array of strings, but found `{v}`."),
+        )),
+    }
+}
+
+/// Parameters accepted only with their neutral value.
+fn neutral(name: &str, v: &Value) -> Option<bool> {
+    Some(match name {
+        "showMatchesPosition" | "showRankingScoreDetails" | "retrieveVectors" => {
+            v.is_null() || v == &Value::Bool(false)
+        }
+        "attributesToSearchOn" => v.is_null() || v == &json!(["*"]),
+        "rankingScoreThreshold" | "distinct" | "hybrid" | "vector" | "locales" | "media" => {
+            v.is_null()
+        }
+        _ => return None,
+    })
+}
+
+/// Parses the parameters of a search body (or of a multi-search query,
+/// without its `indexUid`).
+pub fn parse_params(obj: Map<String, Value>, limits: &LimitsConfig) -> MResult<Params> {
+    let mut p = Params {
+        q: String::new(),
+        offset: 0,
+        limit: DEFAULT_LIMIT,
+        page: None,
+        plan: Plan::default(),
+        facets: None,
+        sort: Sort::Relevance,
+        retrieve: None,
+        highlight: Vec::new(),
+        pre: "<em>".into(),
+        post: "</em>".into(),
+        crop: Vec::new(),
+        crop_marker: "…".into(),
+        matching: MatchMode::Auto,
+        ranking_score: false,
+    };
+    let (mut page, mut hits_per_page) = (None, None);
+    let mut crop_attrs: Vec<String> = Vec::new();
+    let mut crop_length = 10;
+    for (name, v) in &obj {
+        let n = name.as_str();
+        match n {
+            "q" => {
+                p.q = match v {
+                    Value::Null => String::new(),
+                    _ => string_of(n, v)?,
+                };
+                if p.q.len() > limits.max_query_bytes {
+                    return Err(invalid(
+                        n,
+                        format!(
+                            "the query is {} bytes long; postsearch's limit is {}.",
+                            p.q.len(),
+                            limits.max_query_bytes
+                        ),
+                    ));
+                }
+            }
+            "offset" => p.offset = usize_of(n, v)?,
+            "limit" => p.limit = usize_of(n, v)?,
+            "page" => page = Some(usize_of(n, v)?),
+            "hitsPerPage" => hits_per_page = Some(usize_of(n, v)?),
+            "filter" => {
+                let expr = filter::from_json(v)
+                    .map_err(|e| MeiliError::bad("invalid_search_filter", e.0))?;
+                p.plan = filter::translate(expr)
+                    .map_err(|e| MeiliError::bad("invalid_search_filter", e.0))?;
+            }
+            "facets" => {
+                p.facets = match list_of(n, v)? {
+                    None => None,
+                    Some(list) => {
+                        let mut out = Vec::new();
+                        for f in list {
+                            if f == "*" {
+                                out.extend(FILTERABLE.iter().map(|s| s.to_string()));
+                            } else if FILTERABLE.contains(&canonical_attr(&f)) {
+                                out.push(f);
+                            } else {
+                                return Err(MeiliError::bad(
+                                    "invalid_search_facets",
+                                    format!(
+                                        "Invalid facet distribution, attribute `{f}` is not filterable. The available filterable attributes are `{}`.",
+                                        FILTERABLE.join(", ")
+                                    ),
+                                ));
+                            }
+                        }
+                        out.dedup();
+                        Some(out)
+                    }
+                }
+            }
+            "sort" => {
+                let list = list_of(n, v)?.unwrap_or_default();
+                p.sort = sort_of(&list)?;
+            }
+            "attributesToRetrieve" => p.retrieve = list_of(n, v)?,
+            "attributesToHighlight" => p.highlight = list_of(n, v)?.unwrap_or_default(),
+            "highlightPreTag" => p.pre = string_of(n, v)?,
+            "highlightPostTag" => p.post = string_of(n, v)?,
+            "attributesToCrop" => crop_attrs = list_of(n, v)?.unwrap_or_default(),
+            "cropLength" => crop_length = usize_of(n, v)?,
+            "cropMarker" => p.crop_marker = string_of(n, v)?,
+            "matchingStrategy" => {
+                p.matching = match v.as_str() {
+                    Some("last") => MatchMode::Auto,
+                    Some("all") => MatchMode::All,
+                    Some("frequency") => MatchMode::Any,
+                    _ => {
+                        return Err(invalid(
+                            n,
+                            format!("Unknown value `{v}`: expected one of `last`, `all`, `frequency`."),
+                        ))
+                    }
+                }
+            }
+            "showRankingScore" => p.ranking_score = bool_of(n, v)?,
+            other => match neutral(other, v) {
+                Some(true) => {}
+                Some(false) => {
+                    return Err(MeiliError::bad(
+                        code_of(other),
+                        format!("Invalid value at `.{other}`: postsearch does not support `{other}` (only its default value)."),
+                    ))
+                }
+                None => {
+                    return Err(MeiliError::bad(
+                        "bad_request",
+                        format!(
+                            "Unknown field `{other}`: expected one of `{}`.",
+                            KNOWN.join("`, `")
+                        ),
+                    ))
+                }
+            },
+        }
+    }
+    for a in crop_attrs {
+        match a.split_once(':') {
+            Some((attr, len)) => {
+                let len = len.parse().map_err(|_| {
+                    invalid("attributesToCrop", format!("bad crop length in `{a}`."))
+                })?;
+                p.crop.push((attr.to_string(), len));
+            }
+            None => p.crop.push((a, crop_length)),
+        }
+    }
+    if page.is_some() || hits_per_page.is_some() {
+        let page = page.unwrap_or(1);
+        let hpp = hits_per_page.unwrap_or(DEFAULT_LIMIT);
+        p.page = Some((page, hpp));
+        if page == 0 {
+            p.limit = 0;
+            p.offset = 0;
+        } else {
+            p.limit = hpp;
+            p.offset = (page - 1).saturating_mul(hpp);
+        }
+    }
+    let (lim_name, off_name) = if p.page.is_some() {
+        ("hitsPerPage", "page")
+    } else {
+        ("limit", "offset")
+    };
+    if p.limit > limits.max_limit {
+        return Err(invalid(
+            lim_name,
+            format!(
+                "postsearch returns at most {} hits per request, got {}.",
+                limits.max_limit, p.limit
+            ),
+        ));
+    }
+    if p.offset > limits.max_offset {
+        return Err(invalid(
+            off_name,
+            format!(
+                "postsearch pages at most {} hits deep, got an offset of {}.",
+                limits.max_offset, p.offset
+            ),
+        ));
+    }
+    Ok(p)
+}
+
+fn sort_of(list: &[String]) -> MResult<Sort> {
+    let err = |m: String| MeiliError::bad("invalid_search_sort", m);
+    match list {
+        [] => Ok(Sort::Relevance),
+        [one] => {
+            let (attr, dir) = one.rsplit_once(':').ok_or_else(|| {
+                err(format!(
+                    "Invalid syntax for the sort parameter: expected expression ending by `:asc` or `:desc`, found `{one}`."
+                ))
+            })?;
+            let attr = canonical_attr(attr.trim());
+            if !SORTABLE.contains(&attr) {
+                return Err(err(format!(
+                    "Attribute `{attr}` is not sortable. Available sortable attributes are: `{}`.",
+                    SORTABLE.join(", ")
+                )));
+            }
+            match (attr, dir.trim()) {
+                ("view_count", "desc") => Ok(Sort::Views),
+                ("quality", "desc") => Ok(Sort::Quality),
+                ("last_reviewed", "desc") => Ok(Sort::Newest),
+                (_, "asc") => Err(err(format!(
+                    "postsearch sorts `{attr}` in descending order only (`{attr}:desc`)."
+                ))),
+                _ => Err(err(format!(
+                    "Invalid syntax for the sort parameter: expected expression ending by `:asc` or `:desc`, found `{one}`."
+                ))),
+            }
+        }
+        _ => Err(err(
+            "postsearch sorts by one attribute at a time; several sort criteria are not supported."
+                .into(),
+        )),
+    }
+}
+
+/// The search parameters of a `GET .../search` query string, as the JSON
+/// object a POST would carry.
+pub fn params_from_query(raw: &str) -> MResult<Map<String, Value>> {
+    let mut obj = Map::new();
+    for (k, v) in crate::server::params::pairs(raw) {
+        let value = match k.as_str() {
+            "offset" | "limit" | "page" | "hitsPerPage" | "cropLength" => {
+                match v.trim().parse::<u64>() {
+                    Ok(n) => json!(n),
+                    Err(_) => {
+                        return Err(invalid(
+                            &k,
+                            format!("could not parse `{v}` as a positive integer"),
+                        ))
+                    }
+                }
+            }
+            "showRankingScore" | "showMatchesPosition" | "showRankingScoreDetails" => {
+                match v.trim() {
+                    "true" => json!(true),
+                    "false" => json!(false),
+                    _ => return Err(invalid(&k, format!("could not parse `{v}` as a boolean"))),
+                }
+            }
+            "attributesToRetrieve"
+            | "attributesToHighlight"
+            | "attributesToCrop"
+            | "facets"
+            | "sort"
+            | "attributesToSearchOn" => json!(v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()),
+            _ => json!(v),
+        };
+        obj.insert(k, value);
+    }
+    Ok(obj)
+}
+
+/// The queries of a multi-search body, checked against our index uid.
+pub fn multi_search_queries(body: Value, uid: &str) -> MResult<Vec<Map<String, Value>>> {
+    let Value::Object(mut obj) = body else {
+        return Err(MeiliError::bad(
+            "bad_request",
+            "the multi-search body must be a JSON object",
+        ));
+    };
+    match obj.remove("federation") {
+        None | Some(Value::Null) => {}
+        Some(_) => {
+            return Err(MeiliError::bad(
+                "invalid_multi_search_federation",
+                "postsearch does not support federated multi-search (`federation` must be null).",
+            ))
+        }
+    }
+    let queries = match obj.remove("queries") {
+        Some(Value::Array(q)) => q,
+        _ => {
+            return Err(MeiliError::bad(
+                "bad_request",
+                "Missing field `queries` (an array of search queries).",
+            ))
+        }
+    };
+    if let Some(other) = obj.keys().next() {
+        return Err(MeiliError::bad(
+            "bad_request",
+            format!("Unknown field `{other}`: expected one of `queries`, `federation`."),
+        ));
+    }
+    let mut out = Vec::with_capacity(queries.len());
+    for (i, q) in queries.into_iter().enumerate() {
+        let Value::Object(mut q) = q else {
+            return Err(MeiliError::bad(
+                "bad_request",
+                format!("Inside `.queries[{i}]`: a query must be a JSON object."),
+            ));
+        };
+        match q.get("indexUid") {
+            Some(Value::String(u)) if u == uid => {}
+            Some(Value::String(u)) => {
+                return Err(MeiliError::new(
+                    hyper::StatusCode::NOT_FOUND,
+                    "index_not_found",
+                    format!("Inside `.queries[{i}]`: Index `{u}` not found."),
+                ))
+            }
+            _ => {
+                return Err(MeiliError::bad(
+                    "missing_index_uid",
+                    format!("Inside `.queries[{i}]`: Missing field `indexUid`."),
+                ))
+            }
+        }
+        q.remove("indexUid");
+        match q.remove("federationOptions") {
+            None | Some(Value::Null) => {}
+            Some(_) => {
+                return Err(MeiliError::bad(
+                    "invalid_multi_search_federation_options",
+                    format!(
+                    "Inside `.queries[{i}]`: `federationOptions` is not supported by postsearch."
+                ),
+                ))
+            }
+        }
+        out.push(q);
+    }
+    Ok(out)
+}
+
+/// A post as a Meilisearch document: the stored post, plus its score parts
+/// and review date at the top level (`quality`, `freshness`, `depth`,
+/// `clarity`, `last_reviewed`) so they can be filtered, sorted and shown
+/// under the names the settings list.
+pub fn document(post: &Post) -> Map<String, Value> {
+    let mut doc = match serde_json::to_value(post) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    for name in DERIVED {
+        if let Some(v) = derived(post, name) {
+            doc.insert(name.into(), v);
+        }
+    }
+    doc
+}
+
+const DERIVED: [&str; 5] = ["quality", "freshness", "depth", "clarity", "last_reviewed"];
+
+fn derived(post: &Post, name: &str) -> Option<Value> {
+    let s = post.score.as_ref();
+    match name {
+        "quality" => s?.quality.map(Value::from),
+        "freshness" => s?.freshness.map(Value::from),
+        "depth" => s?.depth.map(Value::from),
+        "clarity" => s?.clarity.map(Value::from),
+        "last_reviewed" => post
+            .revision
+            .as_ref()?
+            .last_reviewed
+            .as_ref()
+            .map(|d| Value::from(d.as_str())),
+        _ => None,
+    }
+}
+
+/// The document of `post` limited to `fields` (`None` or `*` = all),
+/// converting only the fields asked for.
+pub fn document_with(post: &Post, fields: Option<&[String]>) -> Map<String, Value> {
+    let Some(fields) = fields.filter(|f| !f.iter().any(|x| x == "*")) else {
+        return document(post);
+    };
+    fn opt<T: serde::Serialize>(v: &Option<T>) -> Option<Value> {
+        v.as_ref().and_then(|v| serde_json::to_value(v).ok())
+    }
+    let mut doc = Map::new();
+    for name in fields {
+        let v = match name.as_str() {
+            "id" => Some(Value::from(post.id.as_str())),
+            "title" => Some(Value::from(post.title.as_str())),
+            "body" => opt(&post.body),
+            "topic" => opt(&post.topic),
+            "summary" => opt(&post.summary),
+            "outline" => opt(&post.outline),
+            "brief" => opt(&post.brief),
+            "stack" => opt(&post.stack),
+            "tools" => opt(&post.tools),
+            "code_language" => opt(&post.code_language),
+            "difficulty" => opt(&post.difficulty),
+            "reading_time" => opt(&post.reading_time),
+            "view_count" => opt(&post.view_count),
+            "score" => opt(&post.score),
+            "revision" => opt(&post.revision),
+            "reference" => opt(&post.reference),
+            "hash" => opt(&post.hash),
+            "flags" => opt(&post.flags),
+            "checklist" => opt(&post.checklist),
+            "entities" => opt(&post.entities),
+            "payload" => opt(&post.payload),
+            "notes" => opt(&post.notes),
+            other => derived(post, other).or_else(|| post.extra.get(other).cloned()),
+        };
+        if let Some(v) = v {
+            doc.insert(name.clone(), v);
+        }
+    }
+    doc
+}
+
+/// Our marked HTML (`<mark>` tags, the rest escaped) as Meilisearch's
+/// formatted text: raw text with the requested tags.
+pub fn retag(html: &str, pre: &str, post: &str, crop_marker: Option<&str>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    loop {
+        let next = [("<mark>", pre), ("</mark>", post)]
+            .into_iter()
+            .filter_map(|(tag, with)| rest.find(tag).map(|i| (i, tag, with)))
+            .min_by_key(|(i, _, _)| *i);
+        match next {
+            Some((i, tag, with)) => {
+                unescape_into(&mut out, &rest[..i]);
+                out.push_str(with);
+                rest = &rest[i + tag.len()..];
+            }
+            None => {
+                unescape_into(&mut out, rest);
+                break;
+            }
+        }
+    }
+    match crop_marker {
+        Some(m) if m != "…" => out.replace('…', m),
+        _ => out,
+    }
+}
+
+fn unescape_into(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let mut done = false;
+        for (ent, c) in [
+            ("&amp;", '&'),
+            ("&lt;", '<'),
+            ("&gt;", '>'),
+            ("&quot;", '"'),
+            ("&#39;", '\''),
+        ] {
+            if let Some(r) = rest.strip_prefix(ent) {
+                out.push(c);
+                rest = r;
+                done = true;
+                break;
+            }
+        }
+        if !done {
+            out.push('&');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+}
+
+/// Runs one search; `index_uid` is added to the answer (multi-search).
+pub fn run(
+    engine: &Engine,
+    limits: &LimitsConfig,
+    obj: Map<String, Value>,
+    index_uid: Option<&str>,
+) -> MResult<Value> {
+    let started = Instant::now();
+    let p = parse_params(obj, limits)?;
+    let formatted = !p.highlight.is_empty() || !p.crop.is_empty();
+    let facets = p.facets.clone().unwrap_or_default();
+    let req = SearchRequest {
+        q: p.plan.query(&p.q),
+        facets: p.plan.facets.clone(),
+        sort: p.sort,
+        limit: p.limit,
+        offset: p.offset,
+        match_mode: p.matching,
+        prefix: !p.q.is_empty() && !p.q.ends_with(char::is_whitespace),
+        with_facets: facets
+            .iter()
+            .any(|f| crate::schema::FACET_FIELDS.contains(&canonical_attr(f))),
+        with_snippets: formatted,
+        ..SearchRequest::default()
+    };
+    if req.q.len() > crate::search::MAX_QUERY_BYTES {
+        return Err(MeiliError::bad(
+            "invalid_search_filter",
+            format!(
+                "the query and the filter's translation (`{}`) are longer together than postsearch's limit of {} bytes",
+                p.plan.terms.join(" "),
+                crate::search::MAX_QUERY_BYTES
+            ),
+        ));
+    }
+    // Translated filter terms always parse (see the filter proptests), so
+    // an error about `q` is about the user's query.
+    let detailed = engine.search_detailed(&req).map_err(MeiliError::from)?;
+    let resp = &detailed.response;
+
+    // Hits.
+    let mut highlighter = formatted.then(|| Highlighter::new(&detailed.terms));
+    let mut hits = Vec::with_capacity(resp.hits.len());
+    for (hit, post) in resp.hits.iter().zip(&detailed.posts) {
+        let mut out = document_with(post, p.retrieve.as_deref());
+        if let Some(h) = highlighter.as_mut() {
+            let f: Map<String, Value> = out
+                .iter()
+                .map(|(k, v)| (k.clone(), format_value(&p, k, v, hit, h)))
+                .collect();
+            out.insert("_formatted".into(), Value::Object(f));
+        }
+        if p.ranking_score {
+            let s = hit.score.max(0.0) as f64;
+            out.insert("_rankingScore".into(), json!(s / (s + RANKING_SCORE_HALF)));
+        }
+        hits.push(Value::Object(out));
+    }
+
+    let mut answer = Map::new();
+    if let Some(uid) = index_uid {
+        answer.insert("indexUid".into(), json!(uid));
+    }
+    answer.insert("hits".into(), Value::Array(hits));
+    answer.insert("query".into(), json!(p.q));
+    match p.page {
+        Some((page, hpp)) => {
+            let pages = if hpp == 0 {
+                0
+            } else {
+                resp.total.div_ceil(hpp as u64)
+            };
+            answer.insert("hitsPerPage".into(), json!(hpp));
+            answer.insert("page".into(), json!(page));
+            answer.insert("totalPages".into(), json!(pages));
+            answer.insert("totalHits".into(), json!(resp.total));
+        }
+        None => {
+            answer.insert("limit".into(), json!(p.limit));
+            answer.insert("offset".into(), json!(p.offset));
+            answer.insert("estimatedTotalHits".into(), json!(resp.total));
+        }
+    }
+    if p.facets.is_some() {
+        let (dist, stats) = facet_answer(engine, &p, &req, resp, &facets)?;
+        answer.insert("facetDistribution".into(), Value::Object(dist));
+        answer.insert("facetStats".into(), Value::Object(stats));
+    }
+    answer.insert(
+        "processingTimeMs".into(),
+        json!(started.elapsed().as_millis() as u64),
+    );
+    Ok(Value::Object(answer))
+}
+
+fn wants(list: &[String], attr: &str) -> bool {
+    list.iter().any(|a| a == "*" || a == attr)
+}
+
+/// The `_formatted` value of one attribute.
+fn format_value(
+    p: &Params,
+    attr: &str,
+    v: &Value,
+    hit: &crate::search::Hit,
+    h: &mut Highlighter,
+) -> Value {
+    let highlight = wants(&p.highlight, attr);
+    let crop = p
+        .crop
+        .iter()
+        .find(|(a, _)| a == "*" || a == attr)
+        .map(|(_, n)| *n);
+    let text = |s: &str, h: &mut Highlighter| -> String {
+        let html = match crop {
+            Some(words) => h.snippet_within(s, words.max(1) * CHARS_PER_WORD),
+            None if attr == "title" => hit.title_html.clone(),
+            None => h.highlight(s),
+        };
+        if highlight {
+            retag(&html, &p.pre, &p.post, Some(&p.crop_marker))
+        } else {
+            retag(&html, "", "", Some(&p.crop_marker))
+        }
+    };
+    match v {
+        Value::String(s) if highlight || crop.is_some() => Value::String(text(s, h)),
+        Value::Array(items) if highlight => Value::Array(
+            items
+                .iter()
+                .map(|x| match x {
+                    Value::String(s) => {
+                        Value::String(retag(&h.highlight(s), &p.pre, &p.post, None))
+                    }
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `facetDistribution` and `facetStats` as Meilisearch counts them: over
+/// the matches of the whole filter.
+fn facet_answer(
+    engine: &Engine,
+    p: &Params,
+    req: &SearchRequest,
+    resp: &crate::search::SearchResponse,
+    facets: &[String],
+) -> MResult<(Map<String, Value>, Map<String, Value>)> {
+    let mut dist = Map::new();
+    let mut stats = Map::new();
+    let numeric: Vec<&str> = facets
+        .iter()
+        .map(|f| canonical_attr(f))
+        .filter_map(|f| NUMERIC_ATTRS.iter().copied().find(|n| *n == f))
+        .collect();
+    let numeric_counts = if numeric.is_empty() {
+        BTreeMap::new()
+    } else {
+        engine.numeric_counts(req, resp.relaxed, &numeric)?
+    };
+    for name in facets {
+        let attr = canonical_attr(name);
+        if let Some(counts) = numeric_counts.get(attr) {
+            let m: Map<String, Value> = counts
+                .iter()
+                .take(MAX_VALUES_PER_FACET)
+                .map(|(v, n)| (v.to_string(), json!(n)))
+                .collect();
+            dist.insert(name.clone(), Value::Object(m));
+            if let (Some((min, _)), Some((max, _))) = (counts.iter().next(), counts.iter().last()) {
+                stats.insert(
+                    name.clone(),
+                    json!({"min": *min as f64, "max": *max as f64}),
+                );
+            }
+            continue;
+        }
+        let mut counts: BTreeMap<String, u64> = resp.facets.get(attr).cloned().unwrap_or_default();
+        if let Some(selected) = p.plan.facets.get(attr) {
+            // The engine's counts of a selected field are disjunctive
+            // (they ignore the field's own selection); Meilisearch counts
+            // within the filtered set. For a selected value both agree; for
+            // any other value v, count(F=v ∧ F∈S) = count(F=v) −
+            // count(F=v ∧ F∉S), the latter from one more query.
+            if matches!(attr, "difficulty" | "code_language") {
+                // Single-valued: a post in S has no other value.
+                counts.retain(|v, _| selected.contains(v));
+            } else if counts.keys().any(|v| !selected.contains(v)) {
+                let mut plan = p.plan.clone();
+                plan.facets.remove(attr);
+                for v in selected {
+                    plan.terms.push(format!("-{attr}:\"{v}\""));
+                }
+                let outside = SearchRequest {
+                    q: plan.query(&p.q),
+                    facets: plan.facets,
+                    limit: 0,
+                    offset: 0,
+                    with_snippets: false,
+                    with_facets: true,
+                    ..req.clone()
+                };
+                let other = engine.search(&outside)?;
+                let sub = other.facets.get(attr).cloned().unwrap_or_default();
+                for (v, n) in counts.iter_mut() {
+                    if !selected.contains(v) {
+                        *n = n.saturating_sub(sub.get(v).copied().unwrap_or(0));
+                    }
+                }
+            }
+        }
+        let m: Map<String, Value> = counts
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .take(MAX_VALUES_PER_FACET)
+            .map(|(v, n)| (v, json!(n)))
+            .collect();
+        dist.insert(name.clone(), Value::Object(m));
+    }
+    Ok((dist, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(v: Value) -> MResult<Params> {
+        let Value::Object(m) = v else { panic!() };
+        parse_params(m, &LimitsConfig::default())
+    }
+
+    #[test]
+    fn retag_unescapes_and_swaps_tags() {
+        assert_eq!(
+            retag("a &lt;b&gt; <mark>c&amp;d</mark> …", "[", "]", Some("...")),
+            "a <b> [c&d] ..."
+        );
+        assert_eq!(retag("&amp;amp; &x", "", "", None), "&amp; &x");
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        let p = params(json!({"q": "x", "page": 2, "hitsPerPage": 5})).unwrap();
+        assert_eq!((p.offset, p.limit, p.page), (5, 5, Some((2, 5))));
+        let p = params(json!({"sort": ["view_count:desc"], "matchingStrategy": "all"})).unwrap();
+        assert_eq!((p.sort, p.matching), (Sort::Views, MatchMode::All));
+        let p =
+            params(json!({"attributesToCrop": ["body:5", "summary"], "cropLength": 3})).unwrap();
+        assert_eq!(
+            p.crop,
+            [("body".to_string(), 5), ("summary".to_string(), 3)]
+        );
+        let code = |v: Value| params(v).unwrap_err().code;
+        assert_eq!(code(json!({"colour": 1})), "bad_request");
+        assert_eq!(code(json!({"limit": "x"})), "invalid_search_limit");
+        assert_eq!(code(json!({"limit": 1000})), "invalid_search_limit");
+        assert_eq!(
+            code(json!({"hitsPerPage": -1})),
+            "invalid_search_hits_per_page"
+        );
+        assert_eq!(code(json!({"sort": ["title:asc"]})), "invalid_search_sort");
+        assert_eq!(
+            code(json!({"sort": ["quality:asc"]})),
+            "invalid_search_sort"
+        );
+        assert_eq!(code(json!({"facets": ["title"]})), "invalid_search_facets");
+        assert_eq!(code(json!({"filter": "a = "})), "invalid_search_filter");
+        assert_eq!(
+            code(json!({"showMatchesPosition": true})),
+            "invalid_search_show_matches_position"
+        );
+        assert_eq!(
+            code(json!({"distinct": "stack"})),
+            "invalid_search_distinct"
+        );
+        assert_eq!(
+            code(json!({"matchingStrategy": "most"})),
+            "invalid_search_matching_strategy"
+        );
+        assert!(
+            params(json!({"showMatchesPosition": false, "attributesToSearchOn": ["*"]})).is_ok()
+        );
+    }
+
+    #[test]
+    fn query_strings_become_parameters() {
+        let m =
+            params_from_query("q=a+b&limit=5&facets=stack,tools&showRankingScore=true").unwrap();
+        assert_eq!(m["limit"], json!(5));
+        assert_eq!(m["facets"], json!(["stack", "tools"]));
+        assert!(params_from_query("limit=x").is_err());
+    }
+}
