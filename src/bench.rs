@@ -1116,12 +1116,7 @@ fn trim_number(v: f64) -> String {
     s.to_string()
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::search::snippet::escape;
 
 #[cfg(test)]
 mod tests {

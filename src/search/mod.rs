@@ -102,27 +102,22 @@ impl Engine {
             MatchMode::Auto => parsed.clauses.len() <= AUTO_ALL_MAX_CLAUSES,
         };
         let fields = self.index.fields();
-        let mut built = build(
-            &parsed,
-            all,
-            expansion,
-            fields,
-            &self.ranking,
-            &searcher,
-            &self.expansions,
-        )?;
-        let mut collected = searcher.search(&*built.query, &collector)?;
-        let mut relaxed = false;
-        if collected.total == 0 && all && req.match_mode == MatchMode::Auto && built.positive > 1 {
-            built = build(
+        let build_query = |all: bool| {
+            build(
                 &parsed,
-                false,
+                all,
                 expansion,
                 fields,
                 &self.ranking,
                 &searcher,
                 &self.expansions,
-            )?;
+            )
+        };
+        let mut built = build_query(all)?;
+        let mut collected = searcher.search(&*built.query, &collector)?;
+        let mut relaxed = false;
+        if collected.total == 0 && all && req.match_mode == MatchMode::Auto && built.positive > 1 {
+            built = build_query(false)?;
             collected = searcher.search(&*built.query, &collector)?;
             relaxed = true;
         }

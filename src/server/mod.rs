@@ -74,26 +74,38 @@ pub fn routes(
                 let state = state.clone();
                 async move {
                     let path = path.as_str().to_string();
-                    Ok::<_, Infallible>(handle(state, method, path, query, headers, body).await)
+                    let req = Incoming {
+                        method,
+                        path,
+                        query,
+                        headers,
+                        body,
+                    };
+                    Ok::<_, Infallible>(handle(state, req).await)
                 }
             },
         )
 }
 
-/// Answers one request: limits, dispatch, CORS, metrics and a log line.
-async fn handle<S, B>(
-    state: Arc<AppState>,
+/// One request as the dispatcher sees it.
+struct Incoming<S> {
     method: Method,
     path: String,
+    /// The raw query string ("" when absent).
     query: String,
     headers: HeaderMap,
     body: S,
-) -> Reply
+}
+
+/// Answers one request: limits, dispatch, CORS, metrics and a log line.
+async fn handle<S, B>(state: Arc<AppState>, req: Incoming<S>) -> Reply
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
     B: hyper::body::Buf + Send + 'static,
 {
     let started = Instant::now();
+    let (method, path) = (req.method.clone(), req.path.clone());
+    let headers = &req.headers;
     let route = route_label(&method, &path);
     let origin = headers.get("origin").cloned();
     let limits = state.config.limits.clone();
@@ -108,14 +120,7 @@ where
             ),
             Ok(Ok(_permit)) => {
                 let timeout = Duration::from_millis(limits.request_timeout_ms.max(1));
-                let work = tokio::spawn(dispatch(
-                    state.clone(),
-                    method.clone(),
-                    path.clone(),
-                    query,
-                    headers,
-                    body,
-                ));
+                let work = tokio::spawn(dispatch(state.clone(), req));
                 match tokio::time::timeout(timeout, work).await {
                     Ok(Ok(resp)) => resp,
                     Ok(Err(join)) => {
@@ -171,18 +176,18 @@ fn route_label(method: &Method, path: &str) -> &'static str {
     }
 }
 
-async fn dispatch<S, B>(
-    state: Arc<AppState>,
-    method: Method,
-    path: String,
-    query: String,
-    headers: HeaderMap,
-    body: S,
-) -> Reply
+async fn dispatch<S, B>(state: Arc<AppState>, req: Incoming<S>) -> Reply
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
     B: hyper::body::Buf + Send + 'static,
 {
+    let Incoming {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    } = req;
     let segments: Vec<String> = path
         .trim_matches('/')
         .split('/')

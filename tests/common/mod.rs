@@ -162,3 +162,43 @@ fn body_json(r: ureq::Response) -> serde_json::Value {
     let text = r.into_string().unwrap_or_default();
     serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
 }
+
+/// Node and Chromium for a browser test, as `(node, chromium)`. When one is
+/// missing the test is skipped with a loud message — or fails, when
+/// `POSTSEARCH_REQUIRE_BROWSER=1` (as in CI).
+pub fn browser_prerequisites(test: &str) -> Option<(String, PathBuf)> {
+    let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+    let chromium =
+        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let mut missing = Vec::new();
+    if !root()
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        missing.push("node_modules/playwright-core (run `npm ci` in the repository root)".into());
+    }
+    if !chromium.is_file() {
+        missing.push(format!(
+            "Chromium at {} (apt-get install chromium, or set CHROMIUM)",
+            chromium.display()
+        ));
+    }
+    let node_ok = Command::new(&node)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !node_ok {
+        missing.push(format!("Node.js (`{node}` on PATH, or set NODE)"));
+    }
+    if missing.is_empty() {
+        return Some((node, chromium));
+    }
+    let msg = format!("missing {}", missing.join("; "));
+    if std::env::var("POSTSEARCH_REQUIRE_BROWSER").as_deref() == Ok("1") {
+        panic!("{test} required (POSTSEARCH_REQUIRE_BROWSER=1) but {msg}");
+    }
+    eprintln!("\n!!!!!!!!!!\nSKIPPED {test}: {msg}\n(set POSTSEARCH_REQUIRE_BROWSER=1 to make this a failure)\n!!!!!!!!!!\n");
+    None
+}
