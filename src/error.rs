@@ -39,6 +39,9 @@ pub enum Error {
     /// A configuration value is invalid.
     #[error("configuration: {0}")]
     Config(String),
+    /// Work failed in a way the caller cannot fix (a panicked task).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -66,6 +69,7 @@ impl Error {
             Error::BadRequest { .. } => "bad_request",
             Error::NotFound(_) => "not_found",
             Error::Config(_) => "config_error",
+            Error::Internal(_) => "internal",
         }
     }
 

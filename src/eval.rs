@@ -51,7 +51,7 @@ fn lines(path: &Path) -> Result<Vec<String>> {
 
 fn parse<T: serde::de::DeserializeOwned>(path: &Path, n: usize, line: &str) -> Result<T> {
     serde_json::from_str(line)
-        .map_err(|e| Error::Config(format!("{}:{}: {e}", path.display(), n + 1)))
+        .map_err(|e| Error::bad_request("collection", format!("{}:{}: {e}", path.display(), n + 1)))
 }
 
 /// Indexes the collection in `dir` (documents as posts: `_id` → id,

@@ -400,7 +400,7 @@ where
             let _guard = state.write_lock.lock().await;
             let summary = tokio::task::spawn_blocking(move || upsert_body(&index, &bytes))
                 .await
-                .map_err(|e| Error::Config(format!("write task failed: {e}")))??;
+                .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
             state.metrics.commit();
             Ok(json_response(StatusCode::OK, &WriteAnswer { summary }))
         }
@@ -417,7 +417,7 @@ where
                 Ok(true)
             })
             .await
-            .map_err(|e| Error::Config(format!("write task failed: {e}")))??;
+            .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
             if existed {
                 state.metrics.commit();
                 Ok(json_response(
