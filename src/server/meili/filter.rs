@@ -451,15 +451,9 @@ pub fn from_json(v: &serde_json::Value) -> R<Expr> {
     }
 }
 
-/// The numeric fields that can be filtered (by their Meilisearch names).
-pub const NUMERIC_ATTRS: [&str; 6] = [
-    "quality",
-    "freshness",
-    "depth",
-    "clarity",
-    "view_count",
-    "reading_time",
-];
+/// The numeric fields that can be filtered (the Meilisearch names are the
+/// schema's).
+pub const NUMERIC_ATTRS: [&str; 6] = crate::schema::NUMERIC_FIELDS;
 
 /// Every filterable attribute, in the order the settings list them.
 pub const FILTERABLE: [&str; 10] = [
