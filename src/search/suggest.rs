@@ -75,13 +75,18 @@ impl Engine {
                 prefix: !ends_in_space,
                 match_mode: MatchMode::All,
                 with_facets: false,
+                // Only titles are shown: mark them here rather than have
+                // the search cut a body snippet per hit.
+                with_snippets: false,
                 ..SearchRequest::default()
             };
-            for hit in self.search(&req)?.hits {
+            let found = self.search_detailed(&req)?;
+            let mut highlighter = super::snippet::Highlighter::new(&found.terms);
+            for hit in found.response.hits {
                 suggestions.push(Suggestion {
+                    html: highlighter.highlight(&hit.title),
                     text: hit.title,
                     kind: "title",
-                    html: hit.title_html,
                     count: None,
                     id: Some(hit.id),
                 });
