@@ -455,19 +455,22 @@ pub fn from_json(v: &serde_json::Value) -> R<Expr> {
 /// schema's).
 pub const NUMERIC_ATTRS: [&str; 6] = crate::schema::NUMERIC_FIELDS;
 
-/// Every filterable attribute, in the order the settings list them.
-pub const FILTERABLE: [&str; 10] = [
-    "stack",
-    "tools",
-    "difficulty",
-    "code_language",
-    "quality",
-    "freshness",
-    "depth",
-    "clarity",
-    "view_count",
-    "reading_time",
-];
+/// Every filterable attribute, in the order the settings list them: the
+/// schema's facet fields, then its numeric fields.
+pub const FILTERABLE: [&str; 10] = {
+    let facets = crate::schema::FACET_FIELDS;
+    let mut out = [""; 10];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = if i < facets.len() {
+            facets[i]
+        } else {
+            NUMERIC_ATTRS[i - facets.len()]
+        };
+        i += 1;
+    }
+    out
+};
 
 /// An attribute's canonical name (`score.quality` is `quality`).
 pub fn canonical_attr(attr: &str) -> &str {
