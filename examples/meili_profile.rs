@@ -45,23 +45,27 @@ fn main() {
         std::hint::black_box(engine.search_detailed(&req).unwrap());
     });
     let d = engine.search_detailed(&req).unwrap();
-    time("document() x20", &mut || {
+    time("write_document() x20", &mut || {
+        let mut out = Vec::new();
         for p in &d.posts {
-            std::hint::black_box(search::document(p));
+            search::write_document(&mut out, p, None);
         }
+        std::hint::black_box(out);
     });
-    let obj = serde_json::json!({"q": "docker", "limit": 20});
-    time("meili run", &mut || {
-        let serde_json::Value::Object(m) = obj.clone() else {
-            unreachable!()
-        };
-        std::hint::black_box(search::run(&engine, &limits, m, Some("posts")).unwrap());
-    });
-    time("meili run + to_vec", &mut || {
-        let serde_json::Value::Object(m) = obj.clone() else {
-            unreachable!()
-        };
-        let v = search::run(&engine, &limits, m, Some("posts")).unwrap();
-        std::hint::black_box(serde_json::to_vec(&v).unwrap());
-    });
+    for (name, obj) in [
+        ("meili run", serde_json::json!({"q": "docker", "limit": 20})),
+        (
+            "meili run, highlight *",
+            serde_json::json!({"q": "docker", "limit": 20, "attributesToHighlight": ["*"]}),
+        ),
+    ] {
+        time(name, &mut || {
+            let serde_json::Value::Object(m) = obj.clone() else {
+                unreachable!()
+            };
+            let mut out = Vec::new();
+            search::run(&engine, &limits, m, Some("posts"), &mut out).unwrap();
+            std::hint::black_box(out);
+        });
+    }
 }

@@ -14,11 +14,11 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The index could not be opened, written or committed.
-    #[error("index {path}: {source}")]
+    #[error("index {path}: {cause}")]
     Index {
         path: PathBuf,
-        #[source]
-        source: tantivy::TantivyError,
+        /// What went wrong (part of the message, so not a `source`).
+        cause: tantivy::TantivyError,
     },
     /// A tantivy operation failed outside of opening an index.
     #[error(transparent)]

@@ -6,15 +6,17 @@ use crate::analysis;
 use crate::error::{Error, Result};
 use crate::post::Post;
 use crate::schema::{build_schema, Fields, FACET_FIELDS};
+use crate::stored::StoredPost;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term,
-    TERMINATED,
+use tantivy::schema::document::{
+    DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
+    ValueDeserializer,
 };
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, Term, TERMINATED};
 
 /// The default index directory, relative to the working directory.
 pub const DEFAULT_INDEX_DIR: &str = "index";
@@ -41,11 +43,11 @@ impl PostIndex {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mmap = MmapDirectory::open(dir).map_err(|e| Error::Index {
             path: dir.into(),
-            source: e.into(),
+            cause: e.into(),
         })?;
         let index = Index::open_or_create(mmap, build_schema()).map_err(|e| Error::Index {
             path: dir.into(),
-            source: e,
+            cause: e,
         })?;
         Self::wrap(index, Some(dir.to_path_buf()))
     }
@@ -55,15 +57,25 @@ impl PostIndex {
         if !Self::exists(dir) {
             return Err(Error::Index {
                 path: dir.into(),
-                source: tantivy::TantivyError::InvalidArgument(
+                cause: tantivy::TantivyError::InvalidArgument(
                     "no index here; build one with `postsearch index PATH`".into(),
                 ),
             });
         }
         let index = Index::open_in_dir(dir).map_err(|e| Error::Index {
             path: dir.into(),
-            source: e,
+            cause: e,
         })?;
+        if index.schema() != build_schema() {
+            return Err(Error::Index {
+                path: dir.into(),
+                cause: tantivy::TantivyError::SchemaError(
+                    "this index was built by another version of postsearch; \
+                     delete it and index the posts again"
+                        .into(),
+                ),
+            });
+        }
         Self::wrap(index, Some(dir.to_path_buf()))
     }
 
@@ -157,19 +169,21 @@ impl PostIndex {
 
     /// The stored post at `address`.
     pub fn post_at(&self, searcher: &Searcher, address: DocAddress) -> Result<Post> {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        let bytes = doc
-            .get_first(self.fields.source)
-            .and_then(|v| v.as_bytes())
-            .ok_or_else(|| {
-                Error::Tantivy(tantivy::TantivyError::InternalError(
-                    "stored document has no source".into(),
-                ))
-            })?;
-        serde_json::from_slice(bytes).map_err(|e| {
-            Error::Tantivy(tantivy::TantivyError::InternalError(format!(
-                "stored post does not parse: {e}"
-            )))
+        let json = self.stored_json(searcher, address)?;
+        serde_json::from_str(&json).map_err(unparsable)
+    }
+
+    /// The stored post at `address`, its fields located but not decoded.
+    pub fn stored_at(&self, searcher: &Searcher, address: DocAddress) -> Result<StoredPost> {
+        StoredPost::parse(self.stored_json(searcher, address)?).map_err(unparsable)
+    }
+
+    fn stored_json(&self, searcher: &Searcher, address: DocAddress) -> Result<String> {
+        let StoredJson(json) = searcher.doc(address)?;
+        json.ok_or_else(|| {
+            Error::Tantivy(tantivy::TantivyError::InternalError(
+                "stored document has no source".into(),
+            ))
         })
     }
 
@@ -178,6 +192,15 @@ impl PostIndex {
         let searcher = self.searcher();
         match self.locate(&searcher, id)? {
             Some(found) => self.post_at(&searcher, found.address),
+            None => Err(Error::NotFound(id.to_string())),
+        }
+    }
+
+    /// The stored post with this id, fields located but not decoded.
+    pub fn get_stored(&self, id: &str) -> Result<StoredPost> {
+        let searcher = self.searcher();
+        match self.locate(&searcher, id)? {
+            Some(found) => self.stored_at(&searcher, found.address),
             None => Err(Error::NotFound(id.to_string())),
         }
     }
@@ -238,4 +261,40 @@ fn dir_size(dir: &Path) -> u64 {
         .filter(|m| m.is_file())
         .map(|m| m.len())
         .sum()
+}
+
+/// A stored post that is not valid post JSON (a corrupt index).
+pub fn unparsable(e: serde_json::Error) -> Error {
+    Error::Tantivy(tantivy::TantivyError::InternalError(format!(
+        "stored post does not parse: {e}"
+    )))
+}
+
+/// A stored document read as its only stored field, the post's JSON,
+/// without building a generic tantivy document first.
+struct StoredJson(Option<String>);
+
+/// A stored string value (the schema stores nothing else).
+struct StoredString(String);
+
+impl ValueDeserialize for StoredString {
+    fn deserialize<'de, D>(deserializer: D) -> std::result::Result<Self, DeserializeError>
+    where
+        D: ValueDeserializer<'de>,
+    {
+        deserializer.deserialize_string().map(StoredString)
+    }
+}
+
+impl DocumentDeserialize for StoredJson {
+    fn deserialize<'de, D>(mut deserializer: D) -> std::result::Result<Self, DeserializeError>
+    where
+        D: DocumentDeserializer<'de>,
+    {
+        let mut json = None;
+        while let Some((_, StoredString(value))) = deserializer.next_field::<StoredString>()? {
+            json = json.or(Some(value));
+        }
+        Ok(StoredJson(json))
+    }
 }

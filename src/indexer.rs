@@ -145,7 +145,7 @@ impl Writer {
             .map_err(|e| match index.path() {
                 Some(p) => Error::Index {
                     path: p.into(),
-                    source: e,
+                    cause: e,
                 },
                 None => Error::Tantivy(e),
             })?;
@@ -289,7 +289,7 @@ impl Writer {
             doc.add_date(f.last_reviewed, date);
         }
         doc.add_u64(f.fingerprint, fingerprint);
-        doc.add_bytes(f.source, json.as_bytes());
+        doc.add_text(f.source, json);
         doc
     }
 }

@@ -18,6 +18,7 @@ pub mod post;
 pub mod schema;
 pub mod search;
 pub mod server;
+pub mod stored;
 
 pub use error::{Error, Result};
 pub use post::Post;

@@ -103,7 +103,9 @@ pub fn build_schema() -> Schema {
     );
     b.add_u64_field("popularity", FAST);
     b.add_u64_field("fingerprint", FAST);
-    b.add_bytes_field("source", STORED);
+    // The whole post as JSON text: stored as a string, which tantivy reads
+    // back in one copy (stored bytes are read a byte at a time).
+    b.add_text_field("post_json", STORED);
     b.build()
 }
 
@@ -136,7 +138,7 @@ impl Fields {
             last_reviewed: f("last_reviewed")?,
             popularity: f("popularity")?,
             fingerprint: f("fingerprint")?,
-            source: f("source")?,
+            source: f("post_json")?,
         })
     }
 

@@ -21,6 +21,7 @@ pub use types::{
 use crate::error::{Error, Result};
 use crate::index::PostIndex;
 use crate::post::Post;
+use crate::stored::StoredPost;
 use build::{build, Expansion};
 use collector::{Candidate, Collected, SearchCollector};
 use snippet::Highlighter;
@@ -169,6 +170,11 @@ impl Engine {
         self.index.get(id)
     }
 
+    /// The stored post `id`, fields located but not decoded.
+    pub fn stored_post(&self, id: &str) -> Result<StoredPost> {
+        self.index.get_stored(id)
+    }
+
     fn hits(
         &self,
         searcher: &Searcher,
@@ -176,7 +182,7 @@ impl Engine {
         req: &SearchRequest,
         terms: &BTreeSet<String>,
         meta_weight: f32,
-        mut keep: Option<&mut Vec<Post>>,
+        mut keep: Option<&mut Vec<StoredPost>>,
     ) -> Result<Vec<Hit>> {
         let mut highlighter = Highlighter::new(terms);
         collected
@@ -184,24 +190,12 @@ impl Engine {
             .iter()
             .skip(req.offset)
             .map(|c| {
-                let mut post = self.index.post_at(searcher, c.address)?;
+                let stored = self.index.stored_at(searcher, c.address)?;
+                let post = stored
+                    .hit_post(req.with_snippets)
+                    .map_err(crate::index::unparsable)?;
                 if let Some(keep) = keep.as_deref_mut() {
-                    // The hit takes copies of the few fields it shows; the
-                    // post (body included) is kept whole.
-                    let light = Post {
-                        body: post.body.clone().filter(|_| req.with_snippets),
-                        summary: post.summary.clone().filter(|_| req.with_snippets),
-                        stack: post.stack.clone(),
-                        tools: post.tools.clone(),
-                        code_language: post.code_language.clone(),
-                        difficulty: post.difficulty.clone(),
-                        view_count: post.view_count,
-                        topic: post.topic.clone(),
-                        score: post.score.clone(),
-                        revision: post.revision.clone(),
-                        ..Post::new(post.id.clone(), post.title.clone())
-                    };
-                    keep.push(std::mem::replace(&mut post, light));
+                    keep.push(stored);
                 }
                 let explain = req.explain.then(|| Explain {
                     text: c.text,
@@ -230,7 +224,7 @@ impl Engine {
 pub struct DetailedSearch {
     pub response: SearchResponse,
     /// The stored post of each hit, in order.
-    pub posts: Vec<Post>,
+    pub posts: Vec<StoredPost>,
     /// The analyzed terms the query matched (for a [`snippet::Highlighter`]).
     pub terms: BTreeSet<String>,
 }

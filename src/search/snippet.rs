@@ -6,8 +6,11 @@
 //! could match go through the analyzer (lowercase, fold, stem).
 
 use crate::analysis::text_analyzer;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use tantivy::tokenizer::TextAnalyzer;
+
+/// Most distinct words a [`Highlighter`] remembers.
+const MAX_SEEN_WORDS: usize = 50_000;
 
 /// Target length of a snippet, in characters.
 pub const SNIPPET_CHARS: usize = 160;
@@ -18,6 +21,9 @@ pub struct Highlighter {
     /// First byte of every term (ASCII only; others always pass).
     first_bytes: [bool; 128],
     analyzer: TextAnalyzer,
+    /// Words already analyzed, and the term each matched: the texts of one
+    /// answer share most of their words.
+    seen: HashMap<Box<str>, Option<usize>>,
 }
 
 /// A matched word: byte range in the text and the term it matched.
@@ -43,6 +49,7 @@ impl Highlighter {
             terms: terms.clone(),
             first_bytes,
             analyzer: text_analyzer(),
+            seen: HashMap::new(),
         }
     }
 
@@ -51,9 +58,19 @@ impl Highlighter {
         if first < 128 && !self.first_bytes[first.to_ascii_lowercase() as usize] {
             return None;
         }
-        let mut stream = self.analyzer.token_stream(word);
-        let token = stream.next()?.text.clone();
-        self.terms.iter().position(|t| *t == token)
+        if let Some(known) = self.seen.get(word) {
+            return *known;
+        }
+        let term = {
+            let mut stream = self.analyzer.token_stream(word);
+            stream
+                .next()
+                .and_then(|token| self.terms.iter().position(|t| *t == token.text))
+        };
+        if self.seen.len() < MAX_SEEN_WORDS {
+            self.seen.insert(word.into(), term);
+        }
+        term
     }
 
     fn matches(&mut self, text: &str) -> Vec<Match> {
@@ -75,19 +92,27 @@ impl Highlighter {
 
     /// The whole text, escaped, with every matched word marked.
     pub fn highlight(&mut self, text: &str) -> String {
+        self.highlight_marked(text, &Marks::HTML)
+    }
+
+    /// The whole text with every matched word between `marks`' tags.
+    pub fn highlight_marked(&mut self, text: &str, marks: &Marks) -> String {
         let matches = self.matches(text);
-        render(text, 0, text.len(), &matches)
+        let mut out = String::with_capacity(text.len() + 32);
+        render(&mut out, text, 0, text.len(), &matches, marks);
+        out
     }
 
     /// About [`SNIPPET_CHARS`] characters of `text` around its best match
     /// (the window with the most distinct terms), escaped and marked; the
     /// start of the text when nothing matches. `…` marks a cut.
     pub fn snippet(&mut self, text: &str) -> String {
-        self.snippet_within(text, SNIPPET_CHARS)
+        self.snippet_within(text, SNIPPET_CHARS, &Marks::HTML)
     }
 
-    /// [`Highlighter::snippet`] of about `budget` characters (at least 40).
-    pub fn snippet_within(&mut self, text: &str, budget: usize) -> String {
+    /// [`Highlighter::snippet`] of about `budget` characters (at least 40),
+    /// written with `marks`.
+    pub fn snippet_within(&mut self, text: &str, budget: usize, marks: &Marks) -> String {
         let matches = self.matches(text);
         let budget = budget.max(40);
         let (mut from, mut to) = match best_window(&matches, budget) {
@@ -106,14 +131,35 @@ impl Highlighter {
         let to = word_end(text, to);
         let mut out = String::with_capacity(budget + 64);
         if from > 0 {
-            out.push('…');
+            out.push_str(marks.cut);
         }
-        out.push_str(&render(text, from, to, &matches));
+        render(&mut out, text, from, to, &matches, marks);
         if to < text.len() {
-            out.push('…');
+            out.push_str(marks.cut);
         }
         out
     }
+}
+
+/// How marked text is written: the tags around a match, whether the rest
+/// is HTML-escaped, and what marks a cut. Newlines become spaces either
+/// way, so a snippet is one line.
+#[derive(Debug, Clone, Copy)]
+pub struct Marks<'a> {
+    pub pre: &'a str,
+    pub post: &'a str,
+    pub html: bool,
+    pub cut: &'a str,
+}
+
+impl Marks<'static> {
+    /// HTML: `<mark>` tags, everything else escaped, `…` for cuts.
+    pub const HTML: Marks<'static> = Marks {
+        pre: "<mark>",
+        post: "</mark>",
+        html: true,
+        cut: "…",
+    };
 }
 
 /// The index of the match that starts the window (of `budget` bytes) with
@@ -163,35 +209,54 @@ fn word_end(text: &str, pos: usize) -> usize {
     }
 }
 
-/// Escapes `text[from..to]`, marking the matches inside it; newlines become
-/// spaces so a snippet is one line.
-fn render(text: &str, from: usize, to: usize, matches: &[Match]) -> String {
-    let mut out = String::with_capacity(to - from + 32);
+/// Writes `text[from..to]` with the matches inside it marked.
+fn render(out: &mut String, text: &str, from: usize, to: usize, matches: &[Match], marks: &Marks) {
+    let plain = |out: &mut String, s: &str| match marks.html {
+        true => escape_into(out, s),
+        false => one_line_into(out, s),
+    };
     let mut pos = from;
     for m in matches.iter().filter(|m| m.from >= from && m.to <= to) {
-        escape_into(&mut out, &text[pos..m.from]);
-        out.push_str("<mark>");
-        escape_into(&mut out, &text[m.from..m.to]);
-        out.push_str("</mark>");
+        plain(out, &text[pos..m.from]);
+        out.push_str(marks.pre);
+        plain(out, &text[m.from..m.to]);
+        out.push_str(marks.post);
         pos = m.to;
     }
-    escape_into(&mut out, &text[pos..to]);
-    out
+    plain(out, &text[pos..to]);
 }
 
-/// HTML-escapes `s` onto `out`.
+/// HTML-escapes `s` onto `out`; newlines become spaces.
 pub fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let with = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            b'\n' | b'\r' => " ",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        out.push_str(with);
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+}
+
+/// `s` onto `out` with newlines as spaces.
+fn one_line_into(out: &mut String, s: &str) {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b'\n' || b == b'\r' {
+            out.push_str(&s[start..i]);
+            out.push(' ');
+            start = i + 1;
         }
     }
+    out.push_str(&s[start..]);
 }
 
 /// `s` HTML-escaped.

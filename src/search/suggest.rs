@@ -80,7 +80,7 @@ impl Engine {
                 with_snippets: false,
                 ..SearchRequest::default()
             };
-            let found = self.search_detailed(&req)?;
+            let found = self.run(&req, false)?;
             let mut highlighter = super::snippet::Highlighter::new(&found.terms);
             for hit in found.response.hits {
                 suggestions.push(Suggestion {

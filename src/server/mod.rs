@@ -549,6 +549,11 @@ fn asset(body: &'static str, content_type: &'static str) -> Reply {
 
 fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Reply {
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    bytes_response(status, body)
+}
+
+/// A JSON body already written.
+fn bytes_response(status: StatusCode, body: Vec<u8>) -> Reply {
     let mut resp = Response::new(hyper::Body::from(body));
     *resp.status_mut() = status;
     resp.headers_mut()

@@ -11,7 +11,7 @@ pub mod assets;
 pub mod filter;
 pub mod search;
 
-use super::{collect_body, json_response, AppState, BodyError, Reply};
+use super::{bytes_response, collect_body, json_response, AppState, BodyError, Reply};
 use crate::search::Engine;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Map, Value};
@@ -42,7 +42,7 @@ impl MeiliError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -254,8 +254,21 @@ where
     B: hyper::body::Buf + Send + 'static,
 {
     match route(&state, method, path, segs, query, body).await {
-        Ok(v) => json_response(StatusCode::OK, &v),
+        Ok(Answer::Value(v)) => json_response(StatusCode::OK, &v),
+        Ok(Answer::Json(bytes)) => bytes_response(StatusCode::OK, bytes),
         Err(e) => e.reply(),
+    }
+}
+
+/// A successful answer: a JSON value, or JSON already written (searches).
+enum Answer {
+    Value(Value),
+    Json(Vec<u8>),
+}
+
+impl From<Value> for Answer {
+    fn from(v: Value) -> Self {
+        Answer::Value(v)
     }
 }
 
@@ -266,7 +279,7 @@ async fn route<S, B>(
     segs: &[&str],
     query: &str,
     body: S,
-) -> MResult<Value>
+) -> MResult<Answer>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
     B: hyper::body::Buf + Send + 'static,
@@ -279,14 +292,14 @@ where
             return Err(index_not_found(u));
         }
     }
-    match (segs, get, post) {
-        (["health"], true, _) => Ok(json!({"status": "available"})),
-        (["version"], true, _) => Ok(json!({
+    let value = match (segs, get, post) {
+        (["health"], true, _) => json!({"status": "available"}),
+        (["version"], true, _) => json!({
             "commitSha": "postsearch",
             "commitDate": "1970-01-01T00:00:00.000000Z",
             "pkgVersion": COMPAT_VERSION,
             "postsearchVersion": env!("CARGO_PKG_VERSION"),
-        })),
+        }),
         (["stats"], true, _) => {
             let u = uid.clone();
             blocking(state, move |e| {
@@ -295,40 +308,44 @@ where
                 indexes.insert(u, s);
                 Ok(json!({"databaseSize": 0, "lastUpdate": null, "indexes": indexes}))
             })
-            .await
+            .await?
         }
-        (["indexes"], true, _) => Ok(json!({
+        (["indexes"], true, _) => json!({
             "results": [index_object(&uid)],
             "offset": 0,
             "limit": 20,
             "total": 1,
-        })),
-        (["indexes", _], true, _) => Ok(index_object(&uid)),
-        (["indexes", _, "stats"], true, _) => blocking(state, index_stats).await,
-        (["indexes", _, "settings"], true, _) => Ok(settings()),
+        }),
+        (["indexes", _], true, _) => index_object(&uid),
+        (["indexes", _, "stats"], true, _) => blocking(state, index_stats).await?,
+        (["indexes", _, "settings"], true, _) => settings(),
         (["indexes", _, "settings", name], true, _) => settings()
             .get(camel(name))
             .cloned()
-            .ok_or_else(|| not_implemented(method, path)),
+            .ok_or_else(|| not_implemented(method, path))?,
         (["indexes", _, "documents", id], true, _) => {
             let fields: Option<Vec<String>> = super::params::pairs(query)
                 .into_iter()
                 .find(|(k, _)| k == "fields")
                 .map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).collect());
             let id = id.to_string();
-            blocking(state, move |e| {
-                let post = e.post(&id)?;
-                Ok(Value::Object(search::document_with(
-                    &post,
-                    fields.as_deref(),
-                )))
+            return blocking(state, move |e| {
+                let stored = e.stored_post(&id)?;
+                let mut out = Vec::new();
+                search::write_document(&mut out, &stored, fields.as_deref());
+                Ok(Answer::Json(out))
             })
-            .await
+            .await;
         }
         (["indexes", _, "search"], true, _) => {
             let params = search::params_from_query(query)?;
             let limits = state.config.limits.clone();
-            blocking(state, move |e| search::run(e, &limits, params, None)).await
+            return blocking(state, move |e| {
+                let mut out = Vec::new();
+                search::run(e, &limits, params, None, &mut out)?;
+                Ok(Answer::Json(out))
+            })
+            .await;
         }
         (["indexes", _, "search"], _, true) => {
             let body = json_body(state, body).await?;
@@ -339,25 +356,34 @@ where
                 ));
             };
             let limits = state.config.limits.clone();
-            blocking(state, move |e| search::run(e, &limits, params, None)).await
+            return blocking(state, move |e| {
+                let mut out = Vec::new();
+                search::run(e, &limits, params, None, &mut out)?;
+                Ok(Answer::Json(out))
+            })
+            .await;
         }
         (["multi-search"], _, true) => {
             let body = json_body(state, body).await?;
             let queries = search::multi_search_queries(body, &uid)?;
             let limits = state.config.limits.clone();
-            blocking(state, move |e| {
-                let mut results = Vec::with_capacity(queries.len());
+            return blocking(state, move |e| {
+                let mut out = b"{\"results\":[".to_vec();
                 for (i, q) in queries.into_iter().enumerate() {
-                    let r = search::run(e, &limits, q, Some(&uid)).map_err(|mut err| {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    search::run(e, &limits, q, Some(&uid), &mut out).map_err(|mut err| {
                         err.message = format!("Inside `.queries[{i}]`: {}", err.message);
                         err
                     })?;
-                    results.push(r);
                 }
-                Ok(json!({ "results": results }))
+                out.extend_from_slice(b"]}");
+                Ok(Answer::Json(out))
             })
-            .await
+            .await;
         }
-        _ => Err(not_implemented(method, path)),
-    }
+        _ => return Err(not_implemented(method, path)),
+    };
+    Ok(Answer::Value(value))
 }

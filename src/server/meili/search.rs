@@ -4,9 +4,9 @@
 use super::filter::{self, canonical_attr, Plan, FILTERABLE, NUMERIC_ATTRS};
 use super::{MResult, MeiliError, SORTABLE};
 use crate::config::LimitsConfig;
-use crate::post::Post;
-use crate::search::snippet::Highlighter;
+use crate::search::snippet::{Highlighter, Marks};
 use crate::search::{Engine, MatchMode, SearchRequest, Sort};
+use crate::stored::StoredPost;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -461,148 +461,151 @@ pub fn multi_search_queries(body: Value, uid: &str) -> MResult<Vec<Map<String, V
     Ok(out)
 }
 
-/// A post as a Meilisearch document: the stored post, plus its score parts
-/// and review date at the top level (`quality`, `freshness`, `depth`,
-/// `clarity`, `last_reviewed`) so they can be filtered, sorted and shown
-/// under the names the settings list.
-pub fn document(post: &Post) -> Map<String, Value> {
-    let mut doc = match serde_json::to_value(post) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    for name in DERIVED {
-        if let Some(v) = derived(post, name) {
-            doc.insert(name.into(), v);
-        }
-    }
-    doc
-}
-
+/// The score parts and review date, which a Meilisearch document carries
+/// at the top level (`quality`, `freshness`, `depth`, `clarity`,
+/// `last_reviewed`) so they can be filtered, sorted and shown under the
+/// names the settings list.
 const DERIVED: [&str; 5] = ["quality", "freshness", "depth", "clarity", "last_reviewed"];
 
-fn derived(post: &Post, name: &str) -> Option<Value> {
-    let s = post.score.as_ref();
-    match name {
-        "quality" => s?.quality.map(Value::from),
-        "freshness" => s?.freshness.map(Value::from),
-        "depth" => s?.depth.map(Value::from),
-        "clarity" => s?.clarity.map(Value::from),
-        "last_reviewed" => post
-            .revision
-            .as_ref()?
-            .last_reviewed
-            .as_ref()
-            .map(|d| Value::from(d.as_str())),
-        _ => None,
+/// The derived attributes of `stored` that have a value, in [`DERIVED`]
+/// order.
+fn derived(stored: &StoredPost) -> Vec<(&'static str, Value)> {
+    #[derive(serde::Deserialize)]
+    struct Parts {
+        quality: Option<u64>,
+        freshness: Option<u64>,
+        depth: Option<u64>,
+        clarity: Option<u64>,
     }
-}
-
-/// The document of `post` limited to `fields` (`None` or `*` = all),
-/// converting only the fields asked for.
-pub fn document_with(post: &Post, fields: Option<&[String]>) -> Map<String, Value> {
-    let Some(fields) = fields.filter(|f| !f.iter().any(|x| x == "*")) else {
-        return document(post);
-    };
-    fn opt<T: serde::Serialize>(v: &Option<T>) -> Option<Value> {
-        v.as_ref().and_then(|v| serde_json::to_value(v).ok())
+    #[derive(serde::Deserialize)]
+    struct Reviewed {
+        last_reviewed: Option<String>,
     }
-    let mut doc = Map::new();
-    for name in fields {
-        let v = match name.as_str() {
-            "id" => Some(Value::from(post.id.as_str())),
-            "title" => Some(Value::from(post.title.as_str())),
-            "body" => opt(&post.body),
-            "topic" => opt(&post.topic),
-            "summary" => opt(&post.summary),
-            "outline" => opt(&post.outline),
-            "brief" => opt(&post.brief),
-            "stack" => opt(&post.stack),
-            "tools" => opt(&post.tools),
-            "code_language" => opt(&post.code_language),
-            "difficulty" => opt(&post.difficulty),
-            "reading_time" => opt(&post.reading_time),
-            "view_count" => opt(&post.view_count),
-            "score" => opt(&post.score),
-            "revision" => opt(&post.revision),
-            "reference" => opt(&post.reference),
-            "hash" => opt(&post.hash),
-            "flags" => opt(&post.flags),
-            "checklist" => opt(&post.checklist),
-            "entities" => opt(&post.entities),
-            "payload" => opt(&post.payload),
-            "notes" => opt(&post.notes),
-            other => derived(post, other).or_else(|| post.extra.get(other).cloned()),
-        };
-        if let Some(v) = v {
-            doc.insert(name.clone(), v);
-        }
-    }
-    doc
-}
-
-/// Our marked HTML (`<mark>` tags, the rest escaped) as Meilisearch's
-/// formatted text: raw text with the requested tags.
-pub fn retag(html: &str, pre: &str, post: &str, crop_marker: Option<&str>) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    loop {
-        let next = [("<mark>", pre), ("</mark>", post)]
+    let parts = stored.decode::<Parts>("score").ok().flatten();
+    let reviewed = stored.decode::<Reviewed>("revision").ok().flatten();
+    let mut out = Vec::new();
+    if let Some(p) = parts {
+        for (name, v) in DERIVED
             .into_iter()
-            .filter_map(|(tag, with)| rest.find(tag).map(|i| (i, tag, with)))
-            .min_by_key(|(i, _, _)| *i);
-        match next {
-            Some((i, tag, with)) => {
-                unescape_into(&mut out, &rest[..i]);
-                out.push_str(with);
-                rest = &rest[i + tag.len()..];
-            }
-            None => {
-                unescape_into(&mut out, rest);
-                break;
+            .zip([p.quality, p.freshness, p.depth, p.clarity])
+        {
+            if let Some(v) = v {
+                out.push((name, Value::from(v)));
             }
         }
     }
-    match crop_marker {
-        Some(m) if m != "…" => out.replace('…', m),
-        _ => out,
+    if let Some(d) = reviewed.and_then(|r| r.last_reviewed) {
+        out.push(("last_reviewed", Value::from(d)));
+    }
+    out
+}
+
+/// One attribute of a document: stored JSON copied as it is, or a value
+/// derived from it.
+enum Attr<'a> {
+    Raw(&'a str),
+    Derived(Value),
+}
+
+impl Attr<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Attr::Raw(raw) => out.extend_from_slice(raw.as_bytes()),
+            Attr::Derived(v) => write_json(out, v),
+        }
     }
 }
 
-fn unescape_into(out: &mut String, s: &str) {
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let mut done = false;
-        for (ent, c) in [
-            ("&amp;", '&'),
-            ("&lt;", '<'),
-            ("&gt;", '>'),
-            ("&quot;", '"'),
-            ("&#39;", '\''),
-        ] {
-            if let Some(r) = rest.strip_prefix(ent) {
-                out.push(c);
-                rest = r;
-                done = true;
-                break;
+/// The attributes of the document of `stored` limited to `fields` (`None`
+/// or `*` = all, in stored order, the derived ones last; otherwise in the
+/// order asked, each once).
+fn attributes<'a>(stored: &'a StoredPost, fields: Option<&[String]>) -> Vec<(&'a str, Attr<'a>)> {
+    let mut derived = derived(stored);
+    let mut pick = |name: &'a str| match derived.iter().position(|(n, _)| *n == name) {
+        Some(i) => Some(Attr::Derived(derived.swap_remove(i).1)),
+        None => stored.raw(name).map(Attr::Raw),
+    };
+    let mut out: Vec<(&str, Attr)> = Vec::new();
+    match fields.filter(|f| !f.iter().any(|x| x == "*")) {
+        None => {
+            for (name, raw) in stored.fields() {
+                if !DERIVED.contains(&name) {
+                    out.push((name, Attr::Raw(raw)));
+                }
+            }
+            for name in DERIVED {
+                if let Some(a) = pick(name) {
+                    out.push((name, a));
+                }
             }
         }
-        if !done {
-            out.push('&');
-            rest = &rest[1..];
+        Some(fields) => {
+            for name in fields {
+                if out.iter().any(|(n, _)| n == name) {
+                    continue;
+                }
+                // The name is borrowed from the stored post (or the
+                // derived list) so the attributes outlive `fields`.
+                let Some(name) = stored
+                    .fields()
+                    .map(|(k, _)| k)
+                    .chain(DERIVED)
+                    .find(|k| k == name)
+                else {
+                    continue;
+                };
+                if let Some(a) = pick(name) {
+                    out.push((name, a));
+                }
+            }
         }
     }
-    out.push_str(rest);
+    out
 }
 
-/// Runs one search; `index_uid` is added to the answer (multi-search).
+/// The Meilisearch document of a stored post limited to `fields` (`None` or
+/// `*` = all), as JSON.
+pub fn write_document(out: &mut Vec<u8>, stored: &StoredPost, fields: Option<&[String]>) {
+    write_object(out, &attributes(stored, fields), |out, _, a| a.write(out));
+}
+
+/// `{"name": value, ...}` over `attrs`, each value written by `value`.
+fn write_object<'a>(
+    out: &mut Vec<u8>,
+    attrs: &[(&'a str, Attr<'a>)],
+    mut value: impl FnMut(&mut Vec<u8>, &str, &Attr),
+) {
+    out.push(b'{');
+    for (i, (name, a)) in attrs.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_key(out, name);
+        value(out, name, a);
+    }
+    out.push(b'}');
+}
+
+fn write_key(out: &mut Vec<u8>, name: &str) {
+    write_json(out, name);
+    out.push(b':');
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    // Writing to a Vec fails only for values that are not JSON (maps with
+    // non-string keys), which none of ours are.
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+/// Runs one search and writes its answer as JSON; `index_uid` is added to
+/// the answer (multi-search).
 pub fn run(
     engine: &Engine,
     limits: &LimitsConfig,
     obj: Map<String, Value>,
     index_uid: Option<&str>,
-) -> MResult<Value> {
+    out: &mut Vec<u8>,
+) -> MResult<()> {
     let started = Instant::now();
     let p = parse_params(obj, limits)?;
     let formatted = !p.highlight.is_empty() || !p.crop.is_empty();
@@ -618,7 +621,8 @@ pub fn run(
         with_facets: facets
             .iter()
             .any(|f| crate::schema::FACET_FIELDS.contains(&canonical_attr(f))),
-        with_snippets: formatted,
+        // `_formatted` is cut here, from the attributes asked for.
+        with_snippets: false,
         ..SearchRequest::default()
     };
     if req.q.len() > crate::search::MAX_QUERY_BYTES {
@@ -635,32 +639,52 @@ pub fn run(
     // an error about `q` is about the user's query.
     let detailed = engine.search_detailed(&req).map_err(MeiliError::from)?;
     let resp = &detailed.response;
+    let facet_maps = match p.facets {
+        Some(_) => Some(facet_answer(engine, &p, &req, resp, &facets)?),
+        None => None,
+    };
 
-    // Hits.
+    out.push(b'{');
+    if let Some(uid) = index_uid {
+        write_key(out, "indexUid");
+        write_json(out, uid);
+        out.push(b',');
+    }
+    write_key(out, "hits");
+    out.push(b'[');
     let mut highlighter = formatted.then(|| Highlighter::new(&detailed.terms));
-    let mut hits = Vec::with_capacity(resp.hits.len());
-    for (hit, post) in resp.hits.iter().zip(&detailed.posts) {
-        let mut out = document_with(post, p.retrieve.as_deref());
+    for (i, (hit, stored)) in resp.hits.iter().zip(&detailed.posts).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let attrs = attributes(stored, p.retrieve.as_deref());
+        out.push(b'{');
+        for (name, a) in &attrs {
+            write_key(out, name);
+            a.write(out);
+            out.push(b',');
+        }
         if let Some(h) = highlighter.as_mut() {
-            let f: Map<String, Value> = out
-                .iter()
-                .map(|(k, v)| (k.clone(), format_value(&p, k, v, hit, h)))
-                .collect();
-            out.insert("_formatted".into(), Value::Object(f));
+            write_key(out, "_formatted");
+            write_object(out, &attrs, |out, name, a| {
+                format_value(out, &p, name, a, h)
+            });
+            out.push(b',');
         }
         if p.ranking_score {
             let s = hit.score.max(0.0) as f64;
-            out.insert("_rankingScore".into(), json!(s / (s + RANKING_SCORE_HALF)));
+            write_key(out, "_rankingScore");
+            write_json(out, &(s / (s + RANKING_SCORE_HALF)));
+            out.push(b',');
         }
-        hits.push(Value::Object(out));
+        if out.last() == Some(&b',') {
+            out.pop();
+        }
+        out.push(b'}');
     }
-
-    let mut answer = Map::new();
-    if let Some(uid) = index_uid {
-        answer.insert("indexUid".into(), json!(uid));
-    }
-    answer.insert("hits".into(), Value::Array(hits));
-    answer.insert("query".into(), json!(p.q));
+    out.extend_from_slice(b"],");
+    write_key(out, "query");
+    write_json(out, &p.q);
     match p.page {
         Some((page, hpp)) => {
             let pages = if hpp == 0 {
@@ -668,73 +692,114 @@ pub fn run(
             } else {
                 resp.total.div_ceil(hpp as u64)
             };
-            answer.insert("hitsPerPage".into(), json!(hpp));
-            answer.insert("page".into(), json!(page));
-            answer.insert("totalPages".into(), json!(pages));
-            answer.insert("totalHits".into(), json!(resp.total));
+            for (k, v) in [
+                ("hitsPerPage", hpp as u64),
+                ("page", page as u64),
+                ("totalPages", pages),
+                ("totalHits", resp.total),
+            ] {
+                out.push(b',');
+                write_key(out, k);
+                write_json(out, &v);
+            }
         }
         None => {
-            answer.insert("limit".into(), json!(p.limit));
-            answer.insert("offset".into(), json!(p.offset));
-            answer.insert("estimatedTotalHits".into(), json!(resp.total));
+            for (k, v) in [
+                ("limit", p.limit as u64),
+                ("offset", p.offset as u64),
+                ("estimatedTotalHits", resp.total),
+            ] {
+                out.push(b',');
+                write_key(out, k);
+                write_json(out, &v);
+            }
         }
     }
-    if p.facets.is_some() {
-        let (dist, stats) = facet_answer(engine, &p, &req, resp, &facets)?;
-        answer.insert("facetDistribution".into(), Value::Object(dist));
-        answer.insert("facetStats".into(), Value::Object(stats));
+    if let Some((dist, stats)) = facet_maps {
+        out.push(b',');
+        write_key(out, "facetDistribution");
+        write_json(out, &dist);
+        out.push(b',');
+        write_key(out, "facetStats");
+        write_json(out, &stats);
     }
-    answer.insert(
-        "processingTimeMs".into(),
-        json!(started.elapsed().as_millis() as u64),
-    );
-    Ok(Value::Object(answer))
+    out.push(b',');
+    write_key(out, "processingTimeMs");
+    write_json(out, &(started.elapsed().as_millis() as u64));
+    out.push(b'}');
+    Ok(())
+}
+
+/// [`run`] as a JSON value (tests, tools).
+pub fn run_value(
+    engine: &Engine,
+    limits: &LimitsConfig,
+    obj: Map<String, Value>,
+    index_uid: Option<&str>,
+) -> MResult<Value> {
+    let mut out = Vec::new();
+    run(engine, limits, obj, index_uid, &mut out)?;
+    serde_json::from_slice(&out).map_err(|_| MeiliError::internal())
 }
 
 fn wants(list: &[String], attr: &str) -> bool {
     list.iter().any(|a| a == "*" || a == attr)
 }
 
-/// The `_formatted` value of one attribute.
-fn format_value(
-    p: &Params,
-    attr: &str,
-    v: &Value,
-    hit: &crate::search::Hit,
-    h: &mut Highlighter,
-) -> Value {
+/// Writes the `_formatted` value of one attribute: strings highlighted
+/// and/or cropped, lists of strings highlighted, the rest unchanged.
+fn format_value(out: &mut Vec<u8>, p: &Params, attr: &str, a: &Attr, h: &mut Highlighter) {
     let highlight = wants(&p.highlight, attr);
     let crop = p
         .crop
         .iter()
         .find(|(a, _)| a == "*" || a == attr)
         .map(|(_, n)| *n);
+    if !highlight && crop.is_none() {
+        return a.write(out);
+    }
+    let marks = Marks {
+        pre: if highlight { &p.pre } else { "" },
+        post: if highlight { &p.post } else { "" },
+        html: false,
+        cut: &p.crop_marker,
+    };
     let text = |s: &str, h: &mut Highlighter| -> String {
-        let html = match crop {
-            Some(words) => h.snippet_within(s, words.max(1) * CHARS_PER_WORD),
-            None if attr == "title" => hit.title_html.clone(),
-            None => h.highlight(s),
-        };
-        if highlight {
-            retag(&html, &p.pre, &p.post, Some(&p.crop_marker))
-        } else {
-            retag(&html, "", "", Some(&p.crop_marker))
+        match crop {
+            Some(words) => h.snippet_within(s, words.max(1) * CHARS_PER_WORD, &marks),
+            None => h.highlight_marked(s, &marks),
         }
     };
-    match v {
-        Value::String(s) if highlight || crop.is_some() => Value::String(text(s, h)),
-        Value::Array(items) if highlight => Value::Array(
-            items
-                .iter()
-                .map(|x| match x {
-                    Value::String(s) => {
-                        Value::String(retag(&h.highlight(s), &p.pre, &p.post, None))
-                    }
-                    other => other.clone(),
-                })
-                .collect(),
-        ),
-        other => other.clone(),
+    let decoded;
+    let value = match a {
+        Attr::Raw(raw) if raw.starts_with('"') || (highlight && raw.starts_with('[')) => {
+            match serde_json::from_str::<Value>(raw) {
+                Ok(v) => {
+                    decoded = v;
+                    &decoded
+                }
+                Err(_) => return a.write(out),
+            }
+        }
+        Attr::Raw(_) => return a.write(out),
+        Attr::Derived(v) => v,
+    };
+    match value {
+        Value::String(s) => write_json(out, &text(s, h)),
+        Value::Array(items) if highlight => {
+            out.push(b'[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                match x {
+                    Value::String(s) => write_json(out, &h.highlight_marked(s, &marks)),
+                    other => write_json(out, other),
+                }
+            }
+            out.push(b']');
+        }
+        other => write_json(out, other),
     }
 }
 
@@ -828,15 +893,6 @@ mod tests {
     fn params(v: Value) -> MResult<Params> {
         let Value::Object(m) = v else { panic!() };
         parse_params(m, &LimitsConfig::default())
-    }
-
-    #[test]
-    fn retag_unescapes_and_swaps_tags() {
-        assert_eq!(
-            retag("a &lt;b&gt; <mark>c&amp;d</mark> …", "[", "]", Some("...")),
-            "a <b> [c&d] ..."
-        );
-        assert_eq!(retag("&amp;amp; &x", "", "", None), "&amp; &x");
     }
 
     #[test]
