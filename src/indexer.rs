@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::index::PostIndex;
 use crate::ingest::{read_paths, ReadItem, ReadOptions, Rejection};
 use crate::post::Post;
+use crate::search::ranking::MetaInputs;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,9 +21,6 @@ pub const DEFAULT_WRITER_BUDGET: usize = 256 << 20;
 /// Posts between two commits in a long import: a crash loses at most these,
 /// and re-running the import finishes the job.
 pub const DEFAULT_COMMIT_EVERY: usize = 100_000;
-
-/// Popularity is stored in millionths.
-pub const POPULARITY_SCALE: f64 = 1_000_000.0;
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -260,6 +258,7 @@ impl Writer {
         if let Some(h) = &post.hash {
             doc.add_text(f.hash, h);
         }
+        doc.add_u64(f.meta_inputs, MetaInputs::of(post).pack());
         if let Some(score) = &post.score {
             for (field, v) in [
                 (f.quality, score.quality),
@@ -274,8 +273,6 @@ impl Writer {
         }
         if let Some(v) = post.view_count {
             doc.add_u64(f.view_count, v);
-            let micro = crate::search::ranking::popularity(v) * POPULARITY_SCALE;
-            doc.add_u64(f.popularity, micro.round() as u64);
         }
         if let Some(v) = post.reading_time {
             doc.add_u64(f.reading_time, v);

@@ -60,9 +60,9 @@ pub struct Fields {
     pub view_count: Field,
     pub reading_time: Field,
     pub last_reviewed: Field,
-    /// `ranking::popularity(view_count)` in millionths, computed once at
-    /// indexing time instead of a logarithm per match per query.
-    pub popularity: Field,
+    /// The meta-score inputs of a post packed in one value (score parts
+    /// and popularity; see `ranking::MetaInputs`): one read per match.
+    pub meta_inputs: Field,
     /// xxh3 of the post's JSON: tells an unchanged re-import from a change.
     pub fingerprint: Field,
     /// The whole post as JSON, returned as it came in.
@@ -101,7 +101,7 @@ pub fn build_schema() -> Schema {
         "last_reviewed",
         DateOptions::default().set_indexed().set_fast(),
     );
-    b.add_u64_field("popularity", FAST);
+    b.add_u64_field("meta_inputs", FAST);
     b.add_u64_field("fingerprint", FAST);
     // The whole post as JSON text: stored as a string, which tantivy reads
     // back in one copy (stored bytes are read a byte at a time).
@@ -136,7 +136,7 @@ impl Fields {
             view_count: f("view_count")?,
             reading_time: f("reading_time")?,
             last_reviewed: f("last_reviewed")?,
-            popularity: f("popularity")?,
+            meta_inputs: f("meta_inputs")?,
             fingerprint: f("fingerprint")?,
             source: f("post_json")?,
         })

@@ -158,10 +158,10 @@ impl Collector for SearchCollector {
             facet_cols,
             score_cols,
             matchers,
-            selections_fields: self
+            selection_targets: self
                 .selections
                 .iter()
-                .map(|s| s.field().to_string())
+                .map(|s| FacetTarget::of(s.field()))
                 .collect(),
             facet_counts,
             bucket_counts: vec![[0; BUCKETS.len()]; SCORE_FIELDS.len()],
@@ -297,6 +297,27 @@ impl Ord for Entry {
     }
 }
 
+/// A facet by position: a string facet (`FACET_FIELDS`) or a score facet
+/// (`SCORE_FIELDS`).
+#[derive(Debug, Clone, Copy)]
+enum FacetTarget {
+    Str(usize),
+    Bucket(usize),
+    None,
+}
+
+impl FacetTarget {
+    fn of(field: &str) -> FacetTarget {
+        if let Some(i) = FACET_FIELDS.iter().position(|f| *f == field) {
+            FacetTarget::Str(i)
+        } else if let Some(i) = SCORE_FIELDS.iter().position(|f| *f == field) {
+            FacetTarget::Bucket(i)
+        } else {
+            FacetTarget::None
+        }
+    }
+}
+
 /// The per-segment half of [`SearchCollector`].
 pub struct SegmentSearchCollector {
     segment_ord: SegmentOrdinal,
@@ -309,7 +330,8 @@ pub struct SegmentSearchCollector {
     facet_cols: Vec<Option<StrColumn>>,
     score_cols: Vec<Column<u64>>,
     matchers: Vec<Matcher>,
-    selections_fields: Vec<String>,
+    /// The facet each selection's field counts toward.
+    selection_targets: Vec<FacetTarget>,
     facet_counts: Vec<Vec<u64>>,
     bucket_counts: Vec<[u64; BUCKETS.len()]>,
     total: u64,
@@ -318,12 +340,12 @@ pub struct SegmentSearchCollector {
 }
 
 impl SegmentSearchCollector {
-    /// Counts `doc` toward the facet named `field` only.
-    fn count_facet(&mut self, doc: DocId, field: &str) {
-        if let Some(i) = FACET_FIELDS.iter().position(|f| *f == field) {
-            self.count_str(doc, i);
-        } else if let Some(i) = SCORE_FIELDS.iter().position(|f| *f == field) {
-            self.count_bucket(doc, i);
+    /// Counts `doc` toward one facet only.
+    fn count_facet(&mut self, doc: DocId, target: FacetTarget) {
+        match target {
+            FacetTarget::Str(i) => self.count_str(doc, i),
+            FacetTarget::Bucket(i) => self.count_bucket(doc, i),
+            FacetTarget::None => {}
         }
     }
 
@@ -369,19 +391,18 @@ impl SegmentCollector for SegmentSearchCollector {
         }
         if let Some(i) = failed {
             if self.with_facets {
-                let field = self.selections_fields[i].clone();
-                self.count_facet(doc, &field);
+                self.count_facet(doc, self.selection_targets[i]);
             }
             return;
         }
         self.total += 1;
         // The score parts are read once, for the buckets and the meta score.
-        let parts = self.meta.parts(doc);
+        let inputs = self.meta.inputs(doc);
         if self.with_facets {
             for i in 0..FACET_FIELDS.len() {
                 self.count_str(doc, i);
             }
-            for (i, part) in parts.iter().enumerate() {
+            for (i, part) in inputs.parts.iter().enumerate() {
                 if let Some(v) = part {
                     self.bucket_counts[i][bucket_of(*v)] += 1;
                 }
@@ -390,7 +411,7 @@ impl SegmentCollector for SegmentSearchCollector {
         if self.k == 0 {
             return;
         }
-        let meta = self.meta.meta_from(&parts, doc);
+        let meta = self.meta.meta_from(&inputs);
         let key = self.sort_key(doc, blend(score, meta, self.meta_weight));
         if self.heap.len() >= self.k {
             let worst = &self.heap.peek().expect("non-empty").0;

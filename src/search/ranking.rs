@@ -73,56 +73,108 @@ impl RankingConfig {
     }
 }
 
+/// What the meta score of a post is computed from: its four score parts
+/// (quality, freshness, depth, clarity; each 0–100) and its popularity (in
+/// millionths), any of them possibly missing. Stored packed in one fast
+/// field so that a match costs one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MetaInputs {
+    pub parts: [Option<u64>; 4],
+    pub popularity: Option<u64>,
+}
+
+/// Popularity is stored in millionths.
+pub const POPULARITY_SCALE: f64 = 1_000_000.0;
+
+/// Packed layout: part `i` in bits `8i..8i+8` (capped at 255), its
+/// presence in bit `32 + i`; popularity in bits `36..56`, its presence in
+/// bit 56.
+const PART_BITS: u32 = 8;
+const PRESENT: u32 = 32;
+const POPULARITY_SHIFT: u32 = 36;
+const POPULARITY_PRESENT: u32 = 56;
+
+impl MetaInputs {
+    /// The inputs of a post.
+    pub fn of(post: &crate::post::Post) -> MetaInputs {
+        let s = post.score.clone().unwrap_or_default();
+        MetaInputs {
+            parts: [s.quality, s.freshness, s.depth, s.clarity],
+            popularity: post
+                .view_count
+                .map(|v| (popularity(v) * POPULARITY_SCALE).round() as u64),
+        }
+    }
+
+    /// The packed value.
+    pub fn pack(&self) -> u64 {
+        let mut packed = 0;
+        for (i, part) in self.parts.iter().enumerate() {
+            if let Some(v) = part {
+                packed |= (*v).min(255) << (PART_BITS * i as u32);
+                packed |= 1 << (PRESENT + i as u32);
+            }
+        }
+        if let Some(p) = self.popularity {
+            packed |= p.min(POPULARITY_SCALE as u64) << POPULARITY_SHIFT;
+            packed |= 1 << POPULARITY_PRESENT;
+        }
+        packed
+    }
+
+    /// The inputs of a packed value.
+    #[inline]
+    pub fn unpack(packed: u64) -> MetaInputs {
+        let mut parts = [None; 4];
+        for (i, part) in parts.iter_mut().enumerate() {
+            if packed & (1 << (PRESENT + i as u32)) != 0 {
+                *part = Some((packed >> (PART_BITS * i as u32)) & 0xff);
+            }
+        }
+        let popularity = (packed & (1 << POPULARITY_PRESENT) != 0)
+            .then_some((packed >> POPULARITY_SHIFT) & ((1 << 20) - 1));
+        MetaInputs { parts, popularity }
+    }
+}
+
 /// Per-segment access to the meta-score inputs.
 pub struct MetaColumns {
-    parts: [(Column<u64>, f64); 4],
-    /// Popularity in millionths (see `indexer::POPULARITY_SCALE`).
-    popularity: Column<u64>,
+    inputs: Column<u64>,
+    weights: [f64; 4],
     popularity_weight: f64,
 }
 
 impl MetaColumns {
     /// Opens the columns of one segment.
     pub fn open(segment: &SegmentReader, cfg: &RankingConfig) -> tantivy::Result<MetaColumns> {
-        let ff = segment.fast_fields();
         Ok(MetaColumns {
-            parts: [
-                (ff.u64("quality")?, cfg.quality),
-                (ff.u64("freshness")?, cfg.freshness),
-                (ff.u64("depth")?, cfg.depth),
-                (ff.u64("clarity")?, cfg.clarity),
-            ],
-            popularity: ff.u64("popularity")?,
+            inputs: segment.fast_fields().u64("meta_inputs")?,
+            weights: [cfg.quality, cfg.freshness, cfg.depth, cfg.clarity],
             popularity_weight: cfg.popularity,
         })
     }
 
-    /// The four score parts of `doc` (quality, freshness, depth, clarity).
+    /// The meta-score inputs of `doc`.
     #[inline]
-    pub fn parts(&self, doc: DocId) -> [Option<u64>; 4] {
-        [
-            self.parts[0].0.first(doc),
-            self.parts[1].0.first(doc),
-            self.parts[2].0.first(doc),
-            self.parts[3].0.first(doc),
-        ]
+    pub fn inputs(&self, doc: DocId) -> MetaInputs {
+        MetaInputs::unpack(self.inputs.first(doc).unwrap_or(0))
     }
 
-    /// The meta score in [0, 1] of `doc`, whose score parts are `parts`;
-    /// parts the post lacks do not count (the weights of the others are
-    /// renormalized); no parts at all → 0.
+    /// The meta score in [0, 1] of a post with these inputs; parts the
+    /// post lacks do not count (the weights of the others are
+    /// renormalized); no inputs at all → 0.
     #[inline]
-    pub fn meta_from(&self, parts: &[Option<u64>; 4], doc: DocId) -> f32 {
+    pub fn meta_from(&self, inputs: &MetaInputs) -> f32 {
         let mut sum = 0.0;
         let mut weight = 0.0;
-        for (value, (_, w)) in parts.iter().zip(&self.parts) {
+        for (value, w) in inputs.parts.iter().zip(&self.weights) {
             if let Some(v) = value {
                 sum += w * ((*v).min(100) as f64 / 100.0);
                 weight += w;
             }
         }
-        if let Some(v) = self.popularity.first(doc) {
-            sum += self.popularity_weight * (v as f64 / crate::indexer::POPULARITY_SCALE);
+        if let Some(v) = inputs.popularity {
+            sum += self.popularity_weight * (v as f64 / POPULARITY_SCALE);
             weight += self.popularity_weight;
         }
         if weight > 0.0 {
@@ -134,7 +186,7 @@ impl MetaColumns {
 
     /// The meta score of `doc` in [0, 1].
     pub fn meta(&self, doc: DocId) -> f32 {
-        self.meta_from(&self.parts(doc), doc)
+        self.meta_from(&self.inputs(doc))
     }
 }
 
@@ -159,6 +211,26 @@ mod tests {
         assert!((popularity(1_000_000) - 1.0).abs() < 1e-9);
         assert_eq!(popularity(50_000_000), 1.0);
         assert!(popularity(1000) > 0.49 && popularity(1000) < 0.51);
+    }
+
+    #[test]
+    fn meta_inputs_pack_and_unpack() {
+        let cases = [
+            MetaInputs::default(),
+            MetaInputs {
+                parts: [Some(0), None, Some(100), Some(300)],
+                popularity: Some(1_000_000),
+            },
+            MetaInputs {
+                parts: [None, Some(55), None, None],
+                popularity: Some(0),
+            },
+        ];
+        for c in cases {
+            let mut expected = c;
+            expected.parts[3] = c.parts[3].map(|v| v.min(255));
+            assert_eq!(MetaInputs::unpack(c.pack()), expected);
+        }
     }
 
     #[test]
