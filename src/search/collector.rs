@@ -14,10 +14,12 @@ use super::ranking::{blend, MetaColumns, RankingConfig};
 use super::types::{FacetCounts, Sort};
 use crate::schema::{FACET_FIELDS, SCORE_FIELDS};
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Arc, Mutex};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::index::SegmentId;
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
 
 /// A hit chosen by the collector, before its stored post is read.
 #[derive(Debug, Clone)]
@@ -43,9 +45,9 @@ pub struct Collected {
 
 /// See the module documentation.
 pub struct SearchCollector {
-    /// The id column of every segment of the searcher, to break ties
-    /// between segments by id (see [`SearchCollector::id_columns`]).
-    pub ids: Vec<Option<StrColumn>>,
+    /// The columns of every segment of the searcher, by segment ordinal
+    /// (see [`ColumnCache::for_searcher`]).
+    pub columns: Vec<Arc<SegmentColumns>>,
     pub k: usize,
     pub sort: Sort,
     pub meta_weight: f32,
@@ -55,15 +57,6 @@ pub struct SearchCollector {
 }
 
 impl SearchCollector {
-    /// The id columns of the searcher's segments.
-    pub fn id_columns(searcher: &tantivy::Searcher) -> tantivy::Result<Vec<Option<StrColumn>>> {
-        searcher
-            .segment_readers()
-            .iter()
-            .map(|s| s.fast_fields().str("id"))
-            .collect()
-    }
-
     /// Orders tied candidates from different segments by id. Ids are read
     /// only for ties (rare for relevance, common for `quality`), one sorted
     /// batch per segment, because every dictionary lookup decompresses a
@@ -99,7 +92,11 @@ impl SearchCollector {
             .collect();
         by_segment.sort_unstable();
         for group in by_segment.chunk_by(|a, b| a.0 == b.0) {
-            let Some(col) = self.ids.get(group[0].0 as usize).and_then(|c| c.as_ref()) else {
+            let Some(col) = self
+                .columns
+                .get(group[0].0 as usize)
+                .and_then(|c| c.id.as_ref())
+            else {
                 continue;
             };
             let ords: Vec<u64> = group.iter().map(|g| g.1).collect();
@@ -123,25 +120,21 @@ impl Collector for SearchCollector {
         segment_ord: SegmentOrdinal,
         segment: &SegmentReader,
     ) -> tantivy::Result<SegmentSearchCollector> {
-        let ff = segment.fast_fields();
-        let str_col = |name: &str| -> tantivy::Result<Option<StrColumn>> { ff.str(name) };
-        let facet_cols = FACET_FIELDS
-            .iter()
-            .map(|n| str_col(n))
-            .collect::<tantivy::Result<Vec<_>>>()?;
-        let score_cols = SCORE_FIELDS
-            .iter()
-            .map(|n| ff.u64(n))
-            .collect::<tantivy::Result<Vec<_>>>()?;
+        let cols = match self.columns.get(segment_ord as usize) {
+            Some(cols) => cols.clone(),
+            None => Arc::new(SegmentColumns::open(segment)?),
+        };
+        let facet_cols = cols.facets.clone();
+        let score_cols = cols.scores.clone();
         let mut matchers = Vec::with_capacity(self.selections.len());
         for (i, sel) in self.selections.iter().enumerate() {
             matchers.push(Matcher::new(i, sel, &facet_cols, &score_cols)?);
         }
         let sort_col = match self.sort {
             Sort::Relevance => SortColumn::Score,
-            Sort::Views => SortColumn::U64(ff.u64("view_count")?),
-            Sort::Quality => SortColumn::U64(ff.u64("quality")?),
-            Sort::Newest => SortColumn::Date(ff.date("last_reviewed")?),
+            Sort::Views => SortColumn::U64(cols.view_count.clone()),
+            Sort::Quality => SortColumn::U64(cols.scores[0].clone()),
+            Sort::Newest => SortColumn::Date(cols.last_reviewed.clone()),
         };
         let facet_counts = facet_cols
             .iter()
@@ -151,8 +144,9 @@ impl Collector for SearchCollector {
             segment_ord,
             k: self.k,
             meta_weight: self.meta_weight,
-            meta: MetaColumns::open(segment, &self.ranking)?,
-            ids: str_col("id")?,
+            meta: MetaColumns::new(cols.meta_inputs.clone(), &self.ranking),
+            ids: cols.id.clone(),
+            labels: cols.clone(),
             sort_col,
             with_facets: self.with_facets,
             facet_cols,
@@ -194,6 +188,87 @@ impl Collector for SearchCollector {
         });
         self.order_ties_by_id(&mut out.top)?;
         out.top.truncate(self.k);
+        Ok(out)
+    }
+}
+
+/// What searches read in one segment: its fast-field columns and the
+/// labels of its facet values, opened once and shared.
+pub struct SegmentColumns {
+    pub id: Option<StrColumn>,
+    /// The string facet columns ([`FACET_FIELDS`] order).
+    pub facets: Vec<Option<StrColumn>>,
+    /// Term ordinal → value, per string facet column.
+    pub labels: Vec<Vec<String>>,
+    /// The score part columns ([`SCORE_FIELDS`] order).
+    pub scores: Vec<Column<u64>>,
+    pub meta_inputs: Column<u64>,
+    pub view_count: Column<u64>,
+    pub last_reviewed: Column<tantivy::DateTime>,
+}
+
+impl SegmentColumns {
+    /// Opens the columns of `segment` and reads its facet dictionaries.
+    pub fn open(segment: &SegmentReader) -> tantivy::Result<SegmentColumns> {
+        let ff = segment.fast_fields();
+        let facets = FACET_FIELDS
+            .iter()
+            .map(|n| ff.str(n))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let mut labels = Vec::with_capacity(facets.len());
+        for col in &facets {
+            let mut values = Vec::new();
+            if let Some(col) = col {
+                let mut terms = col.dictionary().stream()?;
+                while terms.advance() {
+                    values.push(String::from_utf8_lossy(terms.key()).into_owned());
+                }
+            }
+            labels.push(values);
+        }
+        Ok(SegmentColumns {
+            id: ff.str("id")?,
+            facets,
+            labels,
+            scores: SCORE_FIELDS
+                .iter()
+                .map(|n| ff.u64(n))
+                .collect::<tantivy::Result<Vec<_>>>()?,
+            meta_inputs: ff.u64("meta_inputs")?,
+            view_count: ff.u64("view_count")?,
+            last_reviewed: ff.date("last_reviewed")?,
+        })
+    }
+}
+
+/// Opened [`SegmentColumns`] by segment, shared by an engine's clones:
+/// opening a column means finding it in the segment's column directory,
+/// which a search would otherwise do a dozen times per segment.
+#[derive(Clone, Default)]
+pub struct ColumnCache(Arc<Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>>);
+
+impl ColumnCache {
+    /// The columns of each segment of `searcher`, by segment ordinal;
+    /// segments no longer searched are forgotten.
+    pub fn for_searcher(&self, searcher: &Searcher) -> tantivy::Result<Vec<Arc<SegmentColumns>>> {
+        let readers = searcher.segment_readers();
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(readers.len());
+        for reader in readers {
+            let cols = match map.get(&reader.segment_id()) {
+                Some(cols) => cols.clone(),
+                None => {
+                    let cols = Arc::new(SegmentColumns::open(reader)?);
+                    map.insert(reader.segment_id(), cols.clone());
+                    cols
+                }
+            };
+            out.push(cols);
+        }
+        if map.len() > readers.len() {
+            let live: Vec<SegmentId> = readers.iter().map(|r| r.segment_id()).collect();
+            map.retain(|id, _| live.contains(id));
+        }
         Ok(out)
     }
 }
@@ -329,6 +404,8 @@ pub struct SegmentSearchCollector {
     with_facets: bool,
     facet_cols: Vec<Option<StrColumn>>,
     score_cols: Vec<Column<u64>>,
+    /// The segment's columns, for the labels of facet values.
+    labels: Arc<SegmentColumns>,
     matchers: Vec<Matcher>,
     /// The facet each selection's field counts toward.
     selection_targets: Vec<FacetTarget>,
@@ -444,22 +521,12 @@ impl SegmentCollector for SegmentSearchCollector {
         if self.with_facets {
             for (i, name) in FACET_FIELDS.iter().enumerate() {
                 let counts = facets.entry(name.to_string()).or_default();
-                let Some(col) = &self.facet_cols[i] else {
-                    continue;
-                };
-                let (ords, mut ns): (Vec<u64>, Vec<u64>) = self.facet_counts[i]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &n)| n > 0)
-                    .map(|(ord, &n)| (ord as u64, n))
-                    .unzip();
-                ns.reverse();
-                // One pass over the dictionary's blocks, not a lookup each.
-                let _ = col.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
-                    if let Some(n) = ns.pop() {
-                        counts.insert(String::from_utf8_lossy(bytes).into_owned(), n);
+                let labels = &self.labels.labels[i];
+                for (ord, &n) in self.facet_counts[i].iter().enumerate() {
+                    if let (true, Some(label)) = (n > 0, labels.get(ord)) {
+                        counts.insert(label.clone(), n);
                     }
-                });
+                }
             }
             for (i, name) in SCORE_FIELDS.iter().enumerate() {
                 let counts = facets.entry(name.to_string()).or_default();

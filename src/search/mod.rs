@@ -44,6 +44,7 @@ pub struct Engine {
     index: PostIndex,
     ranking: RankingConfig,
     expansions: std::sync::Arc<build::ExpansionCache>,
+    columns: collector::ColumnCache,
 }
 
 impl Engine {
@@ -53,6 +54,7 @@ impl Engine {
             index,
             ranking,
             expansions: Default::default(),
+            columns: Default::default(),
         }
     }
 
@@ -85,7 +87,7 @@ impl Engine {
         let meta_weight = req.meta_weight.unwrap_or(self.ranking.meta_weight as f32);
         let searcher = self.index.searcher();
         let collector = SearchCollector {
-            ids: SearchCollector::id_columns(&searcher)?,
+            columns: self.columns().for_searcher(&searcher)?,
             k: req.offset + req.limit,
             sort: req.sort,
             meta_weight,
@@ -158,6 +160,12 @@ impl Engine {
             ..SearchRequest::default()
         };
         Ok(self.search(&req)?.facets)
+    }
+
+    /// The opened columns of the index's segments, shared by this engine's
+    /// clones.
+    pub(crate) fn columns(&self) -> &collector::ColumnCache {
+        &self.columns
     }
 
     /// The cache of word expansions shared by this engine's clones.

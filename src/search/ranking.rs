@@ -147,11 +147,16 @@ pub struct MetaColumns {
 impl MetaColumns {
     /// Opens the columns of one segment.
     pub fn open(segment: &SegmentReader, cfg: &RankingConfig) -> tantivy::Result<MetaColumns> {
-        Ok(MetaColumns {
-            inputs: segment.fast_fields().u64("meta_inputs")?,
+        Ok(Self::new(segment.fast_fields().u64("meta_inputs")?, cfg))
+    }
+
+    /// Reads the packed inputs from `inputs` (the `meta_inputs` column).
+    pub fn new(inputs: Column<u64>, cfg: &RankingConfig) -> MetaColumns {
+        MetaColumns {
+            inputs,
             weights: [cfg.quality, cfg.freshness, cfg.depth, cfg.clarity],
             popularity_weight: cfg.popularity,
-        })
+        }
     }
 
     /// The meta-score inputs of `doc`.

@@ -100,7 +100,7 @@ impl Engine {
         let query = BooleanQuery::new(clauses);
         let k = (limit * CANDIDATES_PER_RESULT).max(50);
         let collector = SearchCollector {
-            ids: SearchCollector::id_columns(&searcher)?,
+            columns: self.columns().for_searcher(&searcher)?,
             k,
             sort: Sort::Relevance,
             meta_weight: self.ranking().meta_weight as f32,
