@@ -775,7 +775,13 @@ impl HttpTarget {
         let n = opts.queries.len() as u64;
         let mut rec = Recorder::new();
         while let Some((i, due)) = plan.take() {
-            tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+            // Closed loop: due now, so no timer at all (tokio's timer ticks
+            // in whole milliseconds: sleeping "until now" waits for the
+            // next tick, ~0.5 ms on average, which would be counted as
+            // latency). Open loop: wait for the scheduled time.
+            if due > Instant::now() {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+            }
             let k = (i % n) as usize;
             let error = match tokio::time::timeout(opts.timeout, self.fetch(&self.uris[k])).await {
                 Err(_) => Some("timeout".to_string()),
