@@ -657,7 +657,12 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
             ("server.cors_origins", args.cors_origins, "--cors-origins"),
         ],
     )?;
+    // Searches run on the blocking pool. More of them at once than a few
+    // per core only adds context switches and per-thread allocator memory:
+    // the rest wait their turn in the pool's queue.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads((cores * 4).max(8))
         .enable_all()
         .build()?;
     runtime.block_on(crate::server::serve(eff.config, |addr| {
