@@ -55,6 +55,12 @@ fn main() {
     for (name, obj) in [
         ("meili run", serde_json::json!({"q": "docker", "limit": 20})),
         (
+            "meili run, hit fields",
+            serde_json::json!({"q": "docker", "limit": 20, "attributesToRetrieve": [
+                "id", "title", "stack", "tools", "difficulty", "code_language", "view_count",
+                "topic", "last_reviewed", "quality", "freshness", "depth", "clarity"]}),
+        ),
+        (
             "meili run, highlight *",
             serde_json::json!({"q": "docker", "limit": 20, "attributesToHighlight": ["*"]}),
         ),

@@ -120,10 +120,15 @@ impl StoredPost {
 
     /// The raw JSON value of the field `name`.
     pub fn raw(&self, name: &str) -> Option<&str> {
+        self.field(name).map(|(_, raw)| raw)
+    }
+
+    /// The field `name`: its stored name and raw JSON value.
+    pub fn field(&self, name: &str) -> Option<(&str, &str)> {
         self.fields
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, r)| &self.json[r.clone()])
+            .map(|(k, r)| (k.as_ref(), &self.json[r.clone()]))
     }
 
     /// The field `name` decoded; `None` when absent or `null`.

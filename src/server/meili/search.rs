@@ -5,7 +5,7 @@ use super::filter::{self, canonical_attr, Plan, FILTERABLE, NUMERIC_ATTRS};
 use super::{MResult, MeiliError, SORTABLE};
 use crate::config::LimitsConfig;
 use crate::search::snippet::{Highlighter, Marks};
-use crate::search::{Engine, MatchMode, SearchRequest, Sort};
+use crate::search::{Engine, Hit, MatchMode, SearchRequest, Sort};
 use crate::stored::StoredPost;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -467,9 +467,23 @@ pub fn multi_search_queries(body: Value, uid: &str) -> MResult<Vec<Map<String, V
 /// names the settings list.
 const DERIVED: [&str; 5] = ["quality", "freshness", "depth", "clarity", "last_reviewed"];
 
-/// The derived attributes of `stored` that have a value, in [`DERIVED`]
-/// order.
-fn derived(stored: &StoredPost) -> Vec<(&'static str, Value)> {
+/// The values of the derived attributes, in [`DERIVED`] order.
+type Derived = [Option<Value>; 5];
+
+/// The derived attributes of a hit (decoded with it, nothing to parse).
+fn derived_of_hit(hit: &Hit) -> Derived {
+    let p = &hit.score_parts;
+    [
+        p.quality.map(Value::from),
+        p.freshness.map(Value::from),
+        p.depth.map(Value::from),
+        p.clarity.map(Value::from),
+        hit.last_reviewed.clone().map(Value::from),
+    ]
+}
+
+/// The derived attributes of a stored post, decoded from it.
+fn derived_of_stored(stored: &StoredPost) -> Derived {
     #[derive(serde::Deserialize)]
     struct Parts {
         quality: Option<u64>,
@@ -481,23 +495,15 @@ fn derived(stored: &StoredPost) -> Vec<(&'static str, Value)> {
     struct Reviewed {
         last_reviewed: Option<String>,
     }
-    let parts = stored.decode::<Parts>("score").ok().flatten();
-    let reviewed = stored.decode::<Reviewed>("revision").ok().flatten();
-    let mut out = Vec::new();
-    if let Some(p) = parts {
-        for (name, v) in DERIVED
-            .into_iter()
-            .zip([p.quality, p.freshness, p.depth, p.clarity])
-        {
-            if let Some(v) = v {
-                out.push((name, Value::from(v)));
-            }
-        }
-    }
-    if let Some(d) = reviewed.and_then(|r| r.last_reviewed) {
-        out.push(("last_reviewed", Value::from(d)));
-    }
-    out
+    let p = stored.decode::<Parts>("score").ok().flatten();
+    let r = stored.decode::<Reviewed>("revision").ok().flatten();
+    [
+        p.as_ref().and_then(|p| p.quality).map(Value::from),
+        p.as_ref().and_then(|p| p.freshness).map(Value::from),
+        p.as_ref().and_then(|p| p.depth).map(Value::from),
+        p.as_ref().and_then(|p| p.clarity).map(Value::from),
+        r.and_then(|r| r.last_reviewed).map(Value::from),
+    ]
 }
 
 /// One attribute of a document: stored JSON copied as it is, or a value
@@ -518,13 +524,12 @@ impl Attr<'_> {
 
 /// The attributes of the document of `stored` limited to `fields` (`None`
 /// or `*` = all, in stored order, the derived ones last; otherwise in the
-/// order asked, each once).
-fn attributes<'a>(stored: &'a StoredPost, fields: Option<&[String]>) -> Vec<(&'a str, Attr<'a>)> {
-    let mut derived = derived(stored);
-    let mut pick = |name: &'a str| match derived.iter().position(|(n, _)| *n == name) {
-        Some(i) => Some(Attr::Derived(derived.swap_remove(i).1)),
-        None => stored.raw(name).map(Attr::Raw),
-    };
+/// order asked, each once); `derived` are its derived attributes.
+fn attributes<'a>(
+    stored: &'a StoredPost,
+    fields: Option<&[String]>,
+    mut derived: Derived,
+) -> Vec<(&'a str, Attr<'a>)> {
     let mut out: Vec<(&str, Attr)> = Vec::new();
     match fields.filter(|f| !f.iter().any(|x| x == "*")) {
         None => {
@@ -533,9 +538,14 @@ fn attributes<'a>(stored: &'a StoredPost, fields: Option<&[String]>) -> Vec<(&'a
                     out.push((name, Attr::Raw(raw)));
                 }
             }
-            for name in DERIVED {
-                if let Some(a) = pick(name) {
-                    out.push((name, a));
+            for (name, value) in DERIVED.into_iter().zip(derived) {
+                match value {
+                    Some(v) => out.push((name, Attr::Derived(v))),
+                    None => {
+                        if let Some(raw) = stored.raw(name) {
+                            out.push((name, Attr::Raw(raw)));
+                        }
+                    }
                 }
             }
         }
@@ -544,18 +554,16 @@ fn attributes<'a>(stored: &'a StoredPost, fields: Option<&[String]>) -> Vec<(&'a
                 if out.iter().any(|(n, _)| n == name) {
                     continue;
                 }
-                // The name is borrowed from the stored post (or the
-                // derived list) so the attributes outlive `fields`.
-                let Some(name) = stored
-                    .fields()
-                    .map(|(k, _)| k)
-                    .chain(DERIVED)
-                    .find(|k| k == name)
-                else {
-                    continue;
-                };
-                if let Some(a) = pick(name) {
-                    out.push((name, a));
+                // Names are borrowed from the derived list or the stored
+                // post, so the attributes outlive `fields`.
+                if let Some(i) = DERIVED.iter().position(|d| d == name) {
+                    if let Some(v) = derived[i].take() {
+                        out.push((DERIVED[i], Attr::Derived(v)));
+                        continue;
+                    }
+                }
+                if let Some((key, raw)) = stored.field(name) {
+                    out.push((key, Attr::Raw(raw)));
                 }
             }
         }
@@ -566,7 +574,8 @@ fn attributes<'a>(stored: &'a StoredPost, fields: Option<&[String]>) -> Vec<(&'a
 /// The Meilisearch document of a stored post limited to `fields` (`None` or
 /// `*` = all), as JSON.
 pub fn write_document(out: &mut Vec<u8>, stored: &StoredPost, fields: Option<&[String]>) {
-    write_object(out, &attributes(stored, fields), |out, _, a| a.write(out));
+    let attrs = attributes(stored, fields, derived_of_stored(stored));
+    write_object(out, &attrs, |out, _, a| a.write(out));
 }
 
 /// `{"name": value, ...}` over `attrs`, each value written by `value`.
@@ -657,7 +666,7 @@ pub fn run(
         if i > 0 {
             out.push(b',');
         }
-        let attrs = attributes(stored, p.retrieve.as_deref());
+        let attrs = attributes(stored, p.retrieve.as_deref(), derived_of_hit(hit));
         out.push(b'{');
         for (name, a) in &attrs {
             write_key(out, name);
