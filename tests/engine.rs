@@ -408,6 +408,29 @@ fn suggestions_complete_words_and_titles() {
 }
 
 #[test]
+fn title_suggestions_hold_the_typed_words_once_each() {
+    let mut posts = corpus();
+    // p7 shares p2's title; p8 mentions a rollout only in its body.
+    let mut twin = posts[1].clone();
+    twin.id = "p7".into();
+    posts.push(twin);
+    let mut body_only = posts[2].clone();
+    body_only.id = "p8".into();
+    body_only.body = Some("kubernetes rollout notes".into());
+    posts.push(body_only);
+    let engine = engine_with(&posts);
+    let titles: Vec<String> = engine
+        .suggest("kubernetes roll", 10)
+        .unwrap()
+        .suggestions
+        .into_iter()
+        .filter(|s| s.kind == "title")
+        .map(|s| s.text)
+        .collect();
+    assert_eq!(titles, ["kubernetes rollout strategies"]);
+}
+
+#[test]
 fn limits_are_enforced() {
     let engine = engine_with(&corpus());
     for (req, param) in [

@@ -80,9 +80,19 @@ impl Engine {
     }
 
     fn run(&self, req: &SearchRequest, keep_posts: bool) -> Result<DetailedSearch> {
-        let started = Instant::now();
         validate(req)?;
         let parsed = query::parse(&req.q).map_err(|e| Error::bad_request("q", e.0))?;
+        self.run_parsed(req, parsed, keep_posts)
+    }
+
+    /// [`Engine::run`] of a query already parsed (`req.q` is only echoed).
+    fn run_parsed(
+        &self,
+        req: &SearchRequest,
+        parsed: query::ParsedQuery,
+        keep_posts: bool,
+    ) -> Result<DetailedSearch> {
+        let started = Instant::now();
         let selections = facets::resolve(&req.facets)?;
         let meta_weight = req.meta_weight.unwrap_or(self.ranking.meta_weight as f32);
         let searcher = self.index.searcher();

@@ -80,9 +80,25 @@ impl Engine {
                 with_snippets: false,
                 ..SearchRequest::default()
             };
-            let found = self.run(&req, false)?;
+            // Title suggestions match the words typed in titles only:
+            // cheaper than searching every field, and a suggested title
+            // then visibly holds what was typed.
+            super::validate(&req)?;
+            let mut parsed = super::query::parse(&req.q)
+                .map_err(|e| crate::error::Error::bad_request("q", e.0))?;
+            for clause in &mut parsed.clauses {
+                clause.field.get_or_insert_with(|| "title".to_string());
+            }
+            let found = self.run_parsed(&req, parsed, false)?;
             let mut highlighter = super::snippet::Highlighter::new(&found.terms);
             for hit in found.response.hits {
+                // Posts can share a title; it is suggested once.
+                if suggestions
+                    .iter()
+                    .any(|s| s.kind == "title" && s.text == hit.title)
+                {
+                    continue;
+                }
                 suggestions.push(Suggestion {
                     html: highlighter.highlight(&hit.title),
                     text: hit.title,
