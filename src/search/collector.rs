@@ -295,19 +295,23 @@ impl ColumnCache {
     /// segments no longer searched are forgotten.
     pub fn for_searcher(&self, searcher: &Searcher) -> tantivy::Result<Vec<Arc<SegmentColumns>>> {
         let readers = searcher.segment_readers();
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::with_capacity(readers.len());
         for reader in readers {
-            let cols = match map.get(&reader.segment_id()) {
-                Some(cols) => cols.clone(),
+            let known = lock().get(&reader.segment_id()).cloned();
+            let cols = match known {
+                Some(cols) => cols,
                 None => {
+                    // Opened without the lock (copying the facet ordinals of
+                    // a big segment takes a while); a racing search may open
+                    // the same segment too, and one copy wins.
                     let cols = Arc::new(SegmentColumns::open(reader)?);
-                    map.insert(reader.segment_id(), cols.clone());
-                    cols
+                    lock().entry(reader.segment_id()).or_insert(cols).clone()
                 }
             };
             out.push(cols);
         }
+        let mut map = lock();
         if map.len() > readers.len() {
             let live: Vec<SegmentId> = readers.iter().map(|r| r.segment_id()).collect();
             map.retain(|id, _| live.contains(id));

@@ -42,7 +42,7 @@ impl MeiliError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    pub(crate) fn internal() -> Self {
+    fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

@@ -484,25 +484,16 @@ fn derived_of_hit(hit: &Hit) -> Derived {
 
 /// The derived attributes of a stored post, decoded from it.
 fn derived_of_stored(stored: &StoredPost) -> Derived {
-    #[derive(serde::Deserialize)]
-    struct Parts {
-        quality: Option<u64>,
-        freshness: Option<u64>,
-        depth: Option<u64>,
-        clarity: Option<u64>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Reviewed {
-        last_reviewed: Option<String>,
-    }
-    let p = stored.decode::<Parts>("score").ok().flatten();
-    let r = stored.decode::<Reviewed>("revision").ok().flatten();
+    let Ok(post) = stored.hit_post(false) else {
+        return Derived::default();
+    };
+    let s = post.score.unwrap_or_default();
     [
-        p.as_ref().and_then(|p| p.quality).map(Value::from),
-        p.as_ref().and_then(|p| p.freshness).map(Value::from),
-        p.as_ref().and_then(|p| p.depth).map(Value::from),
-        p.as_ref().and_then(|p| p.clarity).map(Value::from),
-        r.and_then(|r| r.last_reviewed).map(Value::from),
+        s.quality.map(Value::from),
+        s.freshness.map(Value::from),
+        s.depth.map(Value::from),
+        s.clarity.map(Value::from),
+        post.revision.and_then(|r| r.last_reviewed).map(Value::from),
     ]
 }
 
@@ -737,18 +728,6 @@ pub fn run(
     write_json(out, &(started.elapsed().as_millis() as u64));
     out.push(b'}');
     Ok(())
-}
-
-/// [`run`] as a JSON value (tests, tools).
-pub fn run_value(
-    engine: &Engine,
-    limits: &LimitsConfig,
-    obj: Map<String, Value>,
-    index_uid: Option<&str>,
-) -> MResult<Value> {
-    let mut out = Vec::new();
-    run(engine, limits, obj, index_uid, &mut out)?;
-    serde_json::from_slice(&out).map_err(|_| MeiliError::internal())
 }
 
 fn wants(list: &[String], attr: &str) -> bool {
