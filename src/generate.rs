@@ -743,30 +743,7 @@ mod tests {
             p.validate().unwrap();
             assert_eq!(p.id, format!("alphanode-{n:06}"));
             let v: serde_json::Value = serde_json::from_str(&p.to_json_line()).unwrap();
-            for key in [
-                "id",
-                "title",
-                "body",
-                "topic",
-                "summary",
-                "outline",
-                "brief",
-                "stack",
-                "tools",
-                "code_language",
-                "difficulty",
-                "reading_time",
-                "view_count",
-                "score",
-                "revision",
-                "reference",
-                "hash",
-                "flags",
-                "checklist",
-                "entities",
-                "payload",
-                "notes",
-            ] {
+            for key in Post::KEYS {
                 assert!(v.get(key).is_some(), "post {n} lacks {key}");
             }
             assert!(p.extra.is_empty());

@@ -122,6 +122,33 @@ pub struct Payload {
 }
 
 impl Post {
+    /// The top-level keys of a post's JSON, in serialization order
+    /// (unknown keys in `extra` come after them).
+    pub const KEYS: [&'static str; 22] = [
+        "id",
+        "title",
+        "body",
+        "topic",
+        "summary",
+        "outline",
+        "brief",
+        "stack",
+        "tools",
+        "code_language",
+        "difficulty",
+        "reading_time",
+        "view_count",
+        "score",
+        "revision",
+        "reference",
+        "hash",
+        "flags",
+        "checklist",
+        "entities",
+        "payload",
+        "notes",
+    ];
+
     /// A post with only the required fields set.
     pub fn new(id: impl Into<String>, title: impl Into<String>) -> Post {
         Post {

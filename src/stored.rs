@@ -17,33 +17,6 @@ pub struct StoredPost {
     fields: Vec<(Cow<'static, str>, Range<usize>)>,
 }
 
-/// The top-level keys of a [`Post`] (its serialization order); stored
-/// fields under these names need no allocation for their key.
-const KNOWN_KEYS: [&str; 22] = [
-    "id",
-    "title",
-    "body",
-    "topic",
-    "summary",
-    "outline",
-    "brief",
-    "stack",
-    "tools",
-    "code_language",
-    "difficulty",
-    "reading_time",
-    "view_count",
-    "score",
-    "revision",
-    "reference",
-    "hash",
-    "flags",
-    "checklist",
-    "entities",
-    "payload",
-    "notes",
-];
-
 /// A top-level object read as (key, raw value) pairs.
 struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
@@ -75,7 +48,7 @@ impl<'de> Deserialize<'de> for Entries<'de> {
                 f.write_str("a post object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
-                let mut out = Vec::with_capacity(KNOWN_KEYS.len());
+                let mut out = Vec::with_capacity(Post::KEYS.len());
                 while let Some(Key(k)) = map.next_key()? {
                     let v: &'de RawValue = map.next_value()?;
                     out.push((k, v));
@@ -95,8 +68,9 @@ impl StoredPost {
         let fields = entries
             .into_iter()
             .map(|(k, v)| {
+                // Stored under a post's own key names, keys need no copy.
                 let start = v.get().as_ptr() as usize - base;
-                let key = match KNOWN_KEYS.iter().find(|known| **known == k) {
+                let key = match Post::KEYS.iter().find(|known| **known == k) {
                     Some(known) => Cow::Borrowed(*known),
                     None => Cow::Owned(k.into_owned()),
                 };

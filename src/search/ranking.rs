@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use tantivy::columnar::Column;
-use tantivy::{DocId, SegmentReader};
+use tantivy::DocId;
 
 /// View count at which popularity reaches 1 (log-scaled below it).
 pub const POPULARITY_SATURATION: f64 = 1_000_000.0;
@@ -145,11 +145,6 @@ pub struct MetaColumns {
 }
 
 impl MetaColumns {
-    /// Opens the columns of one segment.
-    pub fn open(segment: &SegmentReader, cfg: &RankingConfig) -> tantivy::Result<MetaColumns> {
-        Ok(Self::new(segment.fast_fields().u64("meta_inputs")?, cfg))
-    }
-
     /// Reads the packed inputs from `inputs` (the `meta_inputs` column).
     pub fn new(inputs: Column<u64>, cfg: &RankingConfig) -> MetaColumns {
         MetaColumns {
@@ -187,11 +182,6 @@ impl MetaColumns {
         } else {
             0.0
         }
-    }
-
-    /// The meta score of `doc` in [0, 1].
-    pub fn meta(&self, doc: DocId) -> f32 {
-        self.meta_from(&self.inputs(doc))
     }
 }
 

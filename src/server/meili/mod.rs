@@ -337,23 +337,17 @@ where
             })
             .await;
         }
-        (["indexes", _, "search"], true, _) => {
-            let params = search::params_from_query(query)?;
-            let limits = state.config.limits.clone();
-            return blocking(state, move |e| {
-                let mut out = Vec::new();
-                search::run(e, &limits, params, None, &mut out)?;
-                Ok(Answer::Json(out))
-            })
-            .await;
-        }
-        (["indexes", _, "search"], _, true) => {
-            let body = json_body(state, body).await?;
-            let Value::Object(params) = body else {
-                return Err(MeiliError::bad(
-                    "bad_request",
-                    "the search parameters must be a JSON object",
-                ));
+        (["indexes", _, "search"], _, _) if get || post => {
+            let params = if get {
+                search::params_from_query(query)?
+            } else {
+                let Value::Object(params) = json_body(state, body).await? else {
+                    return Err(MeiliError::bad(
+                        "bad_request",
+                        "the search parameters must be a JSON object",
+                    ));
+                };
+                params
             };
             let limits = state.config.limits.clone();
             return blocking(state, move |e| {
