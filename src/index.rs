@@ -3,6 +3,7 @@
 //! [`crate::search`].
 
 use crate::analysis;
+use crate::directory::IndexDirectory;
 use crate::error::{Error, Result};
 use crate::post::Post;
 use crate::schema::{build_schema, Fields, FACET_FIELDS};
@@ -10,7 +11,6 @@ use crate::stored::StoredPost;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tantivy::directory::MmapDirectory;
 use tantivy::schema::document::{
     DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
     ValueDeserializer,
@@ -41,11 +41,11 @@ impl PostIndex {
     /// Opens the index in `dir`, creating it (and the directory) when absent.
     pub fn open_or_create(dir: &Path) -> Result<PostIndex> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let mmap = MmapDirectory::open(dir).map_err(|e| Error::Index {
+        let directory = IndexDirectory::open(dir).map_err(|e| Error::Index {
             path: dir.into(),
-            cause: e.into(),
+            cause: e,
         })?;
-        let index = Index::open_or_create(mmap, build_schema()).map_err(|e| Error::Index {
+        let index = Index::open_or_create(directory, build_schema()).map_err(|e| Error::Index {
             path: dir.into(),
             cause: e,
         })?;
@@ -62,7 +62,8 @@ impl PostIndex {
                 ),
             });
         }
-        let index = Index::open_in_dir(dir).map_err(|e| Error::Index {
+        let index = IndexDirectory::open(dir).and_then(Index::open);
+        let index = index.map_err(|e| Error::Index {
             path: dir.into(),
             cause: e,
         })?;

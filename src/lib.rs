@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod error;
 pub mod eval;
 pub mod generate;

@@ -1,0 +1,229 @@
+//! The index directory: tantivy's memory-mapped directory, except that the
+//! document store is read with positioned reads (`pread`).
+//!
+//! A search reads the store one block per hit, at random, and copies each
+//! block into a decompression buffer anyway; mapping the store would only
+//! make every block any query ever returned part of the server's resident
+//! set (most of a 1M-post index is its store). Postings, positions, term
+//! dictionaries and fast fields stay mapped: they are read in place, often
+//! sequentially. A large read of the store (a merge copying a segment's
+//! whole store) goes through the mapping rather than the heap.
+//!
+//! The mappings are advised as random access: the kernel then maps the
+//! pages a query touches, not the read-ahead around them. Measured on 1M
+//! posts (32 connections, 60 s of the built-in mix): resident set 633 MiB
+//! with tantivy's stock directory, 476 MiB with the store read by `pread`,
+//! 371 MiB with random advice as well; throughput and cold-cache latency
+//! unchanged within noise.
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
+use tantivy::directory::{
+    Advice, Directory, DirectoryLock, FileHandle, Lock, MmapDirectory, OwnedBytes, WatchCallback,
+    WatchHandle, WritePtr,
+};
+use tantivy::HasLen;
+
+/// Reads of the store larger than this use the memory map, not the heap.
+const LARGEST_HEAP_READ: usize = 4 << 20;
+
+/// An index directory on disk; see the module documentation.
+#[derive(Clone, Debug)]
+pub struct IndexDirectory {
+    root: PathBuf,
+    mmap: MmapDirectory,
+}
+
+impl IndexDirectory {
+    /// Opens the existing directory `root`.
+    pub fn open(root: &Path) -> tantivy::Result<IndexDirectory> {
+        let mmap = MmapDirectory::open_with_madvice(root, Advice::Random)?;
+        Ok(IndexDirectory {
+            root: root.to_path_buf(),
+            mmap,
+        })
+    }
+}
+
+/// Whether `path` is a segment's document store.
+fn is_store(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "store")
+}
+
+impl Directory for IndexDirectory {
+    fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
+        if !is_store(path) {
+            return self.mmap.get_file_handle(path);
+        }
+        let file = File::open(self.root.join(path)).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                OpenReadError::FileDoesNotExist(path.to_path_buf())
+            } else {
+                OpenReadError::wrap_io_error(e, path.to_path_buf())
+            }
+        })?;
+        let len = file
+            .metadata()
+            .map_err(|e| OpenReadError::wrap_io_error(e, path.to_path_buf()))?
+            .len() as usize;
+        Ok(Arc::new(PositionedFile {
+            file,
+            len,
+            path: path.to_path_buf(),
+            mmap: self.mmap.clone(),
+            mapped: Mutex::new(None),
+        }))
+    }
+
+    fn delete(&self, path: &Path) -> Result<(), DeleteError> {
+        self.mmap.delete(path)
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool, OpenReadError> {
+        self.mmap.exists(path)
+    }
+
+    fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
+        self.mmap.open_write(path)
+    }
+
+    fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
+        self.mmap.atomic_read(path)
+    }
+
+    fn atomic_write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
+        self.mmap.atomic_write(path, data)
+    }
+
+    fn sync_directory(&self) -> io::Result<()> {
+        self.mmap.sync_directory()
+    }
+
+    fn acquire_lock(&self, lock: &Lock) -> Result<DirectoryLock, LockError> {
+        self.mmap.acquire_lock(lock)
+    }
+
+    fn watch(&self, callback: WatchCallback) -> tantivy::Result<WatchHandle> {
+        self.mmap.watch(callback)
+    }
+}
+
+/// A file read with positioned reads into owned buffers; large reads go
+/// through the directory's memory map.
+struct PositionedFile {
+    file: File,
+    len: usize,
+    path: PathBuf,
+    mmap: MmapDirectory,
+    mapped: Mutex<Option<Arc<dyn FileHandle>>>,
+}
+
+impl PositionedFile {
+    fn mapped(&self) -> io::Result<Arc<dyn FileHandle>> {
+        let mut mapped = self.mapped.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(handle) = mapped.as_ref() {
+            return Ok(handle.clone());
+        }
+        let handle = self
+            .mmap
+            .get_file_handle(&self.path)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        *mapped = Some(handle.clone());
+        Ok(handle)
+    }
+}
+
+impl fmt::Debug for PositionedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PositionedFile({:?}, {} bytes)", self.path, self.len)
+    }
+}
+
+impl HasLen for PositionedFile {
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl FileHandle for PositionedFile {
+    fn read_bytes(&self, range: Range<usize>) -> io::Result<OwnedBytes> {
+        if range.len() > LARGEST_HEAP_READ {
+            return self.mapped()?.read_bytes(range);
+        }
+        let mut buf = vec![0u8; range.len()];
+        read_exact_at(&self.file, &mut buf, range.start as u64)?;
+        Ok(OwnedBytes::new(buf))
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use tantivy::directory::TerminatingWrite;
+
+    fn write(dir: &IndexDirectory, name: &str, data: &[u8]) {
+        let mut w = dir.open_write(Path::new(name)).unwrap();
+        w.write_all(data).unwrap();
+        w.terminate().unwrap();
+    }
+
+    #[test]
+    fn store_files_read_the_same_bytes_as_mapped_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = IndexDirectory::open(tmp.path()).unwrap();
+        let data: Vec<u8> = (0..LARGEST_HEAP_READ + 4096)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        write(&dir, "a.store", &data);
+        write(&dir, "a.idx", &data);
+        let store = dir.open_read(Path::new("a.store")).unwrap();
+        let mapped = dir.open_read(Path::new("a.idx")).unwrap();
+        assert!(
+            format!("{:?}", dir.get_file_handle(Path::new("a.store")).unwrap())
+                .starts_with("PositionedFile")
+        );
+        assert_eq!(store.len(), data.len());
+        for range in [0..0, 0..10, 1000..9000, 7..data.len(), 0..data.len()] {
+            let a = store.slice(range.clone()).read_bytes().unwrap();
+            let b = mapped.slice(range.clone()).read_bytes().unwrap();
+            assert_eq!(a.as_slice(), &data[range.clone()]);
+            assert_eq!(a.as_slice(), b.as_slice());
+        }
+    }
+
+    #[test]
+    fn a_missing_store_is_reported_as_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = IndexDirectory::open(tmp.path()).unwrap();
+        assert!(matches!(
+            dir.open_read(Path::new("nope.store")),
+            Err(OpenReadError::FileDoesNotExist(_))
+        ));
+    }
+}
