@@ -124,11 +124,9 @@ impl Collector for SearchCollector {
             Some(cols) => cols.clone(),
             None => Arc::new(SegmentColumns::open(segment)?),
         };
-        let facet_cols = cols.facets.clone();
-        let score_cols = cols.scores.clone();
         let mut matchers = Vec::with_capacity(self.selections.len());
-        for (i, sel) in self.selections.iter().enumerate() {
-            matchers.push(Matcher::new(i, sel, &facet_cols, &score_cols)?);
+        for sel in &self.selections {
+            matchers.push(Matcher::new(sel, &cols)?);
         }
         let sort_col = match self.sort {
             Sort::Relevance => SortColumn::Score,
@@ -136,10 +134,7 @@ impl Collector for SearchCollector {
             Sort::Quality => SortColumn::U64(cols.scores[0].clone()),
             Sort::Newest => SortColumn::Date(cols.last_reviewed.clone()),
         };
-        let facet_counts = facet_cols
-            .iter()
-            .map(|c| vec![0u64; c.as_ref().map_or(0, |c| c.num_terms())])
-            .collect();
+        let facet_counts = vec![0u64; cols.facet_bases[FACET_FIELDS.len()] as usize];
         Ok(SegmentSearchCollector {
             segment_ord,
             k: self.k,
@@ -149,8 +144,6 @@ impl Collector for SearchCollector {
             cols: cols.clone(),
             sort_col,
             with_facets: self.with_facets,
-            facet_cols,
-            score_cols,
             matchers,
             selection_targets: self
                 .selections
@@ -200,9 +193,12 @@ pub struct SegmentColumns {
     pub facets: Vec<Option<StrColumn>>,
     /// Term ordinal → value, per string facet column.
     pub labels: Vec<Vec<String>>,
-    /// Each document's term ordinals, per string facet column, in plain
-    /// arrays (`None`: no column, or too many values for 16 bits).
-    pub facet_ords: Vec<Option<FacetOrds>>,
+    /// Where each facet column's ordinals start in the combined ordinal
+    /// space of all facet columns (column `i` holds `bases[i]..bases[i+1]`).
+    pub facet_bases: [u32; FACET_FIELDS.len() + 1],
+    /// Each document's combined facet ordinals in plain arrays (`None`: too
+    /// many values for 16 bits; the columns are read instead).
+    pub facet_ords: Option<FacetOrds>,
     /// The score part columns ([`SCORE_FIELDS`] order).
     pub scores: Vec<Column<u64>>,
     pub meta_inputs: Column<u64>,
@@ -229,15 +225,17 @@ impl SegmentColumns {
             }
             labels.push(values);
         }
-        let max_doc = segment.max_doc();
-        let facet_ords = facets
-            .iter()
-            .map(|c| c.as_ref().and_then(|c| FacetOrds::of_column(c, max_doc)))
-            .collect();
+        let mut facet_bases = [0u32; FACET_FIELDS.len() + 1];
+        for (i, col) in facets.iter().enumerate() {
+            let terms = col.as_ref().map_or(0, |c| c.num_terms());
+            facet_bases[i + 1] = facet_bases[i].saturating_add(terms as u32);
+        }
+        let facet_ords = FacetOrds::of_columns(&facets, &facet_bases, segment.max_doc());
         Ok(SegmentColumns {
             id: ff.str("id")?,
             facets,
             labels,
+            facet_bases,
             facet_ords,
             scores: SCORE_FIELDS
                 .iter()
@@ -250,33 +248,40 @@ impl SegmentColumns {
     }
 }
 
-/// The term ordinals of every document of a segment in one facet column,
-/// copied out of the column: a match then costs two array reads instead of
-/// the column's compressed index lookups (~2 bytes per value and 4 per
-/// document in memory).
+/// The facet values of every document of a segment, copied out of the
+/// facet columns once: each value as its combined ordinal (its column's
+/// base plus its term ordinal), a document's values side by side. Counting
+/// a match's facets is then one slice of an array and one counter per
+/// value, instead of four columns' compressed index lookups (~2 bytes per
+/// value and 4 per document in memory).
 pub struct FacetOrds {
     starts: Vec<u32>,
     ords: Vec<u16>,
 }
 
 impl FacetOrds {
-    /// The ordinals of `col` for documents `0..max_doc`; `None` when the
-    /// column has more values than 16 bits hold.
-    fn of_column(col: &StrColumn, max_doc: DocId) -> Option<FacetOrds> {
-        if col.num_terms() > u16::MAX as usize {
+    /// The combined ordinals of `cols` for documents `0..max_doc`; `None`
+    /// when the columns together have more values than 16 bits hold.
+    fn of_columns(cols: &[Option<StrColumn>], bases: &[u32], max_doc: DocId) -> Option<FacetOrds> {
+        if bases[cols.len()] > u16::MAX as u32 {
             return None;
         }
         let mut starts = Vec::with_capacity(max_doc as usize + 1);
-        let mut ords = Vec::with_capacity(max_doc as usize);
+        let mut ords = Vec::with_capacity(max_doc as usize * cols.len());
         for doc in 0..max_doc {
             starts.push(ords.len() as u32);
-            ords.extend(col.term_ords(doc).map(|o| o as u16));
+            for (col, &base) in cols.iter().zip(bases) {
+                if let Some(col) = col {
+                    ords.extend(col.term_ords(doc).map(|o| (base as u64 + o) as u16));
+                }
+            }
         }
         starts.push(ords.len() as u32);
+        ords.shrink_to_fit();
         Some(FacetOrds { starts, ords })
     }
 
-    /// The ordinals of `doc`.
+    /// The combined ordinals of `doc`, column by column.
     #[inline]
     pub fn of(&self, doc: DocId) -> &[u16] {
         let d = doc as usize;
@@ -328,7 +333,8 @@ enum SortColumn {
 
 /// A facet selection resolved against one segment.
 enum Matcher {
-    /// Term ordinals of the selected values in a string facet column.
+    /// Combined ordinals (see [`FacetOrds`]) of the selected values of
+    /// string facet column `col`.
     Str { col: usize, ords: Vec<u64> },
     /// Selected buckets of a score column (a bit per bucket).
     Bucket { col: usize, mask: u8 },
@@ -337,22 +343,18 @@ enum Matcher {
 }
 
 impl Matcher {
-    fn new(
-        _i: usize,
-        sel: &Selection,
-        facet_cols: &[Option<StrColumn>],
-        score_cols: &[Column<u64>],
-    ) -> tantivy::Result<Matcher> {
+    fn new(sel: &Selection, cols: &SegmentColumns) -> tantivy::Result<Matcher> {
         Ok(match sel {
             Selection::Values { field, values } => {
                 let col = FACET_FIELDS.iter().position(|f| f == field).expect("facet");
-                let Some(column) = &facet_cols[col] else {
+                let Some(column) = &cols.facets[col] else {
                     return Ok(Matcher::Never);
                 };
+                let base = cols.facet_bases[col] as u64;
                 let mut ords = Vec::new();
                 for v in values {
                     if let Some(ord) = column.dictionary().term_ord(v.as_bytes())? {
-                        ords.push(ord);
+                        ords.push(base + ord);
                     }
                 }
                 if ords.is_empty() {
@@ -363,7 +365,6 @@ impl Matcher {
             }
             Selection::Buckets { field, buckets } => {
                 let col = SCORE_FIELDS.iter().position(|f| f == field).expect("score");
-                let _ = &score_cols[col];
                 let mask = buckets.iter().fold(0u8, |m, b| m | (1 << b));
                 Matcher::Bucket { col, mask }
             }
@@ -373,11 +374,12 @@ impl Matcher {
     #[inline]
     fn matches(&self, doc: DocId, cols: &SegmentColumns) -> bool {
         match self {
-            Matcher::Str { col, ords } => match &cols.facet_ords[*col] {
+            Matcher::Str { col, ords } => match &cols.facet_ords {
                 Some(fo) => fo.of(doc).iter().any(|o| ords.contains(&(*o as u64))),
-                None => cols.facets[*col]
-                    .as_ref()
-                    .is_some_and(|c| c.term_ords(doc).any(|o| ords.contains(&o))),
+                None => cols.facets[*col].as_ref().is_some_and(|c| {
+                    let base = cols.facet_bases[*col] as u64;
+                    c.term_ords(doc).any(|o| ords.contains(&(base + o)))
+                }),
             },
             Matcher::Bucket { col, mask } => cols.scores[*col]
                 .first(doc)
@@ -447,14 +449,13 @@ pub struct SegmentSearchCollector {
     ids: Option<StrColumn>,
     sort_col: SortColumn,
     with_facets: bool,
-    facet_cols: Vec<Option<StrColumn>>,
-    score_cols: Vec<Column<u64>>,
     /// The segment's columns (facet ordinals and labels).
     cols: Arc<SegmentColumns>,
     matchers: Vec<Matcher>,
     /// The facet each selection's field counts toward.
     selection_targets: Vec<FacetTarget>,
-    facet_counts: Vec<Vec<u64>>,
+    /// Matches by combined facet ordinal (see [`FacetOrds`]).
+    facet_counts: Vec<u64>,
     bucket_counts: Vec<[u64; BUCKETS.len()]>,
     total: u64,
     /// Min-heap (via `Reverse`) of the best `k`: its top is the worst kept.
@@ -473,26 +474,49 @@ impl SegmentSearchCollector {
 
     #[inline]
     fn count_str(&mut self, doc: DocId, i: usize) {
-        let counts = &mut self.facet_counts[i];
-        match &self.cols.facet_ords[i] {
+        let (lo, hi) = (self.cols.facet_bases[i], self.cols.facet_bases[i + 1]);
+        match &self.cols.facet_ords {
             Some(fo) => {
                 for &ord in fo.of(doc) {
-                    counts[ord as usize] += 1;
+                    if (lo..hi).contains(&(ord as u32)) {
+                        self.facet_counts[ord as usize] += 1;
+                    }
+                }
+            }
+            None => self.count_column(doc, i),
+        }
+    }
+
+    /// Counts `doc` toward every string facet.
+    #[inline]
+    fn count_all_str(&mut self, doc: DocId) {
+        match &self.cols.facet_ords {
+            Some(fo) => {
+                for &ord in fo.of(doc) {
+                    self.facet_counts[ord as usize] += 1;
                 }
             }
             None => {
-                if let Some(col) = &self.facet_cols[i] {
-                    for ord in col.term_ords(doc) {
-                        counts[ord as usize] += 1;
-                    }
+                for i in 0..FACET_FIELDS.len() {
+                    self.count_column(doc, i);
                 }
+            }
+        }
+    }
+
+    /// Counts `doc` toward string facet `i`, read from its column.
+    fn count_column(&mut self, doc: DocId, i: usize) {
+        if let Some(col) = &self.cols.facets[i] {
+            let base = self.cols.facet_bases[i] as u64;
+            for ord in col.term_ords(doc) {
+                self.facet_counts[(base + ord) as usize] += 1;
             }
         }
     }
 
     #[inline]
     fn count_bucket(&mut self, doc: DocId, i: usize) {
-        if let Some(v) = self.score_cols[i].first(doc) {
+        if let Some(v) = self.cols.scores[i].first(doc) {
             self.bucket_counts[i][bucket_of(v)] += 1;
         }
     }
@@ -531,9 +555,7 @@ impl SegmentCollector for SegmentSearchCollector {
         // The score parts are read once, for the buckets and the meta score.
         let inputs = self.meta.inputs(doc);
         if self.with_facets {
-            for i in 0..FACET_FIELDS.len() {
-                self.count_str(doc, i);
-            }
+            self.count_all_str(doc);
             for (i, part) in inputs.parts.iter().enumerate() {
                 if let Some(v) = part {
                     self.bucket_counts[i][bucket_of(*v)] += 1;
@@ -577,7 +599,9 @@ impl SegmentCollector for SegmentSearchCollector {
             for (i, name) in FACET_FIELDS.iter().enumerate() {
                 let counts = facets.entry(name.to_string()).or_default();
                 let labels = &self.cols.labels[i];
-                for (ord, &n) in self.facet_counts[i].iter().enumerate() {
+                let (lo, hi) = (self.cols.facet_bases[i], self.cols.facet_bases[i + 1]);
+                let column_counts = &self.facet_counts[lo as usize..hi as usize];
+                for (ord, &n) in column_counts.iter().enumerate() {
                     if let (true, Some(label)) = (n > 0, labels.get(ord)) {
                         counts.insert(label.clone(), n);
                     }
@@ -630,16 +654,75 @@ mod tests {
         let searcher = index.searcher();
         let segment = &searcher.segment_readers()[0];
         let cols = SegmentColumns::open(segment).unwrap();
+        let ords = cols.facet_ords.as_ref().expect("ordinals");
         let mut seen_empty = false;
-        for (i, col) in cols.facets.iter().enumerate() {
-            let col = col.as_ref().expect("column");
-            let ords = cols.facet_ords[i].as_ref().expect("ordinals");
-            for doc in 0..segment.max_doc() {
-                let expected: Vec<u16> = col.term_ords(doc).map(|o| o as u16).collect();
-                assert_eq!(ords.of(doc), &expected[..], "{} doc {doc}", FACET_FIELDS[i]);
-                seen_empty |= expected.is_empty();
+        for doc in 0..segment.max_doc() {
+            let mut expected = Vec::new();
+            for (i, col) in cols.facets.iter().enumerate() {
+                let col = col.as_ref().expect("column");
+                let before = expected.len();
+                let base = cols.facet_bases[i] as u64;
+                expected.extend(col.term_ords(doc).map(|o| (base + o) as u16));
+                seen_empty |= expected.len() == before;
+                let range = cols.facet_bases[i]..cols.facet_bases[i + 1];
+                assert!(expected[before..]
+                    .iter()
+                    .all(|&o| range.contains(&(o as u32))));
             }
+            assert_eq!(ords.of(doc), &expected[..], "doc {doc}");
         }
         assert!(seen_empty);
+    }
+
+    #[test]
+    fn counts_from_the_columns_equal_counts_from_the_copied_ordinals() {
+        let index = PostIndex::create_in_ram().unwrap();
+        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+        for n in 0..400 {
+            w.upsert(&crate::generate::generate_post(5, n)).unwrap();
+        }
+        w.commit().unwrap();
+        let searcher = index.searcher();
+        let segment = &searcher.segment_readers()[0];
+        let copied = Arc::new(SegmentColumns::open(segment).unwrap());
+        let mut columns_only = SegmentColumns::open(segment).unwrap();
+        columns_only.facet_ords = None;
+        let stack = copied.labels[0][copied.labels[0].len() / 2].clone();
+        let collect = |cols: Arc<SegmentColumns>, selections: Vec<Selection>| {
+            let collector = SearchCollector {
+                columns: vec![cols],
+                k: 10,
+                sort: Sort::Relevance,
+                meta_weight: 0.3,
+                ranking: RankingConfig::default(),
+                with_facets: true,
+                selections,
+            };
+            searcher.search(&tantivy::query::AllQuery, &collector).unwrap()
+        };
+        let columns_only = Arc::new(columns_only);
+        for selections in [
+            vec![],
+            vec![Selection::Values {
+                field: "stack".into(),
+                values: vec![stack.clone()],
+            }],
+            vec![
+                Selection::Values {
+                    field: "stack".into(),
+                    values: vec![stack.clone()],
+                },
+                Selection::Buckets {
+                    field: "quality".into(),
+                    buckets: vec![2, 3],
+                },
+            ],
+        ] {
+            let a = collect(copied.clone(), selections.clone());
+            let b = collect(columns_only.clone(), selections.clone());
+            assert_eq!(a.total, b.total, "{selections:?}");
+            assert_eq!(a.facets, b.facets, "{selections:?}");
+            assert!(a.facets["stack"].values().sum::<u64>() > 0);
+        }
     }
 }
