@@ -16,7 +16,14 @@ use tantivy::schema::document::{
     ValueDeserializer,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, Term, TERMINATED};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexSettings, ReloadPolicy, Searcher, Term, TERMINATED,
+};
+
+/// Bytes of posts per compressed block of the document store. A hit
+/// decompresses its whole block, so a block holds about one post (~4 KB of
+/// JSON) rather than tantivy's default of four (16 KB).
+pub const STORE_BLOCK_SIZE: usize = 4096;
 
 /// The default index directory, relative to the working directory.
 pub const DEFAULT_INDEX_DIR: &str = "index";
@@ -45,10 +52,12 @@ impl PostIndex {
             path: dir.into(),
             cause: e,
         })?;
-        let index = Index::open_or_create(directory, build_schema()).map_err(|e| Error::Index {
-            path: dir.into(),
-            cause: e,
-        })?;
+        let index = Self::builder()
+            .open_or_create(directory)
+            .map_err(|e| Error::Index {
+                path: dir.into(),
+                cause: e,
+            })?;
         Self::wrap(index, Some(dir.to_path_buf()))
     }
 
@@ -87,7 +96,18 @@ impl PostIndex {
 
     /// A fresh index in memory (tests, evaluations).
     pub fn create_in_ram() -> Result<PostIndex> {
-        Self::wrap(Index::create_in_ram(build_schema()), None)
+        Self::wrap(Self::builder().create_in_ram()?, None)
+    }
+
+    /// How new indexes are made: the post schema, and document-store blocks
+    /// of [`STORE_BLOCK_SIZE`] bytes.
+    fn builder() -> tantivy::IndexBuilder {
+        Index::builder()
+            .schema(build_schema())
+            .settings(IndexSettings {
+                docstore_blocksize: STORE_BLOCK_SIZE,
+                ..IndexSettings::default()
+            })
     }
 
     fn wrap(index: Index, path: Option<PathBuf>) -> Result<PostIndex> {
