@@ -168,6 +168,39 @@ impl<'a> Iterator for AsciiWords<'a> {
     }
 }
 
+/// Whether `AsciiWords` starts a word at byte `at` of ASCII `bytes`: a
+/// letter or digit not continuing a run (a word byte, or a joining `.` `:`
+/// `'` between letters or `,` `;` `.` `'` between digits, just before it).
+pub fn is_ascii_word_start(bytes: &[u8], at: usize) -> bool {
+    let b = bytes[at];
+    if !b.is_ascii_alphanumeric() {
+        return false;
+    }
+    if at == 0 {
+        return true;
+    }
+    let mid = bytes[at - 1];
+    if is_word_byte(mid) {
+        return false;
+    }
+    if at < 2 {
+        return true;
+    }
+    let prev = bytes[at - 2];
+    let letters =
+        prev.is_ascii_alphabetic() && b.is_ascii_alphabetic() && matches!(mid, b':' | b'.' | b'\'');
+    let digits =
+        prev.is_ascii_digit() && b.is_ascii_digit() && matches!(mid, b',' | b';' | b'.' | b'\'');
+    !(letters || digits)
+}
+
+/// The word `AsciiWords` yields from a word start `at` of ASCII `text`
+/// (see [`is_ascii_word_start`]).
+pub fn ascii_word_at(text: &str, at: usize) -> &str {
+    let mut words = AsciiWords { text, pos: at };
+    words.next().map_or("", |(_, word)| word)
+}
+
 /// English stemming with a cache of the stems already computed: a corpus
 /// repeats a few thousand words, and stemming is half the cost of indexing
 /// otherwise. The cache is bounded; each analyzer clone has its own.
@@ -440,6 +473,38 @@ mod tests {
     }
 
     /// The ASCII scanner gives exactly the words UAX #29 gives.
+    #[test]
+    fn word_starts_and_words_at_them_agree_with_the_scanner() {
+        use proptest::prelude::*;
+        let alphabet = "ab9Z_ .,;:'\"-+/\n\tx1()";
+        let strategy = proptest::collection::vec(
+            proptest::sample::select(alphabet.chars().collect::<Vec<_>>()),
+            0..24,
+        )
+        .prop_map(|v| v.into_iter().collect::<String>());
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 4000,
+            ..Default::default()
+        });
+        runner
+            .run(&strategy, |text| {
+                let scanned: Vec<_> = AsciiWords {
+                    text: &text,
+                    pos: 0,
+                }
+                .filter(|(_, w)| w.as_bytes()[0].is_ascii_alphanumeric())
+                .collect();
+                let bytes = text.as_bytes();
+                let started: Vec<_> = (0..bytes.len())
+                    .filter(|&at| is_ascii_word_start(bytes, at))
+                    .map(|at| (at, ascii_word_at(&text, at)))
+                    .collect();
+                prop_assert_eq!(scanned, started, "text {:?}", text);
+                Ok(())
+            })
+            .unwrap();
+    }
+
     #[test]
     fn ascii_scanner_agrees_with_unicode_segmentation() {
         use proptest::prelude::*;

@@ -5,7 +5,7 @@
 //! against the first letters of the query's terms, and only the few that
 //! could match go through the analyzer (lowercase, fold, stem).
 
-use crate::analysis::text_analyzer;
+use crate::analysis::{ascii_word_at, is_ascii_word_start, text_analyzer};
 use std::collections::{BTreeSet, HashMap};
 use tantivy::tokenizer::TextAnalyzer;
 
@@ -20,6 +20,9 @@ pub struct Highlighter {
     terms: BTreeSet<String>,
     /// First byte of every term (ASCII only; others always pass).
     first_bytes: [bool; 128],
+    /// The bytes an ASCII word that may match starts with: the first bytes
+    /// of the terms in both cases (stemming keeps a word's first letter).
+    start_bytes: [bool; 256],
     analyzer: TextAnalyzer,
     /// Words already analyzed, and the term each matched: the texts of one
     /// answer share most of their words.
@@ -38,16 +41,20 @@ impl Highlighter {
     /// A highlighter for these analyzed terms.
     pub fn new(terms: &BTreeSet<String>) -> Highlighter {
         let mut first_bytes = [false; 128];
+        let mut start_bytes = [false; 256];
         for t in terms {
             if let Some(&b) = t.as_bytes().first() {
                 if b < 128 {
                     first_bytes[b as usize] = true;
+                    start_bytes[b.to_ascii_lowercase() as usize] = true;
+                    start_bytes[b.to_ascii_uppercase() as usize] = true;
                 }
             }
         }
         Highlighter {
             terms: terms.clone(),
             first_bytes,
+            start_bytes,
             analyzer: text_analyzer(),
             seen: HashMap::new(),
         }
@@ -78,6 +85,33 @@ impl Highlighter {
             return Vec::new();
         }
         let mut out = Vec::new();
+        if text.is_ascii() {
+            // Only words starting with a term's first letter can match:
+            // jump from one such byte to the next instead of scanning every
+            // word.
+            let bytes = text.as_bytes();
+            let mut pos = 0;
+            while let Some(skip) = bytes[pos..]
+                .iter()
+                .position(|&b| self.start_bytes[b as usize])
+            {
+                let at = pos + skip;
+                if !is_ascii_word_start(bytes, at) {
+                    pos = at + 1;
+                    continue;
+                }
+                let word = ascii_word_at(text, at);
+                if let Some(term) = self.term_index(word) {
+                    out.push(Match {
+                        from: at,
+                        to: at + word.len(),
+                        term,
+                    });
+                }
+                pos = at + word.len();
+            }
+            return out;
+        }
         for (from, word) in crate::analysis::words(text) {
             if let Some(term) = self.term_index(word) {
                 out.push(Match {
@@ -308,6 +342,67 @@ mod tests {
             "{}",
             plain.len()
         );
+    }
+
+    #[test]
+    fn ascii_matches_equal_the_matches_of_every_word() {
+        use proptest::prelude::*;
+        let words = [
+            "Deploy",
+            "deployments",
+            "cache",
+            "e.g",
+            "1.6.7",
+            "n+1",
+            "it's",
+            "_x",
+            "Cached",
+            "re-deploy",
+            "k8s",
+            "::",
+            "a.b",
+            "1,000",
+            "CACHE",
+            "deploy's",
+            "x",
+            "c",
+        ];
+        let seps = [" ", ", ", ".", "\n", "(", "-", "'", ":", ""];
+        let strategy = (
+            proptest::collection::vec((0..words.len(), 0..seps.len()), 0..30),
+            proptest::sample::select(vec![
+                "deploy",
+                "cache",
+                "deploy cache e.g",
+                "k8s 1.6.7",
+                "x c",
+            ]),
+        );
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 2000,
+            ..Default::default()
+        });
+        runner
+            .run(&strategy, |(parts, query)| {
+                let text: String = parts
+                    .iter()
+                    .map(|&(w, s)| format!("{}{}", words[w], seps[s]))
+                    .collect();
+                let mut fast = hl(query);
+                let mut slow = hl(query);
+                let every: Vec<Match> = crate::analysis::words(&text)
+                    .filter_map(|(from, word)| {
+                        slow.term_index(word).map(|term| Match {
+                            from,
+                            to: from + word.len(),
+                            term,
+                        })
+                    })
+                    .collect();
+                prop_assert_eq!(fast.matches(&text), every, "{:?} in {:?}", query, text);
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]
