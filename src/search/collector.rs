@@ -698,7 +698,9 @@ mod tests {
                 with_facets: true,
                 selections,
             };
-            searcher.search(&tantivy::query::AllQuery, &collector).unwrap()
+            searcher
+                .search(&tantivy::query::AllQuery, &collector)
+                .unwrap()
         };
         let columns_only = Arc::new(columns_only);
         for selections in [
