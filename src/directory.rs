@@ -6,8 +6,9 @@
 //! make every block any query ever returned part of the server's resident
 //! set (most of a 1M-post index is its store). Postings, positions, term
 //! dictionaries and fast fields stay mapped: they are read in place, often
-//! sequentially. A large read of the store (a merge copying a segment's
-//! whole store) goes through the mapping rather than the heap.
+//! sequentially. A large read of the store (its skip index, a merge
+//! copying a segment's whole store) goes through the mapping rather than
+//! the heap.
 //!
 //! The mappings are advised as random access: the kernel then maps the
 //! pages a query touches, not the read-ahead around them. Measured on 1M
@@ -29,8 +30,11 @@ use tantivy::directory::{
 };
 use tantivy::HasLen;
 
-/// Reads of the store larger than this use the memory map, not the heap.
-const LARGEST_HEAP_READ: usize = 4 << 20;
+/// Reads of the store larger than this use the memory map, not the heap:
+/// its skip index (searched, so only a few pages are touched), a merge
+/// copying a segment's whole store, the block of a very large post.
+/// Blocks of ordinary posts are a few KB.
+const LARGEST_HEAP_READ: usize = 256 << 10;
 
 /// An index directory on disk; see the module documentation.
 #[derive(Clone, Debug)]

@@ -266,8 +266,15 @@ impl FacetOrds {
         if bases[cols.len()] > u16::MAX as u32 {
             return None;
         }
+        // Sized exactly up front: no grown-and-dropped buffers left behind
+        // in the allocator of a long-running server.
+        let values: usize = cols
+            .iter()
+            .flatten()
+            .map(|c| c.ords().values.num_vals() as usize)
+            .sum();
         let mut starts = Vec::with_capacity(max_doc as usize + 1);
-        let mut ords = Vec::with_capacity(max_doc as usize * cols.len());
+        let mut ords = Vec::with_capacity(values);
         for doc in 0..max_doc {
             starts.push(ords.len() as u32);
             for (col, &base) in cols.iter().zip(bases) {
@@ -277,7 +284,6 @@ impl FacetOrds {
             }
         }
         starts.push(ords.len() as u32);
-        ords.shrink_to_fit();
         Some(FacetOrds { starts, ords })
     }
 
