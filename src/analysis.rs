@@ -203,21 +203,20 @@ pub fn ascii_word_at(text: &str, at: usize) -> &str {
 
 /// English stemming with a cache of the stems already computed: a corpus
 /// repeats a few thousand words, and stemming is half the cost of indexing
-/// otherwise. The cache is bounded; each analyzer clone has its own.
+/// otherwise. The cache is per thread (shared by every analyzer the thread
+/// runs: the indexing threads across segments, a search thread across
+/// queries) and bounded.
 #[derive(Clone, Default)]
 pub struct CachedStemmer;
 
-/// Most words a [`CachedStemmer`] remembers before it starts over.
+/// Most words a thread's stem cache remembers before it starts over.
 const STEM_CACHE_WORDS: usize = 100_000;
 
 impl TokenFilter for CachedStemmer {
     type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
 
     fn transform<T: Tokenizer>(self, inner: T) -> CachedStemmerFilter<T> {
-        CachedStemmerFilter {
-            inner,
-            cache: FxHashMap::default(),
-        }
+        CachedStemmerFilter { inner }
     }
 }
 
@@ -225,50 +224,52 @@ impl TokenFilter for CachedStemmer {
 #[derive(Clone)]
 pub struct CachedStemmerFilter<T> {
     inner: T,
-    cache: FxHashMap<Box<str>, Box<str>>,
 }
 
 impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
-    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
+    type TokenStream<'a> = CachedStemmerStream<T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        if self.cache.len() > STEM_CACHE_WORDS {
-            self.cache.clear();
-        }
         CachedStemmerStream {
             tail: self.inner.token_stream(text),
-            cache: &mut self.cache,
         }
     }
 }
 
 /// The token stream of [`CachedStemmerFilter`].
-pub struct CachedStemmerStream<'a, T> {
+pub struct CachedStemmerStream<T> {
     tail: T,
-    cache: &'a mut FxHashMap<Box<str>, Box<str>>,
 }
 
 thread_local! {
     static STEMMER: frostem::Stemmer = frostem::Stemmer::new(frostem::Algorithm::English);
+    static STEMS: std::cell::RefCell<FxHashMap<Box<str>, Box<str>>> =
+        std::cell::RefCell::new(FxHashMap::default());
 }
 
-impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
+impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
     fn advance(&mut self) -> bool {
         if !self.tail.advance() {
             return false;
         }
         let token = self.tail.token_mut();
-        let stem = match self.cache.get(token.text.as_str()) {
-            Some(stem) => stem,
-            None => {
-                let stem: Box<str> = STEMMER.with(|s| s.stem(&token.text).into());
-                self.cache.entry(token.text.as_str().into()).or_insert(stem)
+        STEMS.with(|stems| {
+            let mut stems = stems.borrow_mut();
+            let stem = match stems.get(token.text.as_str()) {
+                Some(stem) => stem,
+                None => {
+                    if stems.len() >= STEM_CACHE_WORDS {
+                        stems.clear();
+                    }
+                    let stem: Box<str> = STEMMER.with(|s| s.stem(&token.text).into());
+                    stems.entry(token.text.as_str().into()).or_insert(stem)
+                }
+            };
+            if **stem != *token.text {
+                token.text.clear();
+                token.text.push_str(stem);
             }
-        };
-        if **stem != *token.text {
-            token.text.clear();
-            token.text.push_str(stem);
-        }
+        });
         true
     }
 
