@@ -166,6 +166,10 @@ impl Collector for SearchCollector {
         for fruit in fruits {
             out.total += fruit.total;
             out.top.extend(fruit.top);
+            if out.facets.is_empty() {
+                out.facets = fruit.facets; // the first segment's, as they are
+                continue;
+            }
             for (field, counts) in fruit.facets {
                 let into = out.facets.entry(field).or_default();
                 for (value, n) in counts {
