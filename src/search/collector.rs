@@ -606,22 +606,27 @@ impl SegmentCollector for SegmentSearchCollector {
     fn harvest(self) -> Collected {
         let mut facets = FacetCounts::new();
         if self.with_facets {
+            // Labels are in term-ordinal order, which is their sorted order:
+            // each map is built in bulk.
             for (i, name) in FACET_FIELDS.iter().enumerate() {
-                let counts = facets.entry(name.to_string()).or_default();
                 let labels = &self.cols.labels[i];
                 let (lo, hi) = (self.cols.facet_bases[i], self.cols.facet_bases[i + 1]);
                 let column_counts = &self.facet_counts[lo as usize..hi as usize];
-                for (ord, &n) in column_counts.iter().enumerate() {
-                    if let (true, Some(label)) = (n > 0, labels.get(ord)) {
-                        counts.insert(label.clone(), n);
-                    }
-                }
+                let counts = column_counts
+                    .iter()
+                    .zip(labels)
+                    .filter(|(&n, _)| n > 0)
+                    .map(|(&n, label)| (label.clone(), n))
+                    .collect();
+                facets.insert(name.to_string(), counts);
             }
             for (i, name) in SCORE_FIELDS.iter().enumerate() {
-                let counts = facets.entry(name.to_string()).or_default();
-                for (b, (label, _, _)) in BUCKETS.iter().enumerate() {
-                    counts.insert(label.to_string(), self.bucket_counts[i][b]);
-                }
+                let counts = BUCKETS
+                    .iter()
+                    .zip(self.bucket_counts[i])
+                    .map(|((label, _, _), n)| (label.to_string(), n))
+                    .collect();
+                facets.insert(name.to_string(), counts);
             }
         }
         let top = self

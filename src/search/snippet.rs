@@ -6,7 +6,8 @@
 //! could match go through the analyzer (lowercase, fold, stem).
 
 use crate::analysis::{ascii_word_at, is_ascii_word_start, text_analyzer};
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
 use tantivy::tokenizer::TextAnalyzer;
 
 /// Most distinct words a [`Highlighter`] remembers.
@@ -26,7 +27,7 @@ pub struct Highlighter {
     analyzer: TextAnalyzer,
     /// Words already analyzed, and the term each matched: the texts of one
     /// answer share most of their words.
-    seen: HashMap<Box<str>, Option<usize>>,
+    seen: FxHashMap<Box<str>, Option<usize>>,
 }
 
 /// A matched word: byte range in the text and the term it matched.
@@ -56,7 +57,7 @@ impl Highlighter {
             first_bytes,
             start_bytes,
             analyzer: text_analyzer(),
-            seen: HashMap::new(),
+            seen: FxHashMap::default(),
         }
     }
 
