@@ -45,10 +45,11 @@ pub struct Located {
 }
 
 impl PostIndex {
-    /// Opens the index in `dir`, creating it (and the directory) when absent.
+    /// Opens the index in `dir` for an import, creating it (and the
+    /// directory) when absent.
     pub fn open_or_create(dir: &Path) -> Result<PostIndex> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let directory = IndexDirectory::open(dir).map_err(|e| Error::Index {
+        let directory = IndexDirectory::open_for_import(dir).map_err(|e| Error::Index {
             path: dir.into(),
             cause: e,
         })?;
