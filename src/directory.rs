@@ -12,11 +12,11 @@
 //!
 //! For searching, the mappings are advised as random access: the kernel
 //! then maps the pages a query touches, not the read-ahead around them (an
-//! import keeps the default advice: its merges read segments in order). Measured on 1M
-//! posts (32 connections, 60 s of the built-in mix): resident set 633 MiB
-//! with tantivy's stock directory, 476 MiB with the store read by `pread`,
-//! 371 MiB with random advice as well; throughput and cold-cache latency
-//! unchanged within noise.
+//! import keeps the default advice: its merges read segments in order).
+//! Measured on 1M posts (32 connections, 60 s of the built-in mix):
+//! resident set 633 MiB with tantivy's stock directory, 476 MiB with the
+//! store read by `pread`, 371 MiB with random advice as well; throughput
+//! and cold-cache latency unchanged within noise.
 
 use std::fmt;
 use std::fs::File;
