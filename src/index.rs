@@ -49,12 +49,8 @@ impl PostIndex {
     /// directory) when absent.
     pub fn open_or_create(dir: &Path) -> Result<PostIndex> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let directory = IndexDirectory::open_for_import(dir).map_err(|e| Error::Index {
-            path: dir.into(),
-            cause: e,
-        })?;
-        let index = Self::builder()
-            .open_or_create(directory)
+        let index = IndexDirectory::open_for_import(dir)
+            .and_then(|directory| Self::builder().open_or_create(directory))
             .map_err(|e| Error::Index {
                 path: dir.into(),
                 cause: e,

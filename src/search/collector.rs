@@ -140,7 +140,6 @@ impl Collector for SearchCollector {
             k: self.k,
             meta_weight: self.meta_weight,
             meta: MetaColumns::new(cols.meta_inputs.clone(), &self.ranking),
-            ids: cols.id.clone(),
             cols: cols.clone(),
             sort_col,
             with_facets: self.with_facets,
@@ -456,7 +455,6 @@ pub struct SegmentSearchCollector {
     k: usize,
     meta_weight: f32,
     meta: MetaColumns,
-    ids: Option<StrColumn>,
     sort_col: SortColumn,
     with_facets: bool,
     /// The segment's columns (facet ordinals and labels).
@@ -584,7 +582,8 @@ impl SegmentCollector for SegmentSearchCollector {
             }
         }
         let id_ord = self
-            .ids
+            .cols
+            .id
             .as_ref()
             .and_then(|c| c.term_ords(doc).next())
             .unwrap_or(u64::MAX);

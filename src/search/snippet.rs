@@ -19,10 +19,10 @@ pub const SNIPPET_CHARS: usize = 160;
 /// Finds and marks the words of a text that match a query's terms.
 pub struct Highlighter {
     terms: BTreeSet<String>,
-    /// First byte of every term (ASCII only; others always pass).
-    first_bytes: [bool; 128],
-    /// The bytes an ASCII word that may match starts with: the first bytes
-    /// of the terms in both cases (stemming keeps a word's first letter).
+    /// The bytes a word that may match starts with: the first bytes of the
+    /// terms in both cases, ASCII only (stemming keeps a word's first
+    /// letter; a word starting with another byte always goes through the
+    /// analyzer).
     start_bytes: [bool; 256],
     analyzer: TextAnalyzer,
     /// Words already analyzed, and the term each matched: the texts of one
@@ -41,12 +41,10 @@ struct Match {
 impl Highlighter {
     /// A highlighter for these analyzed terms.
     pub fn new(terms: &BTreeSet<String>) -> Highlighter {
-        let mut first_bytes = [false; 128];
         let mut start_bytes = [false; 256];
         for t in terms {
             if let Some(&b) = t.as_bytes().first() {
                 if b < 128 {
-                    first_bytes[b as usize] = true;
                     start_bytes[b.to_ascii_lowercase() as usize] = true;
                     start_bytes[b.to_ascii_uppercase() as usize] = true;
                 }
@@ -54,7 +52,6 @@ impl Highlighter {
         }
         Highlighter {
             terms: terms.clone(),
-            first_bytes,
             start_bytes,
             analyzer: text_analyzer(),
             seen: FxHashMap::default(),
@@ -63,7 +60,7 @@ impl Highlighter {
 
     fn term_index(&mut self, word: &str) -> Option<usize> {
         let first = word.as_bytes()[0];
-        if first < 128 && !self.first_bytes[first.to_ascii_lowercase() as usize] {
+        if first < 128 && !self.start_bytes[first as usize] {
             return None;
         }
         if let Some(known) = self.seen.get(word) {
