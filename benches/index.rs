@@ -17,7 +17,7 @@ fn index(c: &mut Criterion) {
             let index = PostIndex::create_in_ram().expect("in-RAM index");
             let mut writer = Writer::new(&index, WriterOptions::default()).expect("writer");
             for post in &posts {
-                writer.upsert(post).expect("upsert");
+                writer.upsert(post.clone()).expect("upsert");
             }
             writer.finish().expect("commit");
             index

@@ -51,7 +51,7 @@ fn corpus() -> (PostIndex, Option<tempfile::TempDir>) {
     let index = PostIndex::open_or_create(dir.path()).expect("create index");
     let mut writer = Writer::new(&index, WriterOptions::default()).expect("writer");
     for n in 0..docs {
-        writer.upsert(&generate_post(42, n)).expect("upsert");
+        writer.upsert(generate_post(42, n)).expect("upsert");
     }
     writer.finish().expect("commit");
     eprintln!(

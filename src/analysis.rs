@@ -13,8 +13,8 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenFilter,
-    TokenStream, Tokenizer,
+    AsciiFoldingFilter, BoxTokenStream, LowerCaser, RemoveLongFilter, TextAnalyzer, Token,
+    TokenFilter, TokenStream, Tokenizer,
 };
 use tantivy::Index;
 use unicode_segmentation::UnicodeSegmentation;
@@ -241,10 +241,48 @@ pub struct CachedStemmerStream<T> {
     tail: T,
 }
 
+/// A cached stem, and the document vocabulary that last recorded its word.
+struct CachedStem {
+    stem: Box<str>,
+    recorded_in: u32,
+}
+
+/// What one thread's analyzers share: the stem cache and the vocabulary of
+/// the document the thread is indexing.
+#[derive(Default)]
+struct ThreadAnalysis {
+    stems: FxHashMap<Box<str>, CachedStem>,
+    vocabulary: DocumentVocabulary,
+}
+
+/// The words (lowercased and folded, before stemming) that the full-text
+/// analyzer met since [`begin_document_vocabulary`], each once.
+#[derive(Default)]
+struct DocumentVocabulary {
+    recording: bool,
+    /// Tells this document's recordings in `CachedStem::recorded_in` from
+    /// earlier ones.
+    generation: u32,
+    /// The words, one after another; `ends[i]` is where word `i` ends.
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl DocumentVocabulary {
+    #[inline]
+    fn record(&mut self, word: &str, stem: &mut CachedStem) {
+        if self.recording && stem.recorded_in != self.generation {
+            stem.recorded_in = self.generation;
+            self.text.push_str(word);
+            self.ends.push(self.text.len() as u32);
+        }
+    }
+}
+
 thread_local! {
     static STEMMER: frostem::Stemmer = frostem::Stemmer::new(frostem::Algorithm::English);
-    static STEMS: std::cell::RefCell<FxHashMap<Box<str>, Box<str>>> =
-        std::cell::RefCell::new(FxHashMap::default());
+    static ANALYSIS: std::cell::RefCell<ThreadAnalysis> =
+        std::cell::RefCell::new(ThreadAnalysis::default());
 }
 
 impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
@@ -253,21 +291,27 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
             return false;
         }
         let token = self.tail.token_mut();
-        STEMS.with(|stems| {
-            let mut stems = stems.borrow_mut();
-            let stem = match stems.get(token.text.as_str()) {
-                Some(stem) => stem,
+        ANALYSIS.with(|analysis| {
+            let ThreadAnalysis { stems, vocabulary } = &mut *analysis.borrow_mut();
+            let cached = match stems.get_mut(token.text.as_str()) {
+                Some(cached) => cached,
                 None => {
                     if stems.len() >= STEM_CACHE_WORDS {
                         stems.clear();
                     }
                     let stem: Box<str> = STEMMER.with(|s| s.stem(&token.text).into());
-                    stems.entry(token.text.as_str().into()).or_insert(stem)
+                    stems
+                        .entry(token.text.as_str().into())
+                        .or_insert(CachedStem {
+                            stem,
+                            recorded_in: 0,
+                        })
                 }
             };
-            if **stem != *token.text {
+            vocabulary.record(&token.text, cached);
+            if *cached.stem != *token.text {
                 token.text.clear();
-                token.text.push_str(stem);
+                token.text.push_str(&cached.stem);
             }
         });
         true
@@ -280,6 +324,44 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
     fn token_mut(&mut self) -> &mut Token {
         self.tail.token_mut()
     }
+}
+
+/// The text that stands, in the vocabulary field, for the words of every
+/// full-text field of the same document (see [`begin_document_vocabulary`]).
+pub const DOCUMENT_VOCABULARY: &str = "\u{0}document vocabulary\u{0}";
+
+/// Starts recording, on this thread, the words the full-text analyzer meets:
+/// the vocabulary of one document.
+///
+/// Indexing a post would analyze every text twice otherwise: stemmed for its
+/// field, unstemmed for the vocabulary (typos, completions). tantivy indexes
+/// a document's fields in field order, on one thread, and the vocabulary
+/// field comes after the full-text fields; so a post's document gives the
+/// vocabulary field [`DOCUMENT_VOCABULARY`] instead of its texts, and the
+/// vocabulary analyzer answers it with the words recorded here: exactly the
+/// tokens it would have produced from those texts. Recording costs one
+/// comparison per token, as the stem cache remembers which document last
+/// recorded each word.
+pub fn begin_document_vocabulary() {
+    ANALYSIS.with(|analysis| {
+        let v = &mut analysis.borrow_mut().vocabulary;
+        v.recording = true;
+        v.generation = v.generation.wrapping_add(1).max(1);
+        v.text.clear();
+        v.ends.clear();
+    });
+}
+
+/// Stops recording and swaps the recorded words into `text` and `ends`.
+fn take_document_vocabulary(text: &mut String, ends: &mut Vec<u32>) {
+    ANALYSIS.with(|analysis| {
+        let v = &mut analysis.borrow_mut().vocabulary;
+        v.recording = false;
+        std::mem::swap(&mut v.text, text);
+        std::mem::swap(&mut v.ends, ends);
+        v.text.clear();
+        v.ends.clear();
+    });
 }
 
 /// The full-text analyzer: words, lowercased, ASCII-folded, English-stemmed.
@@ -301,16 +383,101 @@ pub fn words_analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The vocabulary analyzer: as [`words_analyzer`], each word once per text.
-/// The vocabulary field only records which documents hold a word, so the
-/// repeats would cost indexing time for nothing.
+/// The vocabulary analyzer: as [`words_analyzer`], each word once per text;
+/// [`DOCUMENT_VOCABULARY`] stands for the words of the document being
+/// indexed. The vocabulary field only records which documents hold a word,
+/// so the repeats would cost indexing time for nothing.
 pub fn vocabulary_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(WordTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(UniqueTokens)
-        .build()
+    TextAnalyzer::from(VocabularyTokenizer {
+        words: TextAnalyzer::builder(WordTokenizer::default())
+            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .filter(UniqueTokens)
+            .build(),
+        token: Token::default(),
+        text: String::new(),
+        ends: Vec::new(),
+    })
+}
+
+/// The tokenizer of [`vocabulary_analyzer`].
+#[derive(Clone)]
+struct VocabularyTokenizer {
+    words: TextAnalyzer,
+    token: Token,
+    text: String,
+    ends: Vec<u32>,
+}
+
+/// The token stream of [`VocabularyTokenizer`]: a text's unique words, or
+/// the recorded vocabulary of a document.
+enum VocabularyStream<'a> {
+    Text(BoxTokenStream<'a>),
+    Recorded {
+        token: &'a mut Token,
+        text: &'a str,
+        ends: std::slice::Iter<'a, u32>,
+        start: usize,
+    },
+}
+
+impl Tokenizer for VocabularyTokenizer {
+    type TokenStream<'a> = VocabularyStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VocabularyStream<'a> {
+        if text != DOCUMENT_VOCABULARY {
+            return VocabularyStream::Text(self.words.token_stream(text));
+        }
+        take_document_vocabulary(&mut self.text, &mut self.ends);
+        self.token.reset();
+        VocabularyStream::Recorded {
+            token: &mut self.token,
+            text: &self.text,
+            ends: self.ends.iter(),
+            start: 0,
+        }
+    }
+}
+
+impl TokenStream for VocabularyStream<'_> {
+    fn advance(&mut self) -> bool {
+        match self {
+            VocabularyStream::Text(s) => s.advance(),
+            VocabularyStream::Recorded {
+                token,
+                text,
+                ends,
+                start,
+            } => {
+                let Some(&end) = ends.next() else {
+                    return false;
+                };
+                let end = end as usize;
+                token.text.clear();
+                token.text.push_str(&text[*start..end]);
+                token.offset_from = *start;
+                token.offset_to = end;
+                token.position = token.position.wrapping_add(1);
+                *start = end;
+                true
+            }
+        }
+    }
+
+    fn token(&self) -> &Token {
+        match self {
+            VocabularyStream::Text(s) => s.token(),
+            VocabularyStream::Recorded { token, .. } => token,
+        }
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        match self {
+            VocabularyStream::Text(s) => s.token_mut(),
+            VocabularyStream::Recorded { token, .. } => token,
+        }
+    }
 }
 
 /// Drops the tokens a text already produced.

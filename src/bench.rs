@@ -1214,7 +1214,7 @@ mod tests {
         )
         .unwrap();
         for n in 0..200 {
-            w.upsert(&crate::generate::generate_post(7, n)).unwrap();
+            w.upsert(crate::generate::generate_post(7, n)).unwrap();
         }
         w.finish().unwrap();
         index

@@ -75,7 +75,7 @@ pub fn evaluate(
         };
         let mut post = Post::new(doc.id, title);
         post.body = Some(doc.text);
-        writer.upsert(&post)?;
+        writer.upsert(post)?;
         documents += 1;
     }
     writer.finish()?;

@@ -5,16 +5,17 @@
 //! and never neither. A post whose JSON is byte-for-byte what the index
 //! already holds (same fingerprint) is left alone and reported unchanged.
 
+use crate::document::PostDocument;
 use crate::error::{Error, Result};
 use crate::index::PostIndex;
 use crate::ingest::{read_paths, ReadItem, ReadOptions, Rejection};
 use crate::post::Post;
-use crate::search::ranking::MetaInputs;
+use crate::schema::Fields;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use tantivy::schema::Field;
-use tantivy::{DateTime, IndexWriter, TantivyDocument, Term};
+use std::sync::Arc;
+use tantivy::{DateTime, IndexWriter, Term};
 
 /// Default memory budget of the writer, split over its threads.
 pub const DEFAULT_WRITER_BUDGET: usize = 256 << 20;
@@ -117,7 +118,8 @@ impl Default for WriterOptions {
 /// A writer on a [`PostIndex`]: upserts and deletes, committed atomically.
 pub struct Writer {
     index: PostIndex,
-    writer: IndexWriter,
+    writer: IndexWriter<PostDocument>,
+    fields: Arc<Fields>,
     /// Fingerprints of posts changed since the last commit (not yet visible
     /// to the searcher), so a repeated id in one batch is judged correctly.
     pending: HashMap<String, Option<u64>>,
@@ -150,6 +152,7 @@ impl Writer {
         Ok(Writer {
             index: index.clone(),
             writer,
+            fields: Arc::new(index.fields().clone()),
             pending: HashMap::new(),
             opts,
         })
@@ -157,7 +160,7 @@ impl Writer {
 
     /// Adds the post, replaces the post with its id, or leaves an identical
     /// one alone. Visible after [`Writer::commit`].
-    pub fn upsert(&mut self, post: &Post) -> Result<Outcome> {
+    pub fn upsert(&mut self, post: Post) -> Result<Outcome> {
         let json = post.to_json_line();
         let fingerprint = xxhash_rust::xxh3::xxh3_64(json.as_bytes());
         let previous = match self.pending.get(&post.id) {
@@ -174,11 +177,11 @@ impl Writer {
             Some(_) => Outcome::Updated,
             None => Outcome::Added,
         };
-        let doc = self.document(post, &json, fingerprint);
         self.writer
-            .delete_term(Term::from_field_text(self.index.fields().id, &post.id));
-        self.writer.add_document(doc)?;
+            .delete_term(Term::from_field_text(self.fields.id, &post.id));
         self.pending.insert(post.id.clone(), Some(fingerprint));
+        let doc = PostDocument::new(self.fields.clone(), post, json, fingerprint);
+        self.writer.add_document(doc)?;
         if self.pending.len() >= self.opts.commit_every {
             self.commit()?;
         }
@@ -219,95 +222,12 @@ impl Writer {
     pub fn pending(&self) -> usize {
         self.pending.len()
     }
-
-    /// The tantivy document of a post.
-    fn document(&self, post: &Post, json: &str, fingerprint: u64) -> TantivyDocument {
-        let f = self.index.fields();
-        let mut doc = TantivyDocument::default();
-        doc.add_text(f.id, &post.id);
-        doc.add_text(f.title, &post.title);
-        add_opt_text(&mut doc, f.summary, &post.summary);
-        add_opt_text(&mut doc, f.topic, &post.topic);
-        add_opt_text(&mut doc, f.brief, &post.brief);
-        add_opt_text(&mut doc, f.body, &post.body);
-        for item in post.checklist.iter().flatten() {
-            doc.add_text(f.checklist, item);
-        }
-        doc.add_text(f.words, &post.title);
-        for text in [&post.summary, &post.topic, &post.brief, &post.body] {
-            add_opt_text(&mut doc, f.words, text);
-        }
-        for item in post.checklist.iter().flatten() {
-            doc.add_text(f.words, item);
-        }
-        for (field, values) in [(f.stack, &post.stack), (f.tools, &post.tools)] {
-            for v in values.iter().flatten() {
-                doc.add_text(f.words, v);
-                add_facet(&mut doc, field, v);
-            }
-        }
-        if let Some(v) = &post.difficulty {
-            add_facet(&mut doc, f.difficulty, v);
-        }
-        if let Some(v) = &post.code_language {
-            add_facet(&mut doc, f.code_language, v);
-        }
-        if let Some(p) = post.problem() {
-            add_facet(&mut doc, f.problem, p);
-        }
-        if let Some(h) = &post.hash {
-            doc.add_text(f.hash, h);
-        }
-        doc.add_u64(f.meta_inputs, MetaInputs::of(post).pack());
-        if let Some(score) = &post.score {
-            for (field, v) in [
-                (f.quality, score.quality),
-                (f.freshness, score.freshness),
-                (f.depth, score.depth),
-                (f.clarity, score.clarity),
-            ] {
-                if let Some(v) = v {
-                    doc.add_u64(field, v);
-                }
-            }
-        }
-        if let Some(v) = post.view_count {
-            doc.add_u64(f.view_count, v);
-        }
-        if let Some(v) = post.reading_time {
-            doc.add_u64(f.reading_time, v);
-        }
-        if let Some(date) = post
-            .revision
-            .as_ref()
-            .and_then(|r| r.last_reviewed.as_deref())
-            .and_then(parse_iso_date)
-        {
-            doc.add_date(f.last_reviewed, date);
-        }
-        doc.add_u64(f.fingerprint, fingerprint);
-        doc.add_text(f.source, json);
-        doc
-    }
 }
 
 /// The normalized form of a facet value: trimmed and lowercased, so that
 /// `Python` and `python` are one value.
 pub fn facet_value(v: &str) -> String {
     v.trim().to_lowercase()
-}
-
-fn add_facet(doc: &mut TantivyDocument, field: Field, value: &str) {
-    let v = facet_value(value);
-    if !v.is_empty() {
-        doc.add_text(field, v);
-    }
-}
-
-fn add_opt_text(doc: &mut TantivyDocument, field: Field, value: &Option<String>) {
-    if let Some(v) = value {
-        doc.add_text(field, v);
-    }
 }
 
 /// Parses `YYYY-MM-DD` (a longer ISO timestamp is cut to its date).
@@ -342,7 +262,7 @@ pub fn import_paths(
         }
         on_item(&item);
         match item {
-            Ok(sourced) => match writer.upsert(&sourced.post) {
+            Ok(sourced) => match writer.upsert(sourced.post) {
                 Ok(outcome) => summary.count(outcome),
                 Err(e) => failure = Some(e),
             },
@@ -370,10 +290,10 @@ mod tests {
     fn reimporting_the_same_post_is_unchanged() {
         let index = PostIndex::create_in_ram().unwrap();
         let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        assert_eq!(w.upsert(&post("a", "x")).unwrap(), Outcome::Added);
+        assert_eq!(w.upsert(post("a", "x")).unwrap(), Outcome::Added);
         w.commit().unwrap();
-        assert_eq!(w.upsert(&post("a", "x")).unwrap(), Outcome::Unchanged);
-        assert_eq!(w.upsert(&post("a", "y")).unwrap(), Outcome::Updated);
+        assert_eq!(w.upsert(post("a", "x")).unwrap(), Outcome::Unchanged);
+        assert_eq!(w.upsert(post("a", "y")).unwrap(), Outcome::Updated);
         w.commit().unwrap();
         assert_eq!(index.searcher().num_docs(), 1);
         assert_eq!(index.get("a").unwrap().body.as_deref(), Some("y"));
@@ -383,9 +303,9 @@ mod tests {
     fn a_repeated_id_in_one_batch_keeps_the_last() {
         let index = PostIndex::create_in_ram().unwrap();
         let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        assert_eq!(w.upsert(&post("a", "1")).unwrap(), Outcome::Added);
-        assert_eq!(w.upsert(&post("a", "1")).unwrap(), Outcome::Unchanged);
-        assert_eq!(w.upsert(&post("a", "2")).unwrap(), Outcome::Updated);
+        assert_eq!(w.upsert(post("a", "1")).unwrap(), Outcome::Added);
+        assert_eq!(w.upsert(post("a", "1")).unwrap(), Outcome::Unchanged);
+        assert_eq!(w.upsert(post("a", "2")).unwrap(), Outcome::Updated);
         w.commit().unwrap();
         assert_eq!(index.searcher().num_docs(), 1);
         assert_eq!(index.get("a").unwrap().body.as_deref(), Some("2"));
@@ -395,7 +315,7 @@ mod tests {
     fn delete_removes_and_reports_existence() {
         let index = PostIndex::create_in_ram().unwrap();
         let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        w.upsert(&post("a", "x")).unwrap();
+        w.upsert(post("a", "x")).unwrap();
         w.commit().unwrap();
         assert!(w.delete("a").unwrap());
         assert!(!w.delete("nope").unwrap());
@@ -410,10 +330,10 @@ mod tests {
         {
             let index = PostIndex::open_or_create(dir.path()).unwrap();
             let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-            w.upsert(&post("a", "x")).unwrap();
+            w.upsert(post("a", "x")).unwrap();
             w.commit().unwrap();
-            w.upsert(&post("b", "y")).unwrap();
-            w.upsert(&post("a", "changed")).unwrap();
+            w.upsert(post("b", "y")).unwrap();
+            w.upsert(post("a", "changed")).unwrap();
             // Dropped without a commit: what a crash before commit leaves.
         }
         let index = PostIndex::open(dir.path()).unwrap();

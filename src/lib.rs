@@ -9,6 +9,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod directory;
+pub mod document;
 pub mod error;
 pub mod eval;
 pub mod generate;

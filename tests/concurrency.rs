@@ -61,7 +61,7 @@ fn searches_see_whole_posts_in_order_while_a_writer_commits() {
     )
     .unwrap();
     for i in 0..POSTS {
-        writer.upsert(&post(i, 0)).unwrap();
+        writer.upsert(post(i, 0)).unwrap();
     }
     writer.commit().unwrap();
 
@@ -84,7 +84,7 @@ fn searches_see_whole_posts_in_order_while_a_writer_commits() {
                 let pick =
                     |i: usize| (i as u64 * 2_654_435_761 + version * 40_503).is_multiple_of(4);
                 for i in (0..POSTS).filter(|i| pick(*i)) {
-                    writer.upsert(&post(i, version)).unwrap();
+                    writer.upsert(post(i, version)).unwrap();
                 }
                 writer.commit().unwrap();
                 commits.fetch_add(1, Ordering::Relaxed);

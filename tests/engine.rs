@@ -40,7 +40,7 @@ fn engine_with(posts: &[Post]) -> Engine {
     let index = PostIndex::create_in_ram().unwrap();
     let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
     for p in posts {
-        w.upsert(p).unwrap();
+        w.upsert(p.clone()).unwrap();
     }
     w.commit().unwrap();
     Engine::new(index, RankingConfig::default())

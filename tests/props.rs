@@ -108,7 +108,7 @@ fn engine() -> &'static Engine {
                 quality: Some(50 + i as u64 * 10),
                 ..Score::default()
             });
-            w.upsert(&p).unwrap();
+            w.upsert(p).unwrap();
         }
         w.commit().unwrap();
         Engine::new(index, Default::default())

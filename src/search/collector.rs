@@ -662,7 +662,7 @@ mod tests {
             if n % 7 == 0 {
                 post.tools = None; // documents without values
             }
-            w.upsert(&post).unwrap();
+            w.upsert(post).unwrap();
         }
         w.commit().unwrap();
         let searcher = index.searcher();
@@ -693,7 +693,7 @@ mod tests {
         let index = PostIndex::create_in_ram().unwrap();
         let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
         for n in 0..400 {
-            w.upsert(&crate::generate::generate_post(5, n)).unwrap();
+            w.upsert(crate::generate::generate_post(5, n)).unwrap();
         }
         w.commit().unwrap();
         let searcher = index.searcher();

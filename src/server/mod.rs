@@ -462,7 +462,7 @@ fn upsert_body(index: &PostIndex, bytes: &[u8]) -> crate::Result<ImportSummary> 
         "body",
         &ReadOptions::default(),
         &mut |item| match item {
-            Ok(p) if failure.is_none() => match writer.upsert(&p.post) {
+            Ok(p) if failure.is_none() => match writer.upsert(p.post) {
                 Ok(outcome) => summary.count(outcome),
                 Err(e) => failure = Some(e),
             },
