@@ -5,11 +5,13 @@
 //! Queries go through the same analyzer, so `FastAPI's`, `fastapi` and
 //! `FASTAPI` all meet the same term.
 //!
-//! Two shortcuts keep indexing fast without changing a single token: ASCII
+//! Three shortcuts keep indexing fast without changing a single token: ASCII
 //! text is split by a hand-written scanner that implements the UAX #29 rules
 //! that can apply to ASCII (a property test checks it against
-//! `unicode-segmentation`), and stems are cached per analyzer, since a corpus
-//! repeats the same few thousand words.
+//! `unicode-segmentation`); stems are cached per thread, since a corpus
+//! repeats the same few thousand words; and the unstemmed vocabulary of a
+//! post is recorded while its fields are analyzed rather than analyzed again
+//! (see [`begin_document_vocabulary`]).
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::tokenizer::{
