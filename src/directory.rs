@@ -1,14 +1,18 @@
 //! The index directory: tantivy's memory-mapped directory, except that the
-//! document store is read with positioned reads (`pread`).
+//! document store, and for searching the positions, are read with
+//! positioned reads (`pread`).
 //!
 //! A search reads the store one block per hit, at random, and copies each
 //! block into a decompression buffer anyway; mapping the store would only
 //! make every block any query ever returned part of the server's resident
-//! set (most of a 1M-post index is its store). Postings, positions, term
-//! dictionaries and fast fields stay mapped: they are read in place, often
-//! sequentially. A large read of the store (its skip index, a merge
-//! copying a segment's whole store) goes through the mapping rather than
-//! the heap.
+//! set (most of a 1M-post index is its store). Positions are read by phrase
+//! queries only, a word's whole list at a time; mapped, every list a phrase
+//! ever touched stayed in the resident set, while a copy lives for one
+//! query (short lists, a page or two, stay mapped). Postings, term
+//! dictionaries and fast fields stay mapped: every query reads them in
+//! place. A large read (the store's skip index, the positions of a word in
+//! most posts, a merge copying a segment's whole store) goes through the
+//! mapping rather than the heap.
 //!
 //! For searching, the mappings are advised as random access: the kernel
 //! then maps the pages a query touches, not the read-ahead around them (an
@@ -16,12 +20,15 @@
 //! Measured on 1M posts (32 connections, 60 s of the built-in mix):
 //! resident set 633 MiB with tantivy's stock directory, 476 MiB with the
 //! store read by `pread`, 371 MiB with random advice as well; throughput
-//! and cold-cache latency unchanged within noise.
+//! and cold-cache latency unchanged within noise. Later, with 7 segments:
+//! 297–300 MiB with positions mapped (83 MiB of it positions), 260–264 MiB
+//! with positions read by `pread`; search-box and phrase latency unchanged
+//! within noise.
 
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
@@ -35,46 +42,64 @@ use tantivy::HasLen;
 /// its skip index (searched, so only a few pages are touched), a merge
 /// copying a segment's whole store, the block of a very large post.
 /// Blocks of ordinary posts are a few KB.
-const LARGEST_HEAP_READ: usize = 256 << 10;
+const LARGEST_STORE_READ: usize = 256 << 10;
+
+/// Reads of positions outside this range use the memory map: short lists
+/// touch a page or two, and a system call would cost more than it saves;
+/// the lists of the few words in nearly every post (`the`) would cost more
+/// to copy than to map. Bounds what a phrase query holds on the heap.
+const POSITIONS_HEAP_READS: RangeInclusive<usize> = (16 << 10)..=(4 << 20);
 
 /// An index directory on disk; see the module documentation.
 #[derive(Clone, Debug)]
 pub struct IndexDirectory {
     root: PathBuf,
     mmap: MmapDirectory,
+    /// Positions by `pread` too (searching), or mapped (imports: merges
+    /// read every list in order).
+    positions_by_pread: bool,
 }
 
 impl IndexDirectory {
     /// Opens the existing directory `root` for searching: mappings advised
-    /// random.
+    /// random, positions read by `pread`.
     pub fn open(root: &Path) -> tantivy::Result<IndexDirectory> {
-        Self::with_advice(root, Advice::Random)
+        Self::with_advice(root, Advice::Random, true)
     }
 
     /// Opens the existing directory `root` for an import: merges read
     /// whole segments in order, which read-ahead serves best.
     pub fn open_for_import(root: &Path) -> tantivy::Result<IndexDirectory> {
-        Self::with_advice(root, Advice::Normal)
+        Self::with_advice(root, Advice::Normal, false)
     }
 
-    fn with_advice(root: &Path, advice: Advice) -> tantivy::Result<IndexDirectory> {
+    fn with_advice(
+        root: &Path,
+        advice: Advice,
+        positions_by_pread: bool,
+    ) -> tantivy::Result<IndexDirectory> {
         Ok(IndexDirectory {
             root: root.to_path_buf(),
             mmap: MmapDirectory::open_with_madvice(root, advice)?,
+            positions_by_pread,
         })
     }
-}
 
-/// Whether `path` is a segment's document store.
-fn is_store(path: &Path) -> bool {
-    path.extension().is_some_and(|ext| ext == "store")
+    /// The sizes of the reads of `path` made with `pread`, if any are.
+    fn heap_reads(&self, path: &Path) -> Option<RangeInclusive<usize>> {
+        match path.extension()?.to_str()? {
+            "store" => Some(0..=LARGEST_STORE_READ),
+            "pos" if self.positions_by_pread => Some(POSITIONS_HEAP_READS),
+            _ => None,
+        }
+    }
 }
 
 impl Directory for IndexDirectory {
     fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
-        if !is_store(path) {
+        let Some(heap_reads) = self.heap_reads(path) else {
             return self.mmap.get_file_handle(path);
-        }
+        };
         let file = File::open(self.root.join(path)).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {
                 OpenReadError::FileDoesNotExist(path.to_path_buf())
@@ -89,6 +114,7 @@ impl Directory for IndexDirectory {
         Ok(Arc::new(PositionedFile {
             file,
             len,
+            heap_reads,
             path: path.to_path_buf(),
             mmap: self.mmap.clone(),
             mapped: Mutex::new(None),
@@ -133,6 +159,8 @@ impl Directory for IndexDirectory {
 struct PositionedFile {
     file: File,
     len: usize,
+    /// Sizes of the reads made with `pread`; others use the mapping.
+    heap_reads: RangeInclusive<usize>,
     path: PathBuf,
     mmap: MmapDirectory,
     mapped: Mutex<Option<Arc<dyn FileHandle>>>,
@@ -167,7 +195,7 @@ impl HasLen for PositionedFile {
 
 impl FileHandle for PositionedFile {
     fn read_bytes(&self, range: Range<usize>) -> io::Result<OwnedBytes> {
-        if range.len() > LARGEST_HEAP_READ {
+        if !self.heap_reads.contains(&range.len()) {
             return self.mapped()?.read_bytes(range);
         }
         let mut buf = vec![0u8; range.len()];
@@ -208,28 +236,53 @@ mod tests {
         w.terminate().unwrap();
     }
 
+    fn read_by_pread(dir: &IndexDirectory, name: &str) -> bool {
+        format!("{:?}", dir.get_file_handle(Path::new(name)).unwrap()).starts_with("PositionedFile")
+    }
+
     #[test]
-    fn store_files_read_the_same_bytes_as_mapped_files() {
+    fn files_read_by_pread_give_the_same_bytes_as_mapped_files() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = IndexDirectory::open(tmp.path()).unwrap();
-        let data: Vec<u8> = (0..LARGEST_HEAP_READ + 4096)
+        let data: Vec<u8> = (0..POSITIONS_HEAP_READS.end() + 4096)
             .map(|i| (i * 31 % 251) as u8)
             .collect();
-        write(&dir, "a.store", &data);
-        write(&dir, "a.idx", &data);
-        let store = dir.open_read(Path::new("a.store")).unwrap();
-        let mapped = dir.open_read(Path::new("a.idx")).unwrap();
-        assert!(
-            format!("{:?}", dir.get_file_handle(Path::new("a.store")).unwrap())
-                .starts_with("PositionedFile")
-        );
-        assert_eq!(store.len(), data.len());
-        for range in [0..0, 0..10, 1000..9000, 7..data.len(), 0..data.len()] {
-            let a = store.slice(range.clone()).read_bytes().unwrap();
-            let b = mapped.slice(range.clone()).read_bytes().unwrap();
-            assert_eq!(a.as_slice(), &data[range.clone()]);
-            assert_eq!(a.as_slice(), b.as_slice());
+        for name in ["a.store", "a.pos", "a.idx"] {
+            write(&dir, name, &data);
         }
+        let mapped = dir.open_read(Path::new("a.idx")).unwrap();
+        let n = data.len();
+        let ranges = [
+            0..0,
+            0..10,
+            1000..9000,
+            7..LARGEST_STORE_READ + 7,
+            5..POSITIONS_HEAP_READS.start() + 5,
+            5..POSITIONS_HEAP_READS.end() + 5,
+            0..n,
+        ];
+        for name in ["a.store", "a.pos"] {
+            assert!(read_by_pread(&dir, name), "{name}");
+            let file = dir.open_read(Path::new(name)).unwrap();
+            assert_eq!(file.len(), n);
+            for range in ranges.clone() {
+                let a = file.slice(range.clone()).read_bytes().unwrap();
+                let b = mapped.slice(range.clone()).read_bytes().unwrap();
+                assert_eq!(a.as_slice(), &data[range.clone()]);
+                assert_eq!(a.as_slice(), b.as_slice());
+            }
+        }
+        assert!(!read_by_pread(&dir, "a.idx"));
+    }
+
+    #[test]
+    fn imports_map_positions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = IndexDirectory::open_for_import(tmp.path()).unwrap();
+        write(&dir, "a.pos", b"positions");
+        write(&dir, "a.store", b"store");
+        assert!(!read_by_pread(&dir, "a.pos"));
+        assert!(read_by_pread(&dir, "a.store"));
     }
 
     #[test]
