@@ -122,7 +122,7 @@ impl Collector for SearchCollector {
     ) -> tantivy::Result<SegmentSearchCollector> {
         let cols = match self.columns.get(segment_ord as usize) {
             Some(cols) => cols.clone(),
-            None => Arc::new(SegmentColumns::open(segment)?),
+            None => Arc::new(SegmentColumns::open(segment, &self.ranking)?),
         };
         let mut matchers = Vec::with_capacity(self.selections.len());
         for sel in &self.selections {
@@ -140,6 +140,7 @@ impl Collector for SearchCollector {
             k: self.k,
             meta_weight: self.meta_weight,
             meta: MetaColumns::new(cols.meta_inputs.clone(), &self.ranking),
+            meta_scores: cols.meta_scores_under(&self.ranking),
             cols: cols.clone(),
             sort_col,
             with_facets: self.with_facets,
@@ -205,13 +206,22 @@ pub struct SegmentColumns {
     /// The score part columns ([`SCORE_FIELDS`] order).
     pub scores: Vec<Column<u64>>,
     pub meta_inputs: Column<u64>,
+    /// Each document's meta score under [`SegmentColumns::ranking`]: one
+    /// load per match instead of unpacking and weighing its inputs.
+    pub meta_scores: Arc<[f32]>,
+    /// The ranking the meta scores were computed under.
+    pub ranking: RankingConfig,
     pub view_count: Column<u64>,
     pub last_reviewed: Column<tantivy::DateTime>,
 }
 
 impl SegmentColumns {
-    /// Opens the columns of `segment` and reads its facet dictionaries.
-    pub fn open(segment: &SegmentReader) -> tantivy::Result<SegmentColumns> {
+    /// Opens the columns of `segment`, reads its facet dictionaries and
+    /// computes its meta scores under `ranking`.
+    pub fn open(
+        segment: &SegmentReader,
+        ranking: &RankingConfig,
+    ) -> tantivy::Result<SegmentColumns> {
         let ff = segment.fast_fields();
         let facets = FACET_FIELDS
             .iter()
@@ -234,6 +244,9 @@ impl SegmentColumns {
             facet_bases[i + 1] = facet_bases[i].saturating_add(terms as u32);
         }
         let facet_ords = FacetOrds::of_columns(&facets, &facet_bases, segment.max_doc());
+        let meta_inputs = ff.u64("meta_inputs")?;
+        let meta = MetaColumns::new(meta_inputs.clone(), ranking);
+        let meta_scores = (0..segment.max_doc()).map(|doc| meta.meta(doc)).collect();
         Ok(SegmentColumns {
             id: ff.str("id")?,
             facets,
@@ -244,10 +257,21 @@ impl SegmentColumns {
                 .iter()
                 .map(|n| ff.u64(n))
                 .collect::<tantivy::Result<Vec<_>>>()?,
-            meta_inputs: ff.u64("meta_inputs")?,
+            meta_inputs,
+            meta_scores,
+            ranking: ranking.clone(),
             view_count: ff.u64("view_count")?,
             last_reviewed: ff.date("last_reviewed")?,
         })
+    }
+}
+
+impl SegmentColumns {
+    /// The documents' meta scores, if computed under `ranking`'s weights.
+    fn meta_scores_under(&self, ranking: &RankingConfig) -> Option<Arc<[f32]>> {
+        self.ranking
+            .same_meta_weights(ranking)
+            .then(|| self.meta_scores.clone())
     }
 }
 
@@ -301,15 +325,27 @@ impl FacetOrds {
 /// Opened [`SegmentColumns`] by segment, shared by an engine's clones:
 /// opening a column means finding it in the segment's column directory,
 /// which a search would otherwise do a dozen times per segment.
-#[derive(Clone, Default)]
-pub struct ColumnCache(Arc<Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>>);
+#[derive(Clone)]
+pub struct ColumnCache {
+    segments: Arc<Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>>,
+    /// The ranking the segments' meta scores are computed under.
+    ranking: RankingConfig,
+}
 
 impl ColumnCache {
+    /// An empty cache for an engine ranking by `ranking`.
+    pub fn new(ranking: &RankingConfig) -> ColumnCache {
+        ColumnCache {
+            segments: Default::default(),
+            ranking: ranking.clone(),
+        }
+    }
+
     /// The columns of each segment of `searcher`, by segment ordinal;
     /// segments no longer searched are forgotten.
     pub fn for_searcher(&self, searcher: &Searcher) -> tantivy::Result<Vec<Arc<SegmentColumns>>> {
         let readers = searcher.segment_readers();
-        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = || self.segments.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::with_capacity(readers.len());
         for reader in readers {
             let known = lock().get(&reader.segment_id()).cloned();
@@ -319,7 +355,7 @@ impl ColumnCache {
                     // Opened without the lock (copying the facet ordinals of
                     // a big segment takes a while); a racing search may open
                     // the same segment too, and one copy wins.
-                    let cols = Arc::new(SegmentColumns::open(reader)?);
+                    let cols = Arc::new(SegmentColumns::open(reader, &self.ranking)?);
                     lock().entry(reader.segment_id()).or_insert(cols).clone()
                 }
             };
@@ -455,6 +491,9 @@ pub struct SegmentSearchCollector {
     k: usize,
     meta_weight: f32,
     meta: MetaColumns,
+    /// The segment's precomputed meta scores, when computed under this
+    /// search's ranking (else each is computed from its inputs).
+    meta_scores: Option<Arc<[f32]>>,
     sort_col: SortColumn,
     with_facets: bool,
     /// The segment's columns (facet ordinals and labels).
@@ -560,11 +599,9 @@ impl SegmentCollector for SegmentSearchCollector {
             return;
         }
         self.total += 1;
-        // The score parts are read once, for the buckets and the meta score.
-        let inputs = self.meta.inputs(doc);
         if self.with_facets {
             self.count_all_str(doc);
-            for (i, part) in inputs.parts.iter().enumerate() {
+            for (i, part) in self.meta.inputs(doc).parts.iter().enumerate() {
                 if let Some(v) = part {
                     self.bucket_counts[i][bucket_of(*v)] += 1;
                 }
@@ -573,7 +610,10 @@ impl SegmentCollector for SegmentSearchCollector {
         if self.k == 0 {
             return;
         }
-        let meta = self.meta.meta_from(&inputs);
+        let meta = match &self.meta_scores {
+            Some(scores) => scores[doc as usize],
+            None => self.meta.meta(doc),
+        };
         let key = self.sort_key(doc, blend(score, meta, self.meta_weight));
         if self.heap.len() >= self.k {
             let worst = &self.heap.peek().expect("non-empty").0;
@@ -667,7 +707,7 @@ mod tests {
         w.commit().unwrap();
         let searcher = index.searcher();
         let segment = &searcher.segment_readers()[0];
-        let cols = SegmentColumns::open(segment).unwrap();
+        let cols = SegmentColumns::open(segment, &RankingConfig::default()).unwrap();
         let ords = cols.facet_ords.as_ref().expect("ordinals");
         let mut seen_empty = false;
         for doc in 0..segment.max_doc() {
@@ -689,6 +729,43 @@ mod tests {
     }
 
     #[test]
+    fn precomputed_meta_scores_equal_scores_from_the_inputs() {
+        let index = PostIndex::create_in_ram().unwrap();
+        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+        for n in 0..200 {
+            let mut post = crate::generate::generate_post(9, n);
+            if n % 5 == 0 {
+                post.score = None; // no inputs: meta score 0
+                post.view_count = None;
+            }
+            w.upsert(post).unwrap();
+        }
+        w.commit().unwrap();
+        let searcher = index.searcher();
+        let segment = &searcher.segment_readers()[0];
+        let ranking = RankingConfig::default();
+        let cols = SegmentColumns::open(segment, &ranking).unwrap();
+        let meta = MetaColumns::new(cols.meta_inputs.clone(), &ranking);
+        for doc in 0..segment.max_doc() {
+            let expected = meta.meta_from(&meta.inputs(doc));
+            assert_eq!(cols.meta_scores[doc as usize].to_bits(), expected.to_bits());
+        }
+        assert!(cols.meta_scores.iter().any(|&m| m == 0.0));
+        assert!(cols.meta_scores.iter().any(|&m| m > 0.0));
+        assert!(cols.meta_scores_under(&ranking).is_some());
+        let other = RankingConfig {
+            quality: 0.9,
+            ..RankingConfig::default()
+        };
+        assert!(cols.meta_scores_under(&other).is_none());
+        let blend_only = RankingConfig {
+            meta_weight: 0.9,
+            ..RankingConfig::default()
+        };
+        assert!(cols.meta_scores_under(&blend_only).is_some());
+    }
+
+    #[test]
     fn counts_from_the_columns_equal_counts_from_the_copied_ordinals() {
         let index = PostIndex::create_in_ram().unwrap();
         let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
@@ -698,8 +775,9 @@ mod tests {
         w.commit().unwrap();
         let searcher = index.searcher();
         let segment = &searcher.segment_readers()[0];
-        let copied = Arc::new(SegmentColumns::open(segment).unwrap());
-        let mut columns_only = SegmentColumns::open(segment).unwrap();
+        let ranking = RankingConfig::default();
+        let copied = Arc::new(SegmentColumns::open(segment, &ranking).unwrap());
+        let mut columns_only = SegmentColumns::open(segment, &ranking).unwrap();
         columns_only.facet_ords = None;
         let stack = copied.labels[0][copied.labels[0].len() / 2].clone();
         let collect = |cols: Arc<SegmentColumns>, selections: Vec<Selection>| {

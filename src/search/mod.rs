@@ -51,10 +51,10 @@ impl Engine {
     /// An engine on `index`.
     pub fn new(index: PostIndex, ranking: RankingConfig) -> Engine {
         Engine {
+            columns: collector::ColumnCache::new(&ranking),
             index,
             ranking,
             expansions: Default::default(),
-            columns: Default::default(),
         }
     }
 

@@ -49,6 +49,15 @@ impl Default for RankingConfig {
 }
 
 impl RankingConfig {
+    /// Whether `other` weighs the meta score's inputs as this does (so the
+    /// same documents get the same meta scores).
+    pub fn same_meta_weights(&self, other: &RankingConfig) -> bool {
+        let weights = |r: &RankingConfig| {
+            [r.quality, r.freshness, r.depth, r.clarity, r.popularity].map(f64::to_bits)
+        };
+        weights(self) == weights(other)
+    }
+
     /// Checks that weights are finite and non-negative.
     pub fn validate(&self) -> Result<(), String> {
         let all = [
@@ -158,6 +167,12 @@ impl MetaColumns {
     #[inline]
     pub fn inputs(&self, doc: DocId) -> MetaInputs {
         MetaInputs::unpack(self.inputs.first(doc).unwrap_or(0))
+    }
+
+    /// The meta score of `doc`.
+    #[inline]
+    pub fn meta(&self, doc: DocId) -> f32 {
+        self.meta_from(&self.inputs(doc))
     }
 
     /// The meta score in [0, 1] of a post with these inputs; parts the
