@@ -10,7 +10,7 @@
 //! selections counts nowhere.
 
 use super::facets::{bucket_of, Selection, BUCKETS};
-use super::ranking::{blend, MetaColumns, RankingConfig};
+use super::ranking::{blend, MetaColumns, MetaInputs, RankingConfig};
 use super::types::{FacetCounts, Sort};
 use crate::schema::{FACET_FIELDS, SCORE_FIELDS};
 use std::cmp::{Ordering, Reverse};
@@ -211,6 +211,9 @@ pub struct SegmentColumns {
     pub meta_scores: Arc<[f32]>,
     /// The ranking the meta scores were computed under.
     pub ranking: RankingConfig,
+    /// Each document's score-part buckets, one per 4 bits ([`SCORE_FIELDS`]
+    /// order; [`NO_BUCKET`] when the post lacks the part).
+    pub bucket_codes: Arc<[u16]>,
     pub view_count: Column<u64>,
     pub last_reviewed: Column<tantivy::DateTime>,
 }
@@ -246,7 +249,13 @@ impl SegmentColumns {
         let facet_ords = FacetOrds::of_columns(&facets, &facet_bases, segment.max_doc());
         let meta_inputs = ff.u64("meta_inputs")?;
         let meta = MetaColumns::new(meta_inputs.clone(), ranking);
-        let meta_scores = (0..segment.max_doc()).map(|doc| meta.meta(doc)).collect();
+        let mut meta_scores = Vec::with_capacity(segment.max_doc() as usize);
+        let mut bucket_codes = Vec::with_capacity(segment.max_doc() as usize);
+        for doc in 0..segment.max_doc() {
+            let inputs = meta.inputs(doc);
+            meta_scores.push(meta.meta_from(&inputs));
+            bucket_codes.push(bucket_code(&inputs));
+        }
         Ok(SegmentColumns {
             id: ff.str("id")?,
             facets,
@@ -258,12 +267,24 @@ impl SegmentColumns {
                 .map(|n| ff.u64(n))
                 .collect::<tantivy::Result<Vec<_>>>()?,
             meta_inputs,
-            meta_scores,
+            meta_scores: meta_scores.into(),
             ranking: ranking.clone(),
+            bucket_codes: bucket_codes.into(),
             view_count: ff.u64("view_count")?,
             last_reviewed: ff.date("last_reviewed")?,
         })
     }
+}
+
+/// The 4-bit code of a missing score part in [`SegmentColumns::bucket_codes`].
+pub const NO_BUCKET: u16 = 0xf;
+
+/// The buckets of a post's score parts, packed 4 bits each.
+fn bucket_code(inputs: &MetaInputs) -> u16 {
+    inputs.parts.iter().enumerate().fold(0, |code, (i, part)| {
+        let bucket = part.map_or(NO_BUCKET, |v| bucket_of(v) as u16);
+        code | bucket << (4 * i)
+    })
 }
 
 impl SegmentColumns {
@@ -601,9 +622,11 @@ impl SegmentCollector for SegmentSearchCollector {
         self.total += 1;
         if self.with_facets {
             self.count_all_str(doc);
-            for (i, part) in self.meta.inputs(doc).parts.iter().enumerate() {
-                if let Some(v) = part {
-                    self.bucket_counts[i][bucket_of(*v)] += 1;
+            let code = self.cols.bucket_codes[doc as usize];
+            for (i, counts) in self.bucket_counts.iter_mut().enumerate() {
+                let bucket = (code >> (4 * i)) & NO_BUCKET;
+                if bucket != NO_BUCKET {
+                    counts[bucket as usize] += 1;
                 }
             }
         }
@@ -729,7 +752,7 @@ mod tests {
     }
 
     #[test]
-    fn precomputed_meta_scores_equal_scores_from_the_inputs() {
+    fn precomputed_meta_scores_and_buckets_equal_those_of_the_inputs() {
         let index = PostIndex::create_in_ram().unwrap();
         let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
         for n in 0..200 {
@@ -750,7 +773,19 @@ mod tests {
             let expected = meta.meta_from(&meta.inputs(doc));
             assert_eq!(cols.meta_scores[doc as usize].to_bits(), expected.to_bits());
         }
-        assert!(cols.meta_scores.iter().any(|&m| m == 0.0));
+        for doc in 0..segment.max_doc() {
+            let inputs = meta.inputs(doc);
+            let code = cols.bucket_codes[doc as usize];
+            for (i, part) in inputs.parts.iter().enumerate() {
+                let bucket = (code >> (4 * i)) & NO_BUCKET;
+                assert_eq!(
+                    part.map(bucket_of),
+                    (bucket != NO_BUCKET).then_some(bucket as usize)
+                );
+            }
+        }
+        assert!(cols.bucket_codes.contains(&0xffff));
+        assert!(cols.meta_scores.contains(&0.0));
         assert!(cols.meta_scores.iter().any(|&m| m > 0.0));
         assert!(cols.meta_scores_under(&ranking).is_some());
         let other = RankingConfig {
