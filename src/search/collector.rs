@@ -140,7 +140,7 @@ impl Collector for SearchCollector {
             k: self.k,
             meta_weight: self.meta_weight,
             meta: MetaColumns::new(cols.meta_inputs.clone(), &self.ranking),
-            meta_scores: cols.meta_scores_under(&self.ranking),
+            precomputed_meta: cols.has_meta_scores_of(&self.ranking),
             cols: cols.clone(),
             sort_col,
             with_facets: self.with_facets,
@@ -208,12 +208,12 @@ pub struct SegmentColumns {
     pub meta_inputs: Column<u64>,
     /// Each document's meta score under [`SegmentColumns::ranking`]: one
     /// load per match instead of unpacking and weighing its inputs.
-    pub meta_scores: Arc<[f32]>,
+    pub meta_scores: Vec<f32>,
     /// The ranking the meta scores were computed under.
     pub ranking: RankingConfig,
     /// Each document's score-part buckets, one per 4 bits ([`SCORE_FIELDS`]
     /// order; [`NO_BUCKET`] when the post lacks the part).
-    pub bucket_codes: Arc<[u16]>,
+    pub bucket_codes: Vec<u16>,
     pub view_count: Column<u64>,
     pub last_reviewed: Column<tantivy::DateTime>,
 }
@@ -267,9 +267,9 @@ impl SegmentColumns {
                 .map(|n| ff.u64(n))
                 .collect::<tantivy::Result<Vec<_>>>()?,
             meta_inputs,
-            meta_scores: meta_scores.into(),
+            meta_scores,
             ranking: ranking.clone(),
-            bucket_codes: bucket_codes.into(),
+            bucket_codes,
             view_count: ff.u64("view_count")?,
             last_reviewed: ff.date("last_reviewed")?,
         })
@@ -288,11 +288,10 @@ fn bucket_code(inputs: &MetaInputs) -> u16 {
 }
 
 impl SegmentColumns {
-    /// The documents' meta scores, if computed under `ranking`'s weights.
-    fn meta_scores_under(&self, ranking: &RankingConfig) -> Option<Arc<[f32]>> {
-        self.ranking
-            .same_meta_weights(ranking)
-            .then(|| self.meta_scores.clone())
+    /// Whether the documents' meta scores were computed under `ranking`'s
+    /// weights.
+    fn has_meta_scores_of(&self, ranking: &RankingConfig) -> bool {
+        self.ranking.same_meta_weights(ranking)
     }
 }
 
@@ -348,10 +347,13 @@ impl FacetOrds {
 /// which a search would otherwise do a dozen times per segment.
 #[derive(Clone)]
 pub struct ColumnCache {
-    segments: Arc<Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>>,
+    segments: Arc<Mutex<HashMap<SegmentId, ColumnSlot>>>,
     /// The ranking the segments' meta scores are computed under.
     ranking: RankingConfig,
 }
+
+/// A segment's columns once opened.
+type ColumnSlot = Arc<Mutex<Option<Arc<SegmentColumns>>>>;
 
 impl ColumnCache {
     /// An empty cache for an engine ranking by `ranking`.
@@ -369,15 +371,18 @@ impl ColumnCache {
         let lock = || self.segments.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::with_capacity(readers.len());
         for reader in readers {
-            let known = lock().get(&reader.segment_id()).cloned();
-            let cols = match known {
-                Some(cols) => cols,
+            let slot = lock().entry(reader.segment_id()).or_default().clone();
+            // Opened under the segment's own lock, not the map's (copying
+            // the facet ordinals of a big segment takes a while): searches
+            // racing for the same new segment wait for one opening instead
+            // of each making a copy, while other segments stay available.
+            let mut opened = slot.lock().unwrap_or_else(|e| e.into_inner());
+            let cols = match opened.as_ref() {
+                Some(cols) => cols.clone(),
                 None => {
-                    // Opened without the lock (copying the facet ordinals of
-                    // a big segment takes a while); a racing search may open
-                    // the same segment too, and one copy wins.
                     let cols = Arc::new(SegmentColumns::open(reader, &self.ranking)?);
-                    lock().entry(reader.segment_id()).or_insert(cols).clone()
+                    *opened = Some(cols.clone());
+                    cols
                 }
             };
             out.push(cols);
@@ -512,9 +517,9 @@ pub struct SegmentSearchCollector {
     k: usize,
     meta_weight: f32,
     meta: MetaColumns,
-    /// The segment's precomputed meta scores, when computed under this
-    /// search's ranking (else each is computed from its inputs).
-    meta_scores: Option<Arc<[f32]>>,
+    /// Whether the segment's precomputed meta scores are this search's
+    /// (else each is computed from its inputs).
+    precomputed_meta: bool,
     sort_col: SortColumn,
     with_facets: bool,
     /// The segment's columns (facet ordinals and labels).
@@ -633,9 +638,10 @@ impl SegmentCollector for SegmentSearchCollector {
         if self.k == 0 {
             return;
         }
-        let meta = match &self.meta_scores {
-            Some(scores) => scores[doc as usize],
-            None => self.meta.meta(doc),
+        let meta = if self.precomputed_meta {
+            self.cols.meta_scores[doc as usize]
+        } else {
+            self.meta.meta(doc)
         };
         let key = self.sort_key(doc, blend(score, meta, self.meta_weight));
         if self.heap.len() >= self.k {
@@ -787,17 +793,17 @@ mod tests {
         assert!(cols.bucket_codes.contains(&0xffff));
         assert!(cols.meta_scores.contains(&0.0));
         assert!(cols.meta_scores.iter().any(|&m| m > 0.0));
-        assert!(cols.meta_scores_under(&ranking).is_some());
+        assert!(cols.has_meta_scores_of(&ranking));
         let other = RankingConfig {
             quality: 0.9,
             ..RankingConfig::default()
         };
-        assert!(cols.meta_scores_under(&other).is_none());
+        assert!(!cols.has_meta_scores_of(&other));
         let blend_only = RankingConfig {
             meta_weight: 0.9,
             ..RankingConfig::default()
         };
-        assert!(cols.meta_scores_under(&blend_only).is_some());
+        assert!(cols.has_meta_scores_of(&blend_only));
     }
 
     #[test]
