@@ -274,6 +274,12 @@ impl SegmentColumns {
             last_reviewed: ff.date("last_reviewed")?,
         })
     }
+
+    /// Whether the documents' meta scores were computed under `ranking`'s
+    /// weights.
+    fn has_meta_scores_of(&self, ranking: &RankingConfig) -> bool {
+        self.ranking.same_meta_weights(ranking)
+    }
 }
 
 /// The 4-bit code of a missing score part in [`SegmentColumns::bucket_codes`].
@@ -285,14 +291,6 @@ fn bucket_code(inputs: &MetaInputs) -> u16 {
         let bucket = part.map_or(NO_BUCKET, |v| bucket_of(v) as u16);
         code | bucket << (4 * i)
     })
-}
-
-impl SegmentColumns {
-    /// Whether the documents' meta scores were computed under `ranking`'s
-    /// weights.
-    fn has_meta_scores_of(&self, ranking: &RankingConfig) -> bool {
-        self.ranking.same_meta_weights(ranking)
-    }
 }
 
 /// The facet values of every document of a segment, copied out of the
