@@ -346,11 +346,16 @@ pub const DOCUMENT_VOCABULARY: &str = "\u{0}document vocabulary\u{0}";
 /// recorded each word.
 pub fn begin_document_vocabulary() {
     ANALYSIS.with(|analysis| {
-        let v = &mut analysis.borrow_mut().vocabulary;
-        v.recording = true;
-        v.generation = v.generation.wrapping_add(1).max(1);
-        v.text.clear();
-        v.ends.clear();
+        let ThreadAnalysis { stems, vocabulary } = &mut *analysis.borrow_mut();
+        vocabulary.recording = true;
+        vocabulary.generation = vocabulary.generation.wrapping_add(1);
+        if vocabulary.generation == 0 {
+            // Wrapped: a cached word may carry any generation.
+            stems.clear();
+            vocabulary.generation = 1;
+        }
+        vocabulary.text.clear();
+        vocabulary.ends.clear();
     });
 }
 
