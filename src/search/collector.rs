@@ -719,19 +719,29 @@ mod tests {
     use super::*;
     use crate::index::PostIndex;
     use crate::indexer::{Writer, WriterOptions};
+    use crate::post::Post;
 
-    #[test]
-    fn facet_ordinals_copied_out_equal_the_columns() {
+    /// An in-RAM index of `count` posts generated from `seed`, each passed
+    /// through `edit` with its number first.
+    fn generated_index(seed: u64, count: usize, edit: impl Fn(usize, &mut Post)) -> PostIndex {
         let index = PostIndex::create_in_ram().unwrap();
         let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        for n in 0..300 {
-            let mut post = crate::generate::generate_post(3, n);
-            if n % 7 == 0 {
-                post.tools = None; // documents without values
-            }
+        for n in 0..count {
+            let mut post = crate::generate::generate_post(seed, n);
+            edit(n, &mut post);
             w.upsert(post).unwrap();
         }
         w.commit().unwrap();
+        index
+    }
+
+    #[test]
+    fn facet_ordinals_copied_out_equal_the_columns() {
+        let index = generated_index(3, 300, |n, post| {
+            if n % 7 == 0 {
+                post.tools = None; // documents without values
+            }
+        });
         let searcher = index.searcher();
         let segment = &searcher.segment_readers()[0];
         let cols = SegmentColumns::open(segment, &RankingConfig::default()).unwrap();
@@ -757,17 +767,12 @@ mod tests {
 
     #[test]
     fn precomputed_meta_scores_and_buckets_equal_those_of_the_inputs() {
-        let index = PostIndex::create_in_ram().unwrap();
-        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        for n in 0..200 {
-            let mut post = crate::generate::generate_post(9, n);
+        let index = generated_index(9, 200, |n, post| {
             if n % 5 == 0 {
                 post.score = None; // no inputs: meta score 0
                 post.view_count = None;
             }
-            w.upsert(post).unwrap();
-        }
-        w.commit().unwrap();
+        });
         let searcher = index.searcher();
         let segment = &searcher.segment_readers()[0];
         let ranking = RankingConfig::default();
@@ -806,12 +811,7 @@ mod tests {
 
     #[test]
     fn counts_from_the_columns_equal_counts_from_the_copied_ordinals() {
-        let index = PostIndex::create_in_ram().unwrap();
-        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        for n in 0..400 {
-            w.upsert(crate::generate::generate_post(5, n)).unwrap();
-        }
-        w.commit().unwrap();
+        let index = generated_index(5, 400, |_, _| {});
         let searcher = index.searcher();
         let segment = &searcher.segment_readers()[0];
         let ranking = RankingConfig::default();
