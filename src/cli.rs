@@ -462,7 +462,7 @@ fn check(args: CheckArgs) -> Result<i32> {
 fn engine(global: &GlobalArgs, flags: &[(&str, Option<String>, &str)]) -> Result<Engine> {
     let cfg = load_config(global, flags)?.config;
     let index = PostIndex::open(&cfg.index.dir)?;
-    Ok(Engine::new(index, cfg.ranking))
+    Ok(Engine::new(index, cfg.ranking).with_search_threads(cfg.index.search_threads))
 }
 
 /// `postsearch search`.
@@ -733,7 +733,9 @@ fn bench(global: &GlobalArgs, args: BenchArgs) -> Result<i32> {
                 Some(ix) => ix,
                 None => open()?,
             };
-            Target::Index(Box::new(Engine::new(ix, cfg.ranking)))
+            Target::Index(Box::new(
+                Engine::new(ix, cfg.ranking).with_search_threads(cfg.index.search_threads),
+            ))
         }
     };
     let stop = match args.requests {

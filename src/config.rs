@@ -36,6 +36,9 @@ pub struct IndexConfig {
     pub dir: PathBuf,
     /// Writer memory budget in MB.
     pub writer_budget_mb: usize,
+    /// Threads one search may be split over while cores are idle (0: one
+    /// per core; 1: never split).
+    pub search_threads: usize,
 }
 
 impl Default for IndexConfig {
@@ -43,6 +46,7 @@ impl Default for IndexConfig {
         IndexConfig {
             dir: PathBuf::from(crate::index::DEFAULT_INDEX_DIR),
             writer_budget_mb: crate::indexer::DEFAULT_WRITER_BUDGET >> 20,
+            search_threads: 0,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod ranking;
 pub mod similar;
 pub mod snippet;
 pub mod suggest;
+pub mod threads;
 pub mod types;
 
 pub use ranking::RankingConfig;
@@ -45,6 +46,7 @@ pub struct Engine {
     ranking: RankingConfig,
     expansions: std::sync::Arc<build::ExpansionCache>,
     columns: collector::ColumnCache,
+    threads: std::sync::Arc<threads::SearchThreads>,
 }
 
 impl Engine {
@@ -55,7 +57,21 @@ impl Engine {
             index,
             ranking,
             expansions: Default::default(),
+            threads: std::sync::Arc::new(threads::SearchThreads::new(0)),
         }
+    }
+
+    /// This engine with searches split over up to `threads` threads while
+    /// cores are idle (0: one per core; 1: never split); see
+    /// [`threads::SearchThreads`].
+    pub fn with_search_threads(self, threads: usize) -> Engine {
+        self.with_threads(threads::SearchThreads::new(threads))
+    }
+
+    /// This engine with searches run by `threads`.
+    pub(crate) fn with_threads(mut self, threads: threads::SearchThreads) -> Engine {
+        self.threads = std::sync::Arc::new(threads);
+        self
     }
 
     /// The index searched.
@@ -92,6 +108,7 @@ impl Engine {
         parsed: query::ParsedQuery,
         keep_posts: bool,
     ) -> Result<DetailedSearch> {
+        let _busy = self.threads.busy();
         let started = Instant::now();
         let selections = facets::resolve(&req.facets)?;
         let meta_weight = req.meta_weight.unwrap_or(self.ranking.meta_weight as f32);
@@ -127,11 +144,11 @@ impl Engine {
             )
         };
         let mut built = build_query(all)?;
-        let mut collected = searcher.search(&*built.query, &collector)?;
+        let mut collected = self.collect(&searcher, &*built.query, &collector)?;
         let mut relaxed = false;
         if collected.total == 0 && all && req.match_mode == MatchMode::Auto && built.positive > 1 {
             built = build_query(false)?;
-            collected = searcher.search(&*built.query, &collector)?;
+            collected = self.collect(&searcher, &*built.query, &collector)?;
             relaxed = true;
         }
         let mut posts = Vec::new();
@@ -170,6 +187,22 @@ impl Engine {
             ..SearchRequest::default()
         };
         Ok(self.search(&req)?.facets)
+    }
+
+    /// Counts a request as in the engine until the guard drops (see
+    /// [`threads::SearchThreads::busy`]).
+    pub(crate) fn busy(&self) -> threads::Busy<'_> {
+        self.threads.busy()
+    }
+
+    /// Runs `query` through `collector`, split over idle cores when it pays.
+    pub(crate) fn collect<C: tantivy::collector::Collector>(
+        &self,
+        searcher: &Searcher,
+        query: &dyn tantivy::query::Query,
+        collector: &C,
+    ) -> Result<C::Fruit> {
+        Ok(self.threads.search(searcher, query, collector)?)
     }
 
     /// The opened columns of the index's segments, shared by this engine's

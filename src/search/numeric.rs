@@ -28,6 +28,7 @@ impl Engine {
         relaxed: bool,
         fields: &[&str],
     ) -> Result<NumericCounts> {
+        let _busy = self.busy();
         for f in fields {
             if !NUMERIC_FIELDS.contains(f) {
                 return Err(Error::bad_request(
@@ -76,7 +77,7 @@ impl Engine {
         let collector = NumericCollector {
             fields: fields.iter().map(|f| f.to_string()).collect(),
         };
-        let counts = searcher.search(&q, &collector)?;
+        let counts = self.collect(&searcher, &q, &collector)?;
         Ok(fields.iter().map(|f| f.to_string()).zip(counts).collect())
     }
 }

@@ -62,6 +62,7 @@ impl Engine {
     }
 
     fn similar_to(&self, post: &Post, id: Option<&str>, limit: usize) -> Result<SimilarResponse> {
+        let _busy = self.busy();
         let started = std::time::Instant::now();
         if limit > super::MAX_LIMIT {
             return Err(Error::bad_request(
@@ -108,7 +109,7 @@ impl Engine {
             with_facets: false,
             selections: Vec::new(),
         };
-        let collected = searcher.search(&query, &collector)?;
+        let collected = self.collect(&searcher, &query, &collector)?;
         let source = Source {
             id: id.map(str::to_string),
             hash: post.hash.clone(),

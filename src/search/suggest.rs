@@ -41,6 +41,7 @@ pub struct SuggestResponse {
 impl Engine {
     /// Up to `limit` term completions and `limit` titles for what is typed.
     pub fn suggest(&self, q: &str, limit: usize) -> Result<SuggestResponse> {
+        let _busy = self.busy();
         let started = std::time::Instant::now();
         let limit = limit.clamp(1, 20);
         let mut suggestions = Vec::new();

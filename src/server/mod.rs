@@ -49,7 +49,8 @@ impl AppState {
     /// State for serving `index` with `config`.
     pub fn new(index: PostIndex, config: Config) -> AppState {
         AppState {
-            engine: Engine::new(index, config.ranking.clone()),
+            engine: Engine::new(index, config.ranking.clone())
+                .with_search_threads(config.index.search_threads),
             permits: Semaphore::new(config.limits.max_concurrent_requests.max(1)),
             config,
             metrics: Metrics::new(),
