@@ -3,14 +3,16 @@
 //! term, its typo variants (each BM25-scored, with a penalty) and — for the
 //! last word of a search-as-you-type query — its completions.
 
+use super::phrase::Phrase;
 use super::query::{Filter, ParsedQuery, TextClause};
 use super::ranking::RankingConfig;
 use crate::analysis::{text_analyzer, tokens, words_analyzer};
 use crate::schema::Fields;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
+    TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
@@ -222,7 +224,8 @@ impl Builder<'_> {
                         .iter()
                         .map(|t| Term::from_field_text(field, t))
                         .collect();
-                    boosted(Box::new(PhraseQuery::new(terms)), boost)
+                    let directory = Arc::new(self.searcher.index().directory().clone());
+                    boosted(Box::new(Phrase::new(terms, directory)), boost)
                 })
                 .collect();
             return Ok(Some(Box::new(BooleanQuery::union(subqueries))));

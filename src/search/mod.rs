@@ -6,6 +6,7 @@ pub mod build;
 pub mod collector;
 pub mod facets;
 pub mod numeric;
+pub mod phrase;
 pub mod query;
 pub mod ranking;
 pub mod similar;
