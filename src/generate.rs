@@ -129,6 +129,32 @@ pub fn generate_post(seed: u64, n: usize) -> Post {
     }
 }
 
+/// A test index in RAM of generated posts: `batches` batches of
+/// `per_batch` posts from `seed`, post `batch * 1000 + n` passed through
+/// `edit` with its number, each batch committed (so one segment or more
+/// per batch).
+#[cfg(test)]
+pub(crate) fn in_ram_index(
+    seed: u64,
+    batches: usize,
+    per_batch: usize,
+    edit: impl Fn(usize, &mut Post),
+) -> crate::index::PostIndex {
+    use crate::indexer::{Writer, WriterOptions};
+    let index = crate::index::PostIndex::create_in_ram().unwrap();
+    let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+    for batch in 0..batches {
+        for n in 0..per_batch {
+            let number = batch * 1000 + n;
+            let mut post = generate_post(seed, number);
+            edit(number, &mut post);
+            w.upsert(post).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    index
+}
+
 /// Writes posts `opts.start .. opts.start + opts.count` into `out_dir`
 /// (created if missing): `posts.jsonl`, or one text file per post under
 /// `out_dir/NNN/NNNNNN_<hash prefix>.txt`. Same options, same bytes.

@@ -10,6 +10,7 @@ use crate::analysis::{text_analyzer, tokens, words_analyzer};
 use crate::schema::Fields;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use tantivy::directory::Directory;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
     TermQuery,
@@ -217,6 +218,7 @@ impl Builder<'_> {
         }
         if analyzed.len() > 1 {
             // A phrase, or a word the tokenizer splits (n+1, e-mail).
+            let directory: Arc<dyn Directory> = Arc::new(self.searcher.index().directory().clone());
             let subqueries: Vec<Box<dyn Query>> = fields
                 .iter()
                 .map(|&(field, boost)| {
@@ -224,8 +226,7 @@ impl Builder<'_> {
                         .iter()
                         .map(|t| Term::from_field_text(field, t))
                         .collect();
-                    let directory = Arc::new(self.searcher.index().directory().clone());
-                    boosted(Box::new(Phrase::new(terms, directory)), boost)
+                    boosted(Box::new(Phrase::new(terms, directory.clone())), boost)
                 })
                 .collect();
             return Ok(Some(Box::new(BooleanQuery::union(subqueries))));

@@ -717,27 +717,11 @@ impl SegmentCollector for SegmentSearchCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::PostIndex;
-    use crate::indexer::{Writer, WriterOptions};
-    use crate::post::Post;
-
-    /// An in-RAM index of `count` posts generated from `seed`, each passed
-    /// through `edit` with its number first.
-    fn generated_index(seed: u64, count: usize, edit: impl Fn(usize, &mut Post)) -> PostIndex {
-        let index = PostIndex::create_in_ram().unwrap();
-        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        for n in 0..count {
-            let mut post = crate::generate::generate_post(seed, n);
-            edit(n, &mut post);
-            w.upsert(post).unwrap();
-        }
-        w.commit().unwrap();
-        index
-    }
+    use crate::generate::in_ram_index;
 
     #[test]
     fn facet_ordinals_copied_out_equal_the_columns() {
-        let index = generated_index(3, 300, |n, post| {
+        let index = in_ram_index(3, 1, 300, |n, post| {
             if n % 7 == 0 {
                 post.tools = None; // documents without values
             }
@@ -767,7 +751,7 @@ mod tests {
 
     #[test]
     fn precomputed_meta_scores_and_buckets_equal_those_of_the_inputs() {
-        let index = generated_index(9, 200, |n, post| {
+        let index = in_ram_index(9, 1, 200, |n, post| {
             if n % 5 == 0 {
                 post.score = None; // no inputs: meta score 0
                 post.view_count = None;
@@ -811,7 +795,7 @@ mod tests {
 
     #[test]
     fn counts_from_the_columns_equal_counts_from_the_copied_ordinals() {
-        let index = generated_index(5, 400, |_, _| {});
+        let index = in_ram_index(5, 1, 400, |_, _| {});
         let searcher = index.searcher();
         let segment = &searcher.segment_readers()[0];
         let ranking = RankingConfig::default();

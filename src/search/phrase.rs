@@ -360,18 +360,12 @@ mod tests {
     /// An in-RAM index of 400 generated posts in several segments, some
     /// deleted, one with a phrase repeated and a word doubled.
     fn index() -> PostIndex {
-        let index = PostIndex::create_in_ram().unwrap();
-        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        for batch in 0..2 {
-            for n in 0..200 {
-                let mut post = crate::generate::generate_post(23, batch * 1000 + n);
-                if n == 7 {
-                    post.body = Some("for a for a start: the the the end, for a".into());
-                }
-                w.upsert(post).unwrap();
+        let index = crate::generate::in_ram_index(23, 2, 200, |number, post| {
+            if number % 1000 == 7 {
+                post.body = Some("for a for a start: the the the end, for a".into());
             }
-            w.commit().unwrap();
-        }
+        });
+        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
         for n in (0..200).step_by(9) {
             w.delete(&crate::generate::generate_post(23, n).id).unwrap();
         }

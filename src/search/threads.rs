@@ -58,11 +58,6 @@ impl SearchThreads {
         }
     }
 
-    /// The number of threads one search may use.
-    pub fn threads(&self) -> usize {
-        self.threads
-    }
-
     /// Counts a request (a search, a suggestion, ...) as in the engine
     /// until the guard drops: searches are split only while few are.
     pub fn busy(&self) -> Busy<'_> {
@@ -172,22 +167,13 @@ impl Drop for Busy<'_> {
 mod tests {
     use super::*;
     use crate::index::PostIndex;
-    use crate::indexer::{Writer, WriterOptions};
     use crate::search::{Engine, RankingConfig, SearchRequest, Sort};
     use std::sync::Mutex;
     use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
     /// An in-RAM index of 360 generated posts in three or more segments.
     fn segmented() -> PostIndex {
-        let index = PostIndex::create_in_ram().unwrap();
-        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        for batch in 0..3 {
-            for n in 0..120 {
-                w.upsert(crate::generate::generate_post(17, batch * 1000 + n))
-                    .unwrap();
-            }
-            w.commit().unwrap();
-        }
+        let index = crate::generate::in_ram_index(17, 3, 120, |_, _| {});
         assert!(index.searcher().segment_readers().len() >= 3);
         index
     }
@@ -274,10 +260,7 @@ mod tests {
             );
         }
         assert!(SearchThreads::with(2, 2, 360).should_split(&index.searcher(), 1));
-        let single = PostIndex::create_in_ram().unwrap();
-        let mut w = Writer::new(&single, WriterOptions::default()).unwrap();
-        w.upsert(crate::generate::generate_post(1, 1)).unwrap();
-        w.commit().unwrap();
+        let single = crate::generate::in_ram_index(1, 1, 1, |_, _| {});
         assert!(!split.should_split(&single.searcher(), 1));
     }
 
