@@ -57,6 +57,17 @@ pub struct SearchCollector {
 }
 
 impl SearchCollector {
+    /// Orders candidates by key, highest first, ties by post id.
+    pub fn rank(&self, top: &mut [Candidate]) -> tantivy::Result<()> {
+        top.sort_by(|a, b| {
+            b.key
+                .total_cmp(&a.key)
+                .then_with(|| a.address.segment_ord.cmp(&b.address.segment_ord))
+                .then_with(|| a.id_ord.cmp(&b.id_ord))
+        });
+        self.order_ties_by_id(top)
+    }
+
     /// Orders tied candidates from different segments by id. Ids are read
     /// only for ties (rare for relevance, common for `quality`), one sorted
     /// batch per segment, because every dictionary lookup decompresses a
@@ -134,7 +145,7 @@ impl Collector for SearchCollector {
             Sort::Quality => SortColumn::U64(cols.scores[0].clone()),
             Sort::Newest => SortColumn::Date(cols.last_reviewed.clone()),
         };
-        let facet_counts = vec![0u64; cols.facet_bases[FACET_FIELDS.len()] as usize];
+        let facet_counts = vec![0u64; counters(&cols.facet_bases)];
         Ok(SegmentSearchCollector {
             segment_ord,
             k: self.k,
@@ -151,7 +162,6 @@ impl Collector for SearchCollector {
                 .map(|s| FacetTarget::of(s.field()))
                 .collect(),
             facet_counts,
-            bucket_counts: vec![[0; BUCKETS.len()]; SCORE_FIELDS.len()],
             total: 0,
             heap: BinaryHeap::with_capacity(self.k + 1),
         })
@@ -177,13 +187,7 @@ impl Collector for SearchCollector {
                 }
             }
         }
-        out.top.sort_by(|a, b| {
-            b.key
-                .total_cmp(&a.key)
-                .then_with(|| a.address.segment_ord.cmp(&b.address.segment_ord))
-                .then_with(|| a.id_ord.cmp(&b.id_ord))
-        });
-        self.order_ties_by_id(&mut out.top)?;
+        self.rank(&mut out.top)?;
         out.top.truncate(self.k);
         Ok(out)
     }
@@ -246,7 +250,6 @@ impl SegmentColumns {
             let terms = col.as_ref().map_or(0, |c| c.num_terms());
             facet_bases[i + 1] = facet_bases[i].saturating_add(terms as u32);
         }
-        let facet_ords = FacetOrds::of_columns(&facets, &facet_bases, segment.max_doc());
         let meta_inputs = ff.u64("meta_inputs")?;
         let meta = MetaColumns::new(meta_inputs.clone(), ranking);
         let mut meta_scores = Vec::with_capacity(segment.max_doc() as usize);
@@ -256,6 +259,7 @@ impl SegmentColumns {
             meta_scores.push(meta.meta_from(&inputs));
             bucket_codes.push(bucket_code(&inputs));
         }
+        let facet_ords = FacetOrds::of_columns(&facets, &facet_bases, &bucket_codes);
         Ok(SegmentColumns {
             id: ff.str("id")?,
             facets,
@@ -294,50 +298,107 @@ fn bucket_code(inputs: &MetaInputs) -> u16 {
 }
 
 /// The facet values of every document of a segment, copied out of the
-/// facet columns once: each value as its combined ordinal (its column's
-/// base plus its term ordinal), a document's values side by side. Counting
-/// a match's facets is then one slice of an array and one counter per
-/// value, instead of four columns' compressed index lookups (~2 bytes per
-/// value and 4 per document in memory).
+/// facet columns once, as counter slots (see [`SegmentColumns::counters`]):
+/// a document's string values (its column's base plus its term ordinal),
+/// column by column, padded with [`FacetOrds::pad`] to the widest post's,
+/// then the buckets of its four score parts. Counting a match's facets is
+/// then one row of an array, one cache line, and one counter per slot, with
+/// the same number of slots for every document: a loop whose length varied
+/// with the post (9–12 values in generated posts) cost a mispredicted branch
+/// on most matches, and the buckets, kept apart, another cache miss.
 pub struct FacetOrds {
-    starts: Vec<u32>,
+    width: usize,
+    pad: u16,
     ords: Vec<u16>,
 }
 
+/// The most string values a document may have across the facet columns for
+/// the rows to be copied out (beyond it, every row would be as wide as the
+/// widest post's, and the columns are read instead).
+const MAX_FACET_VALUES: usize = 28;
+
 impl FacetOrds {
-    /// The combined ordinals of `cols` for documents `0..max_doc`; `None`
-    /// when the columns together have more values than 16 bits hold.
-    fn of_columns(cols: &[Option<StrColumn>], bases: &[u32], max_doc: DocId) -> Option<FacetOrds> {
-        if bases[cols.len()] > u16::MAX as u32 {
+    /// The rows of documents `0..max_doc`, from the string facet `cols`
+    /// (combined ordinals from `bases`) and each document's `bucket_codes`;
+    /// `None` when the counter slots do not fit 16 bits, or a document has
+    /// more than [`MAX_FACET_VALUES`] string values.
+    fn of_columns(
+        cols: &[Option<StrColumn>],
+        bases: &[u32],
+        bucket_codes: &[u16],
+    ) -> Option<FacetOrds> {
+        let pad = bases[cols.len()];
+        if counters(bases) > u16::MAX as usize + 1 {
             return None;
         }
+        let max_doc = bucket_codes.len() as DocId;
+        let mut values = 0;
+        for doc in 0..max_doc {
+            let n: usize = cols
+                .iter()
+                .flatten()
+                .map(|c| c.term_ords(doc).count())
+                .sum();
+            values = values.max(n);
+        }
+        if values > MAX_FACET_VALUES {
+            return None;
+        }
+        let width = values + SCORE_FIELDS.len();
         // Sized exactly up front: no grown-and-dropped buffers left behind
         // in the allocator of a long-running server.
-        let values: usize = cols
-            .iter()
-            .flatten()
-            .map(|c| c.ords().values.num_vals() as usize)
-            .sum();
-        let mut starts = Vec::with_capacity(max_doc as usize + 1);
-        let mut ords = Vec::with_capacity(values);
-        for doc in 0..max_doc {
-            starts.push(ords.len() as u32);
-            for (col, &base) in cols.iter().zip(bases) {
-                if let Some(col) = col {
-                    ords.extend(col.term_ords(doc).map(|o| (base as u64 + o) as u16));
-                }
+        let mut ords = vec![pad as u16; width * max_doc as usize];
+        for ((doc, row), &code) in (0..max_doc)
+            .zip(ords.chunks_exact_mut(width))
+            .zip(bucket_codes)
+        {
+            let (strings, buckets) = row.split_at_mut(values);
+            let doc_values = cols
+                .iter()
+                .zip(bases)
+                .filter_map(|(col, &base)| Some((col.as_ref()?, base)))
+                .flat_map(|(col, base)| col.term_ords(doc).map(move |o| (base as u64 + o) as u16));
+            for (slot, ord) in strings.iter_mut().zip(doc_values) {
+                *slot = ord;
+            }
+            for (part, slot) in buckets.iter_mut().enumerate() {
+                *slot = bucket_slot(bases, part, code) as u16;
             }
         }
-        starts.push(ords.len() as u32);
-        Some(FacetOrds { starts, ords })
+        Some(FacetOrds {
+            width,
+            pad: pad as u16,
+            ords,
+        })
     }
 
-    /// The combined ordinals of `doc`, column by column.
+    /// The row of `doc`: its counter slots.
     #[inline]
     pub fn of(&self, doc: DocId) -> &[u16] {
-        let d = doc as usize;
-        &self.ords[self.starts[d] as usize..self.starts[d + 1] as usize]
+        let start = doc as usize * self.width;
+        &self.ords[start..start + self.width]
     }
+
+    /// The slot that fills a row after its document's string values: one
+    /// past the last value's, so it counts toward no facet.
+    pub fn pad(&self) -> u16 {
+        self.pad
+    }
+}
+
+/// The number of counter slots of a segment whose string facet columns
+/// have combined ordinals `bases` (see [`SegmentColumns::facet_bases`]):
+/// one per string value, one for padding, and 16 per score part, one per
+/// 4-bit bucket code (the last, [`NO_BUCKET`], counts posts without the
+/// part and is never reported).
+fn counters(bases: &[u32]) -> usize {
+    bases[FACET_FIELDS.len()] as usize + 1 + 16 * SCORE_FIELDS.len()
+}
+
+/// The counter slot of score part `part` of a post with bucket code `code`.
+#[inline]
+fn bucket_slot(bases: &[u32], part: usize, code: u16) -> usize {
+    bases[FACET_FIELDS.len()] as usize + 1 + 16 * part + ((code >> (4 * part)) & NO_BUCKET) as usize
 }
 
 /// Opened [`SegmentColumns`] by segment, shared by an engine's clones:
@@ -525,9 +586,8 @@ pub struct SegmentSearchCollector {
     matchers: Vec<Matcher>,
     /// The facet each selection's field counts toward.
     selection_targets: Vec<FacetTarget>,
-    /// Matches by combined facet ordinal (see [`FacetOrds`]).
+    /// Matches by counter slot (see [`FacetOrds`]).
     facet_counts: Vec<u64>,
-    bucket_counts: Vec<[u64; BUCKETS.len()]>,
     total: u64,
     /// Min-heap (via `Reverse`) of the best `k`: its top is the worst kept.
     heap: BinaryHeap<Reverse<Entry>>,
@@ -558,9 +618,9 @@ impl SegmentSearchCollector {
         }
     }
 
-    /// Counts `doc` toward every string facet.
+    /// Counts `doc` toward every facet.
     #[inline]
-    fn count_all_str(&mut self, doc: DocId) {
+    fn count_all(&mut self, doc: DocId) {
         match &self.cols.facet_ords {
             Some(fo) => {
                 for &ord in fo.of(doc) {
@@ -570,6 +630,10 @@ impl SegmentSearchCollector {
             None => {
                 for i in 0..FACET_FIELDS.len() {
                     self.count_column(doc, i);
+                }
+                let code = self.cols.bucket_codes[doc as usize];
+                for part in 0..SCORE_FIELDS.len() {
+                    self.facet_counts[bucket_slot(&self.cols.facet_bases, part, code)] += 1;
                 }
             }
         }
@@ -588,7 +652,8 @@ impl SegmentSearchCollector {
     #[inline]
     fn count_bucket(&mut self, doc: DocId, i: usize) {
         if let Some(v) = self.cols.scores[i].first(doc) {
-            self.bucket_counts[i][bucket_of(v)] += 1;
+            let code = (bucket_of(v) as u16) << (4 * i);
+            self.facet_counts[bucket_slot(&self.cols.facet_bases, i, code)] += 1;
         }
     }
 
@@ -624,14 +689,7 @@ impl SegmentCollector for SegmentSearchCollector {
         }
         self.total += 1;
         if self.with_facets {
-            self.count_all_str(doc);
-            let code = self.cols.bucket_codes[doc as usize];
-            for (i, counts) in self.bucket_counts.iter_mut().enumerate() {
-                let bucket = (code >> (4 * i)) & NO_BUCKET;
-                if bucket != NO_BUCKET {
-                    counts[bucket as usize] += 1;
-                }
-            }
+            self.count_all(doc);
         }
         if self.k == 0 {
             return;
@@ -689,8 +747,12 @@ impl SegmentCollector for SegmentSearchCollector {
             for (i, name) in SCORE_FIELDS.iter().enumerate() {
                 let counts = BUCKETS
                     .iter()
-                    .zip(self.bucket_counts[i])
-                    .map(|((label, _, _), n)| (label.to_string(), n))
+                    .enumerate()
+                    .map(|(b, (label, _, _))| {
+                        let code = (b as u16) << (4 * i);
+                        let n = self.facet_counts[bucket_slot(&self.cols.facet_bases, i, code)];
+                        (label.to_string(), n)
+                    })
                     .collect();
                 facets.insert(name.to_string(), counts);
             }
@@ -744,7 +806,14 @@ mod tests {
                     .iter()
                     .all(|&o| range.contains(&(o as u32))));
             }
-            assert_eq!(ords.of(doc), &expected[..], "doc {doc}");
+            let row = ords.of(doc);
+            let (strings, buckets) = row.split_at(row.len() - SCORE_FIELDS.len());
+            assert_eq!(&strings[..expected.len()], &expected[..], "doc {doc}");
+            assert!(strings[expected.len()..].iter().all(|&o| o == ords.pad()));
+            let code = cols.bucket_codes[doc as usize];
+            for (part, &slot) in buckets.iter().enumerate() {
+                assert_eq!(slot as usize, bucket_slot(&cols.facet_bases, part, code));
+            }
         }
         assert!(seen_empty);
     }
@@ -840,6 +909,21 @@ mod tests {
             assert_eq!(a.total, b.total, "{selections:?}");
             assert_eq!(a.facets, b.facets, "{selections:?}");
             assert!(a.facets["stack"].values().sum::<u64>() > 0);
+        }
+        // Bucket counts of every post, counted from the score columns.
+        let all = collect(copied.clone(), vec![]);
+        for part in SCORE_FIELDS {
+            let mut expected = [0u64; BUCKETS.len()];
+            for reader in searcher.segment_readers() {
+                let column = reader.fast_fields().u64(part).unwrap();
+                for doc in 0..reader.max_doc() {
+                    if let Some(v) = column.first(doc) {
+                        expected[bucket_of(v)] += 1;
+                    }
+                }
+            }
+            let counted: Vec<u64> = BUCKETS.iter().map(|b| all.facets[part][b.0]).collect();
+            assert_eq!(counted, expected, "{part}");
         }
     }
 }

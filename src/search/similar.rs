@@ -3,7 +3,7 @@
 //! the post itself, never an exact duplicate (same `hash`), and never two
 //! results that duplicate each other.
 
-use super::collector::{Candidate, SearchCollector};
+use super::collector::SearchCollector;
 use super::types::{Hit, Sort};
 use super::{make_hit, Engine};
 use crate::error::{Error, Result};
@@ -120,8 +120,8 @@ impl Engine {
         // The source's facet values as term ordinals, per segment, so that
         // candidates are compared by integer, not by string.
         let mut per_segment: Vec<Option<SegmentFacts>> = Vec::new();
-        let mut ranked: Vec<(f32, Candidate)> = Vec::with_capacity(collected.top.len());
-        for c in collected.top {
+        let mut ranked = collected.top;
+        for c in &mut ranked {
             let seg = c.address.segment_ord as usize;
             if per_segment.len() <= seg {
                 per_segment.resize_with(seg + 1, || None);
@@ -133,25 +133,17 @@ impl Engine {
                 )?);
             }
             let facts = per_segment[seg].as_ref().expect("opened");
-            ranked.push((c.key as f32 * facts.lift(c.address.doc_id), c));
+            c.key = (c.key as f32 * facts.lift(c.address.doc_id)) as f64;
         }
         // Ties are ordered by id, so the answer does not depend on which
-        // segment a post landed in.
-        let candidates: Vec<Candidate> = ranked.iter().map(|(_, c)| c.clone()).collect();
-        let ids = collector.resolve_ids(&candidates)?;
-        let mut order: Vec<usize> = (0..ranked.len()).collect();
-        order.sort_by(|&a, &b| {
-            ranked[b]
-                .0
-                .total_cmp(&ranked[a].0)
-                .then_with(|| ids[a].cmp(&ids[b]))
-        });
-        let ranked: Vec<(f32, Candidate)> = order.into_iter().map(|i| ranked[i].clone()).collect();
+        // segment a post landed in (ids are read only for ties: each id
+        // lookup decompresses a block of the id dictionary).
+        collector.rank(&mut ranked)?;
         // Read posts in rank order until enough distinct ones are found; a
         // post with a hash already shown (or the source's) is a duplicate.
         let mut seen_hashes: Vec<String> = source.hash.iter().cloned().collect();
         let mut hits = Vec::with_capacity(limit);
-        for (score, c) in &ranked {
+        for c in &ranked {
             if hits.len() >= limit {
                 break;
             }
@@ -165,7 +157,7 @@ impl Engine {
                 }
                 seen_hashes.push(h.clone());
             }
-            hits.push(make_hit(post, c, *score, None, None));
+            hits.push(make_hit(post, c, c.key as f32, None, None));
         }
         Ok(SimilarResponse {
             id: source.id,
