@@ -54,6 +54,8 @@ pub struct SearchCollector {
     pub ranking: RankingConfig,
     pub with_facets: bool,
     pub selections: Vec<Selection>,
+    /// Posts never collected (matched or not).
+    pub excluded: Vec<DocAddress>,
 }
 
 impl SearchCollector {
@@ -162,6 +164,12 @@ impl Collector for SearchCollector {
                 .map(|s| FacetTarget::of(s.field()))
                 .collect(),
             facet_counts,
+            excluded: self
+                .excluded
+                .iter()
+                .filter(|a| a.segment_ord == segment_ord)
+                .map(|a| a.doc_id)
+                .collect(),
             total: 0,
             heap: BinaryHeap::with_capacity(self.k + 1),
         })
@@ -588,6 +596,8 @@ pub struct SegmentSearchCollector {
     selection_targets: Vec<FacetTarget>,
     /// Matches by counter slot (see [`FacetOrds`]).
     facet_counts: Vec<u64>,
+    /// The segment's posts never collected.
+    excluded: Vec<DocId>,
     total: u64,
     /// Min-heap (via `Reverse`) of the best `k`: its top is the worst kept.
     heap: BinaryHeap<Reverse<Entry>>,
@@ -672,6 +682,9 @@ impl SegmentCollector for SegmentSearchCollector {
     type Fruit = Collected;
 
     fn collect(&mut self, doc: DocId, score: Score) {
+        if !self.excluded.is_empty() && self.excluded.contains(&doc) {
+            return;
+        }
         let mut failed = None;
         for (i, m) in self.matchers.iter().enumerate() {
             if !m.matches(doc, &self.cols) {
@@ -881,6 +894,7 @@ mod tests {
                 ranking: RankingConfig::default(),
                 with_facets: true,
                 selections,
+                excluded: Vec::new(),
             };
             searcher
                 .search(&tantivy::query::AllQuery, &collector)
@@ -925,5 +939,40 @@ mod tests {
             let counted: Vec<u64> = BUCKETS.iter().map(|b| all.facets[part][b.0]).collect();
             assert_eq!(counted, expected, "{part}");
         }
+    }
+
+    #[test]
+    fn excluded_posts_are_never_collected() {
+        let index = in_ram_index(7, 2, 60, |_, _| {});
+        let searcher = index.searcher();
+        let excluded: Vec<DocAddress> = searcher
+            .segment_readers()
+            .iter()
+            .enumerate()
+            .flat_map(|(ord, r)| {
+                (0..r.max_doc())
+                    .step_by(7)
+                    .map(move |d| DocAddress::new(ord as u32, d))
+            })
+            .collect();
+        let collector = SearchCollector {
+            columns: Vec::new(),
+            k: 1000,
+            sort: Sort::Relevance,
+            meta_weight: 0.3,
+            ranking: RankingConfig::default(),
+            with_facets: true,
+            selections: Vec::new(),
+            excluded: excluded.clone(),
+        };
+        let got = searcher
+            .search(&tantivy::query::AllQuery, &collector)
+            .unwrap();
+        assert!(!excluded.is_empty());
+        assert_eq!(got.total, searcher.num_docs() - excluded.len() as u64);
+        assert_eq!(got.top.len() as u64, got.total);
+        assert!(got.top.iter().all(|c| !excluded.contains(&c.address)));
+        let stack: u64 = got.facets["stack"].values().sum();
+        assert!(stack >= got.total, "every post has a stack");
     }
 }

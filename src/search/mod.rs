@@ -122,6 +122,7 @@ impl Engine {
             ranking: self.ranking.clone(),
             with_facets: req.with_facets,
             selections,
+            excluded: Vec::new(),
         };
         let expansion = Expansion {
             typos: req.typos,

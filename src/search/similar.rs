@@ -9,6 +9,7 @@ use super::{make_hit, Engine};
 use crate::error::{Error, Result};
 use crate::post::Post;
 use serde::Serialize;
+use tantivy::collector::DocSetCollector;
 use tantivy::columnar::StrColumn;
 use tantivy::query::{BooleanQuery, MoreLikeThisQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, OwnedValue};
@@ -88,17 +89,28 @@ impl Engine {
             .with_max_query_terms(32)
             .with_boost_factor(1.0)
             .with_document_fields(doc_fields);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(mlt))];
+        // The source and its exact duplicates are never candidates. They
+        // are skipped by the collector rather than excluded by the query:
+        // an excluding query wraps the union of terms in a scorer called
+        // through a vtable for every match.
+        let mut not: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(id) = id {
-            clauses.push((Occur::MustNot, term_query(Term::from_field_text(f.id, id))));
+            not.push((Occur::Should, term_query(Term::from_field_text(f.id, id))));
         }
         if let Some(hash) = &post.hash {
-            clauses.push((
-                Occur::MustNot,
+            not.push((
+                Occur::Should,
                 term_query(Term::from_field_text(f.hash, hash)),
             ));
         }
-        let query = BooleanQuery::new(clauses);
+        let excluded = if not.is_empty() {
+            searcher
+                .search(&BooleanQuery::new(not), &DocSetCollector)?
+                .into_iter()
+                .collect()
+        } else {
+            Vec::new()
+        };
         let k = (limit * CANDIDATES_PER_RESULT).max(50);
         let collector = SearchCollector {
             columns: self.columns().for_searcher(&searcher)?,
@@ -108,8 +120,9 @@ impl Engine {
             ranking: self.ranking().clone(),
             with_facets: false,
             selections: Vec::new(),
+            excluded,
         };
-        let collected = self.collect(&searcher, &query, &collector)?;
+        let collected = self.collect(&searcher, &mlt, &collector)?;
         let source = Source {
             id: id.map(str::to_string),
             hash: post.hash.clone(),
