@@ -6,6 +6,7 @@
 use super::phrase::Phrase;
 use super::query::{Filter, ParsedQuery, TextClause};
 use super::ranking::RankingConfig;
+use super::union::Union;
 use crate::analysis::{text_analyzer, tokens, words_analyzer};
 use crate::schema::Fields;
 use std::collections::BTreeSet;
@@ -125,24 +126,48 @@ pub fn build(
         .iter()
         .rposition(|c| !c.phrase)
         .filter(|_| expansion.prefix);
-    let mut groups: Vec<Box<dyn Query>> = Vec::new();
+    let mut alternatives: Vec<Vec<Box<dyn Query>>> = Vec::new();
     for (i, clause) in parsed.clauses.iter().enumerate() {
         let exp = Expansion {
             typos: expansion.typos,
             prefix: Some(i) == last_word,
         };
         if let Some(q) = b.clause(clause, exp, true)? {
-            groups.push(q);
+            alternatives.push(q);
         }
     }
-    let positive = groups.len();
+    let positive = alternatives.len();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if groups.is_empty() {
+    if alternatives.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
-    } else if all {
-        clauses.extend(groups.into_iter().map(|g| (Occur::Must, g)));
+    } else if all && alternatives.len() > 1 {
+        // The clause with the fewest postings leads the intersection and
+        // is read in full; a clause with many more postings is only ever
+        // sought to the leader's matches: it moves lazily (see `Union`).
+        let costs = alternatives
+            .iter()
+            .map(|a| postings(searcher, a))
+            .collect::<tantivy::Result<Vec<u64>>>()?;
+        let least = costs.iter().copied().min().unwrap_or(0);
+        for (a, cost) in alternatives.into_iter().zip(costs) {
+            let query: Box<dyn Query> = if cost >= least.saturating_mul(LAZY_UNION_RATIO).max(1) {
+                Box::new(Union::new(a))
+            } else {
+                Box::new(BooleanQuery::union(a))
+            };
+            clauses.push((Occur::Must, query));
+        }
     } else {
-        clauses.push((Occur::Must, Box::new(BooleanQuery::union(groups))));
+        let mut groups: Vec<Box<dyn Query>> = alternatives
+            .into_iter()
+            .map(|a| Box::new(BooleanQuery::union(a)) as Box<dyn Query>)
+            .collect();
+        let query = if groups.len() == 1 {
+            groups.pop().expect("one")
+        } else {
+            Box::new(BooleanQuery::union(groups))
+        };
+        clauses.push((Occur::Must, query));
     }
     for c in &parsed.excluded {
         let no = Expansion {
@@ -150,7 +175,7 @@ pub fn build(
             prefix: false,
         };
         if let Some(q) = b.clause(c, no, false)? {
-            clauses.push((Occur::MustNot, q));
+            clauses.push((Occur::MustNot, Box::new(BooleanQuery::union(q))));
         }
     }
     for f in &parsed.filters {
@@ -164,6 +189,23 @@ pub fn build(
         terms: b.terms,
         positive,
     })
+}
+
+/// In an all-words query, a clause with at least this many times the
+/// postings of the clause with the fewest is searched as a lazy [`Union`].
+const LAZY_UNION_RATIO: u64 = 2;
+
+/// The postings of the terms of `queries`, over the whole index.
+fn postings(searcher: &Searcher, queries: &[Box<dyn Query>]) -> tantivy::Result<u64> {
+    let mut terms = Vec::new();
+    for q in queries {
+        q.query_terms(&mut |term, _| terms.push(term.clone()));
+    }
+    let mut sum = 0;
+    for term in &terms {
+        sum += searcher.doc_freq(term)?;
+    }
+    Ok(sum)
 }
 
 struct Builder<'a> {
@@ -197,14 +239,15 @@ impl Builder<'_> {
         }
     }
 
-    /// A word or phrase as a query over its fields; `None` when it has no
-    /// searchable token.
+    /// A word or phrase as queries over its fields (any of which matches),
+    /// one per field and alternative; `None` when it has no searchable
+    /// token.
     fn clause(
         &mut self,
         clause: &TextClause,
         exp: Expansion,
         highlight: bool,
-    ) -> tantivy::Result<Option<Box<dyn Query>>> {
+    ) -> tantivy::Result<Option<Vec<Box<dyn Query>>>> {
         let analyzed: Vec<String> = tokens(&mut text_analyzer(), &clause.text)
             .into_iter()
             .map(|(t, _, _)| t)
@@ -229,7 +272,7 @@ impl Builder<'_> {
                     boosted(Box::new(Phrase::new(terms, directory.clone())), boost)
                 })
                 .collect();
-            return Ok(Some(Box::new(BooleanQuery::union(subqueries))));
+            return Ok(Some(subqueries));
         }
         let term = &analyzed[0];
         let mut alternatives: Vec<(String, f32)> = vec![(term.clone(), 1.0)];
@@ -253,7 +296,7 @@ impl Builder<'_> {
                 subqueries.push(boosted(Box::new(q), field_boost * boost));
             }
         }
-        Ok(Some(Box::new(BooleanQuery::union(subqueries))))
+        Ok(Some(subqueries))
     }
 
     /// Terms of the index within the allowed edit distance of the typed

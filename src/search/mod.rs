@@ -14,6 +14,7 @@ pub mod snippet;
 pub mod suggest;
 pub mod threads;
 pub mod types;
+pub mod union;
 
 pub use ranking::RankingConfig;
 pub use types::{
