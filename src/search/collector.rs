@@ -306,14 +306,15 @@ fn bucket_code(inputs: &MetaInputs) -> u16 {
 }
 
 /// The facet values of every document of a segment, copied out of the
-/// facet columns once, as counter slots (see [`SegmentColumns::counters`]):
-/// a document's string values (its column's base plus its term ordinal),
-/// column by column, padded with [`FacetOrds::pad`] to the widest post's,
-/// then the buckets of its four score parts. Counting a match's facets is
-/// then one row of an array, one cache line, and one counter per slot, with
-/// the same number of slots for every document: a loop whose length varied
-/// with the post (9–12 values in generated posts) cost a mispredicted branch
-/// on most matches, and the buckets, kept apart, another cache miss.
+/// facet columns once, as counter slots (see [`counters`]): a document's
+/// string values (its column's base plus its term ordinal), column by
+/// column, padded with [`FacetOrds::pad`] to the widest post's, then the
+/// buckets of its four score parts. Counting a match's facets is then one
+/// row of an array (32 bytes in generated posts) and one counter per slot,
+/// with the same number of slots for every document: a loop whose length
+/// varied with the post (9–12 values in generated posts) cost a
+/// mispredicted branch on most matches, and the buckets, kept apart,
+/// another cache miss.
 pub struct FacetOrds {
     width: usize,
     pad: u16,
@@ -323,7 +324,7 @@ pub struct FacetOrds {
 /// The most string values a document may have across the facet columns for
 /// the rows to be copied out (beyond it, every row would be as wide as the
 /// widest post's, and the columns are read instead).
-const MAX_FACET_VALUES: usize = 28;
+const MAX_FACET_VALUES: usize = 16;
 
 impl FacetOrds {
     /// The rows of documents `0..max_doc`, from the string facet `cols`
@@ -974,5 +975,47 @@ mod tests {
         assert!(got.top.iter().all(|c| !excluded.contains(&c.address)));
         let stack: u64 = got.facets["stack"].values().sum();
         assert!(stack >= got.total, "every post has a stack");
+    }
+
+    #[test]
+    fn a_post_with_too_many_facet_values_leaves_its_segment_to_the_columns() {
+        let index = in_ram_index(13, 1, 40, |n, post| {
+            if n == 7 {
+                post.tools = Some(
+                    (0..MAX_FACET_VALUES + 1)
+                        .map(|i| format!("tool {i}"))
+                        .collect(),
+                );
+            }
+        });
+        let searcher = index.searcher();
+        let ranking = RankingConfig::default();
+        let opened: Vec<SegmentColumns> = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| SegmentColumns::open(r, &ranking).unwrap())
+            .collect();
+        assert!(opened.iter().any(|c| c.facet_ords.is_none()));
+        // Its tools are all counted.
+        let collector = SearchCollector {
+            columns: Vec::new(),
+            k: 0,
+            sort: Sort::Relevance,
+            meta_weight: 0.0,
+            ranking,
+            with_facets: true,
+            selections: Vec::new(),
+            excluded: Vec::new(),
+        };
+        let got = searcher
+            .search(&tantivy::query::AllQuery, &collector)
+            .unwrap();
+        for i in 0..=MAX_FACET_VALUES {
+            assert_eq!(
+                got.facets["tools"].get(&format!("tool {i}")),
+                Some(&1),
+                "tool {i}"
+            );
+        }
     }
 }
