@@ -657,13 +657,15 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
             ("server.cors_origins", args.cors_origins, "--cors-origins"),
         ],
     )?;
-    // Searches run on the blocking pool. More of them at once than two per
-    // core only adds context switches and per-thread allocator memory: the
-    // rest wait their turn in the pool's queue. (Measured against four per
-    // core at 32 connections: same throughput, p99 −15…−25%, −18 MiB.)
+    // Searches run on the blocking pool, one per core: more at once only
+    // add context switches and per-thread allocator memory (the rest wait
+    // their turn in the pool's queue), and take the cores from the request
+    // tasks that answer completions inline. (100k posts, 32 connections,
+    // against two per core: same throughput, p99 44–45 → 41 ms, suggest p99
+    // 8 → 3.7 ms; two per core had beaten four: p99 −15…−25%, −18 MiB.)
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .max_blocking_threads((cores * 2).max(4))
+        .max_blocking_threads(cores.max(2))
         .enable_all()
         .build()?;
     runtime.block_on(crate::server::serve(eff.config, |addr| {

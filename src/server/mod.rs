@@ -256,7 +256,7 @@ where
                             ),
                         ))
                     } else {
-                        blocking(&state, move |e| e.suggest(&q, limit)).await
+                        inline(&state, |e| e.suggest(&q, limit))
                     }
                 }
                 Err(e) => Err(e),
@@ -311,6 +311,20 @@ fn percent_decode(s: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
+}
+
+/// Runs quick engine work (completions: a fraction of a millisecond) on the
+/// request's own task and answers its result as JSON. Sent to the blocking
+/// pool, it would queue behind every search already waiting there: under
+/// load, a keystroke's completions would take as long as a search. (A panic
+/// still ends only this request: the dispatcher runs each request as a task
+/// of its own.)
+fn inline<T, F>(state: &Arc<AppState>, f: F) -> Result<Reply, Error>
+where
+    T: Serialize,
+    F: FnOnce(&Engine) -> crate::Result<T>,
+{
+    f(&state.engine).map(|value| json_response(StatusCode::OK, &value))
 }
 
 /// Runs engine work on the blocking pool and answers its result as JSON.
