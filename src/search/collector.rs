@@ -401,13 +401,20 @@ impl FacetOrds {
 /// 4-bit bucket code (the last, [`NO_BUCKET`], counts posts without the
 /// part and is never reported).
 fn counters(bases: &[u32]) -> usize {
-    bases[FACET_FIELDS.len()] as usize + 1 + 16 * SCORE_FIELDS.len()
+    bucket_counter(bases, SCORE_FIELDS.len(), 0)
+}
+
+/// The counter slot of bucket `bucket` (0..=[`NO_BUCKET`]) of score part
+/// `part`: after the string values' slots and the padding slot.
+#[inline]
+fn bucket_counter(bases: &[u32], part: usize, bucket: u16) -> usize {
+    bases[FACET_FIELDS.len()] as usize + 1 + 16 * part + bucket as usize
 }
 
 /// The counter slot of score part `part` of a post with bucket code `code`.
 #[inline]
 fn bucket_slot(bases: &[u32], part: usize, code: u16) -> usize {
-    bases[FACET_FIELDS.len()] as usize + 1 + 16 * part + ((code >> (4 * part)) & NO_BUCKET) as usize
+    bucket_counter(bases, part, (code >> (4 * part)) & NO_BUCKET)
 }
 
 /// Opened [`SegmentColumns`] by segment, shared by an engine's clones:
@@ -663,8 +670,7 @@ impl SegmentSearchCollector {
     #[inline]
     fn count_bucket(&mut self, doc: DocId, i: usize) {
         if let Some(v) = self.cols.scores[i].first(doc) {
-            let code = (bucket_of(v) as u16) << (4 * i);
-            self.facet_counts[bucket_slot(&self.cols.facet_bases, i, code)] += 1;
+            self.facet_counts[bucket_counter(&self.cols.facet_bases, i, bucket_of(v) as u16)] += 1;
         }
     }
 
@@ -763,8 +769,8 @@ impl SegmentCollector for SegmentSearchCollector {
                     .iter()
                     .enumerate()
                     .map(|(b, (label, _, _))| {
-                        let code = (b as u16) << (4 * i);
-                        let n = self.facet_counts[bucket_slot(&self.cols.facet_bases, i, code)];
+                        let n =
+                            self.facet_counts[bucket_counter(&self.cols.facet_bases, i, b as u16)];
                         (label.to_string(), n)
                     })
                     .collect();

@@ -110,7 +110,7 @@ impl Engine {
         parsed: query::ParsedQuery,
         keep_posts: bool,
     ) -> Result<DetailedSearch> {
-        let _busy = self.threads.busy();
+        let _busy = self.busy();
         let started = Instant::now();
         let selections = facets::resolve(&req.facets)?;
         let meta_weight = req.meta_weight.unwrap_or(self.ranking.meta_weight as f32);
