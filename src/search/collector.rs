@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::index::SegmentId;
+use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
 
 /// A hit chosen by the collector, before its stored post is read.
@@ -56,6 +57,10 @@ pub struct SearchCollector {
     pub selections: Vec<Selection>,
     /// Posts never collected (matched or not).
     pub excluded: Vec<DocAddress>,
+    /// Only the best `k` are wanted, by relevance: the total and the facets
+    /// are left uncounted, and matches that cannot make the top `k` may be
+    /// skipped unscored (see [`Weight::for_each_pruning`]).
+    pub top_only: bool,
 }
 
 impl SearchCollector {
@@ -148,12 +153,25 @@ impl Collector for SearchCollector {
             Sort::Newest => SortColumn::Date(cols.last_reviewed.clone()),
         };
         let facet_counts = vec![0u64; counters(&cols.facet_bases)];
+        let precomputed_meta = cols.has_meta_scores_of(&self.ranking);
+        // The most a blend can lift a text score: the key bound of pruning.
+        let lift = blend(1.0, cols.meta_max, self.meta_weight);
+        let prunable = self.top_only
+            && !self.with_facets
+            && self.selections.is_empty()
+            && matches!(self.sort, Sort::Relevance)
+            && self.k > 0
+            && precomputed_meta
+            && self.meta_weight >= 0.0
+            && lift.is_finite()
+            && lift > 0.0;
         Ok(SegmentSearchCollector {
             segment_ord,
             k: self.k,
             meta_weight: self.meta_weight,
             meta: MetaColumns::new(cols.meta_inputs.clone(), &self.ranking),
-            precomputed_meta: cols.has_meta_scores_of(&self.ranking),
+            precomputed_meta,
+            max_lift: prunable.then_some(lift),
             cols: cols.clone(),
             sort_col,
             with_facets: self.with_facets,
@@ -177,6 +195,32 @@ impl Collector for SearchCollector {
 
     fn requires_scoring(&self) -> bool {
         true
+    }
+
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment_ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Collected> {
+        let mut segment = self.for_segment(segment_ord, reader)?;
+        let alive = reader.alive_bitset();
+        let is_alive = |doc| alive.is_none_or(|a| a.is_alive(doc));
+        if segment.max_lift.is_some() {
+            weight.for_each_pruning(0.0, reader, &mut |doc, score| {
+                if is_alive(doc) {
+                    segment.collect(doc, score);
+                }
+                segment.text_threshold()
+            })?;
+        } else {
+            weight.for_each(reader, &mut |doc, score| {
+                if is_alive(doc) {
+                    segment.collect(doc, score);
+                }
+            })?;
+        }
+        Ok(segment.harvest())
     }
 
     fn merge_fruits(&self, fruits: Vec<Collected>) -> tantivy::Result<Collected> {
@@ -221,6 +265,8 @@ pub struct SegmentColumns {
     /// Each document's meta score under [`SegmentColumns::ranking`]: one
     /// load per match instead of unpacking and weighing its inputs.
     pub meta_scores: Vec<f32>,
+    /// The highest of `meta_scores` (0 for an empty segment).
+    pub meta_max: f32,
     /// The ranking the meta scores were computed under.
     pub ranking: RankingConfig,
     /// Each document's score-part buckets, one per 4 bits ([`SCORE_FIELDS`]
@@ -268,6 +314,7 @@ impl SegmentColumns {
             bucket_codes.push(bucket_code(&inputs));
         }
         let facet_ords = FacetOrds::of_columns(&facets, &facet_bases, &bucket_codes);
+        let meta_max = meta_scores.iter().copied().fold(0.0, f32::max);
         Ok(SegmentColumns {
             id: ff.str("id")?,
             facets,
@@ -280,6 +327,7 @@ impl SegmentColumns {
                 .collect::<tantivy::Result<Vec<_>>>()?,
             meta_inputs,
             meta_scores,
+            meta_max,
             ranking: ranking.clone(),
             bucket_codes,
             view_count: ff.u64("view_count")?,
@@ -595,6 +643,9 @@ pub struct SegmentSearchCollector {
     /// Whether the segment's precomputed meta scores are this search's
     /// (else each is computed from its inputs).
     precomputed_meta: bool,
+    /// When only the top `k` is collected: the most the blend lifts a text
+    /// score in this segment.
+    max_lift: Option<f32>,
     sort_col: SortColumn,
     with_facets: bool,
     /// The segment's columns (facet ordinals and labels).
@@ -612,6 +663,19 @@ pub struct SegmentSearchCollector {
 }
 
 impl SegmentSearchCollector {
+    /// The text score at or under which a match cannot make the top `k`
+    /// (0 until `k` are kept, or when every match is counted). A little
+    /// under the exact bound, so that a tie with the worst kept is still
+    /// collected despite rounding.
+    fn text_threshold(&self) -> Score {
+        match (self.max_lift, self.heap.peek()) {
+            (Some(lift), Some(Reverse(worst))) if self.heap.len() >= self.k => {
+                (worst.key / lift as f64 * (1.0 - 1e-5)) as Score
+            }
+            _ => 0.0,
+        }
+    }
+
     /// Counts `doc` toward one facet only.
     fn count_facet(&mut self, doc: DocId, target: FacetTarget) {
         match target {
@@ -902,6 +966,7 @@ mod tests {
                 with_facets: true,
                 selections,
                 excluded: Vec::new(),
+                top_only: false,
             };
             searcher
                 .search(&tantivy::query::AllQuery, &collector)
@@ -949,6 +1014,69 @@ mod tests {
     }
 
     #[test]
+    fn collecting_only_the_top_finds_the_same_top() {
+        use crate::search::term_sum::TermSum;
+        use tantivy::query::{BooleanQuery, Query, TermQuery};
+        use tantivy::schema::IndexRecordOption;
+        use tantivy::Term;
+        let index = in_ram_index(21, 3, 150, |_, _| {});
+        let searcher = index.searcher();
+        let body = index.fields().body;
+        let terms: Vec<(Term, f32)> = ["test", "cach", "servic", "deploy", "the"]
+            .iter()
+            .zip([1.0, 0.8, 0.6, 0.4, 0.05])
+            .map(|(w, weight)| (Term::from_field_text(body, w), weight))
+            .collect();
+        let union = BooleanQuery::union(
+            terms
+                .iter()
+                .map(|(t, _)| {
+                    Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs))
+                        as Box<dyn Query>
+                })
+                .collect(),
+        );
+        let sum = TermSum::new(terms);
+        let mut compared = 0;
+        for query in [&union as &dyn Query, &sum] {
+            for (k, meta_weight) in [(1, 0.3), (10, 0.3), (50, 0.0), (10, 2.0)] {
+                let collect = |top_only| {
+                    let collector = SearchCollector {
+                        columns: Vec::new(),
+                        k,
+                        sort: Sort::Relevance,
+                        meta_weight,
+                        ranking: RankingConfig::default(),
+                        with_facets: false,
+                        selections: Vec::new(),
+                        excluded: vec![DocAddress::new(0, 3)],
+                        top_only,
+                    };
+                    let mut got = searcher.search(query, &collector).unwrap();
+                    collector.rank(&mut got.top).unwrap();
+                    got
+                };
+                let (all, top) = (collect(false), collect(true));
+                let docs = |c: &Collected| c.top.iter().map(|c| c.address).collect::<Vec<_>>();
+                assert_eq!(docs(&top), docs(&all), "k {k}, meta weight {meta_weight}");
+                // tantivy's pruning union adds the terms in another order.
+                for (t, a) in top.top.iter().zip(&all.top) {
+                    assert!(
+                        (t.key - a.key).abs() <= a.key * 1e-6,
+                        "{} vs {}",
+                        t.key,
+                        a.key
+                    );
+                }
+                assert_eq!(top.top.len(), k);
+                assert!(top.total < all.total, "some matches were skipped");
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 8);
+    }
+
+    #[test]
     fn excluded_posts_are_never_collected() {
         let index = in_ram_index(7, 2, 60, |_, _| {});
         let searcher = index.searcher();
@@ -971,6 +1099,7 @@ mod tests {
             with_facets: true,
             selections: Vec::new(),
             excluded: excluded.clone(),
+            top_only: false,
         };
         let got = searcher
             .search(&tantivy::query::AllQuery, &collector)
@@ -1012,6 +1141,7 @@ mod tests {
             with_facets: true,
             selections: Vec::new(),
             excluded: Vec::new(),
+            top_only: false,
         };
         let got = searcher
             .search(&tantivy::query::AllQuery, &collector)

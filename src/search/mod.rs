@@ -12,6 +12,7 @@ pub mod ranking;
 pub mod similar;
 pub mod snippet;
 pub mod suggest;
+pub mod term_sum;
 pub mod threads;
 pub mod types;
 pub mod union;
@@ -124,6 +125,7 @@ impl Engine {
             with_facets: req.with_facets,
             selections,
             excluded: Vec::new(),
+            top_only: false,
         };
         let expansion = Expansion {
             typos: req.typos,

@@ -4,16 +4,19 @@
 //! results that duplicate each other.
 
 use super::collector::SearchCollector;
+use super::term_sum::TermSum;
 use super::types::{Hit, Sort};
 use super::{make_hit, Engine};
 use crate::error::{Error, Result};
 use crate::post::Post;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
+use std::collections::hash_map::Entry;
 use tantivy::collector::DocSetCollector;
 use tantivy::columnar::StrColumn;
-use tantivy::query::{BooleanQuery, MoreLikeThisQuery, Occur, Query, TermQuery};
-use tantivy::schema::{IndexRecordOption, OwnedValue};
-use tantivy::{DocId, SegmentReader, Term};
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, Index, Score, Searcher, SegmentReader, Term};
 
 /// Lift of a candidate sharing the source's problem.
 const SAME_PROBLEM_LIFT: f32 = 0.5;
@@ -21,6 +24,10 @@ const SAME_PROBLEM_LIFT: f32 = 0.5;
 const STACK_LIFT: f32 = 0.3;
 /// Lift per unit of tools overlap (Jaccard).
 const TOOLS_LIFT: f32 = 0.2;
+/// Terms of the source that a similar post is searched by.
+const LIKE_TERMS: usize = 33;
+/// Shortest term (in bytes, as indexed) worth searching by.
+const LIKE_MIN_TERM_BYTES: usize = 3;
 /// Candidates re-ranked per result asked for.
 const CANDIDATES_PER_RESULT: usize = 5;
 
@@ -72,23 +79,14 @@ impl Engine {
             ));
         }
         let f = self.index().fields();
-        let text = |s: &Option<String>| vec![OwnedValue::Str(s.clone().unwrap_or_default())];
-        let doc_fields = vec![
-            (f.title, vec![OwnedValue::Str(post.title.clone())]),
-            (f.summary, text(&post.summary)),
-            (f.topic, text(&post.topic)),
-            (f.body, text(&post.body)),
-        ];
         let searcher = self.index().searcher();
-        let max_df = (searcher.num_docs() / 2).max(2);
-        let mlt = MoreLikeThisQuery::builder()
-            .with_min_doc_frequency(1)
-            .with_max_doc_frequency(max_df)
-            .with_min_term_frequency(1)
-            .with_min_word_length(3)
-            .with_max_query_terms(32)
-            .with_boost_factor(1.0)
-            .with_document_fields(doc_fields);
+        let texts = [
+            (f.title, Some(post.title.as_str())),
+            (f.summary, post.summary.as_deref()),
+            (f.topic, post.topic.as_deref()),
+            (f.body, post.body.as_deref()),
+        ];
+        let like = TermSum::new(like_terms(self.index().index(), &searcher, &texts)?);
         // The source and its exact duplicates are never candidates. They
         // are skipped by the collector rather than excluded by the query:
         // an excluding query wraps the union of terms in a scorer called
@@ -121,8 +119,9 @@ impl Engine {
             with_facets: false,
             selections: Vec::new(),
             excluded,
+            top_only: true,
         };
-        let collected = self.collect(&searcher, &mlt, &collector)?;
+        let collected = self.collect(&searcher, &like, &collector)?;
         let source = Source {
             id: id.map(str::to_string),
             hash: post.hash.clone(),
@@ -178,6 +177,68 @@ impl Engine {
             hits,
         })
     }
+}
+
+/// The terms a post is most like, more-like-this style: each word of its
+/// texts as indexed in its field (of at least [`LIKE_MIN_TERM_BYTES`]), in
+/// at most half of the posts, scored by its count in the texts times its
+/// BM25 IDF; the best [`LIKE_TERMS`] (ties by term), each weighted by its
+/// score over the best one's.
+fn like_terms(
+    index: &Index,
+    searcher: &Searcher,
+    texts: &[(Field, Option<&str>)],
+) -> Result<Vec<(Term, Score)>> {
+    let mut counts: FxHashMap<Term, u32> = FxHashMap::default();
+    for &(field, text) in texts {
+        let Some(text) = text else { continue };
+        let mut analyzer = index.tokenizer_for_field(field)?;
+        let mut tokens = analyzer.token_stream(text);
+        while tokens.advance() {
+            let word = &tokens.token().text;
+            if word.len() >= LIKE_MIN_TERM_BYTES {
+                *counts
+                    .entry(Term::from_field_text(field, word))
+                    .or_default() += 1;
+            }
+        }
+    }
+    let segments = searcher.segment_readers();
+    let num_docs: u64 = segments.iter().map(|s| s.num_docs() as u64).sum();
+    let max_df = (num_docs / 2).max(2);
+    // Each field's inverted index in each segment, opened once.
+    let mut inverted = FxHashMap::default();
+    let mut scored = Vec::with_capacity(counts.len());
+    for (term, count) in counts {
+        let field = term.field();
+        let readers = match inverted.entry(field) {
+            Entry::Occupied(readers) => readers.into_mut(),
+            Entry::Vacant(slot) => slot.insert(
+                segments
+                    .iter()
+                    .map(|s| s.inverted_index(field))
+                    .collect::<tantivy::Result<Vec<_>>>()?,
+            ),
+        };
+        let mut df = 0;
+        for reader in readers.iter() {
+            df += reader.doc_freq(&term)? as u64;
+        }
+        if df == 0 || df > max_df {
+            continue;
+        }
+        scored.push((count as Score * bm25_idf(df, num_docs.max(df)), term));
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    scored.truncate(LIKE_TERMS);
+    let best = scored.first().map_or(1.0, |(s, _)| *s);
+    Ok(scored.into_iter().map(|(s, t)| (t, s / best)).collect())
+}
+
+/// BM25's inverse document frequency (tantivy's formula).
+fn bm25_idf(doc_freq: u64, num_docs: u64) -> Score {
+    let x = ((num_docs - doc_freq) as Score + 0.5) / (doc_freq as Score + 0.5);
+    (1.0 + x).ln()
 }
 
 fn term_query(term: Term) -> Box<dyn Query> {
