@@ -357,10 +357,11 @@ fn bucket_code(inputs: &MetaInputs) -> u16 {
 /// facet columns once, as counter slots (see [`counters`]): a document's
 /// string values (its column's base plus its term ordinal), column by
 /// column, padded with [`FacetOrds::pad`] to the widest post's, then the
-/// buckets of its four score parts. Counting a match's facets is then one
-/// row of an array (32 bytes in generated posts) and one counter per slot,
-/// with the same number of slots for every document: a loop whose length
-/// varied with the post (9–12 values in generated posts) cost a
+/// combination of the buckets of its four score parts (one slot for the
+/// four: see [`combination_counter`]). Counting a match's facets is then
+/// one row of an array (26 bytes in generated posts) and one counter per
+/// slot, with the same number of slots for every document: a loop whose
+/// length varied with the post (9–12 values in generated posts) cost a
 /// mispredicted branch on most matches, and the buckets, kept apart,
 /// another cache miss.
 pub struct FacetOrds {
@@ -401,7 +402,7 @@ impl FacetOrds {
         if values > MAX_FACET_VALUES {
             return None;
         }
-        let width = values + SCORE_FIELDS.len();
+        let width = values + 1;
         // Sized exactly up front: no grown-and-dropped buffers left behind
         // in the allocator of a long-running server.
         let mut ords = vec![pad as u16; width * max_doc as usize];
@@ -409,7 +410,7 @@ impl FacetOrds {
             .zip(ords.chunks_exact_mut(width))
             .zip(bucket_codes)
         {
-            let (strings, buckets) = row.split_at_mut(values);
+            let (strings, combination) = row.split_at_mut(values);
             let doc_values = cols
                 .iter()
                 .zip(bases)
@@ -418,9 +419,7 @@ impl FacetOrds {
             for (slot, ord) in strings.iter_mut().zip(doc_values) {
                 *slot = ord;
             }
-            for (part, slot) in buckets.iter_mut().enumerate() {
-                *slot = bucket_slot(bases, part, code) as u16;
-            }
+            combination[0] = combination_counter(bases, code) as u16;
         }
         Some(FacetOrds {
             width,
@@ -445,11 +444,53 @@ impl FacetOrds {
 
 /// The number of counter slots of a segment whose string facet columns
 /// have combined ordinals `bases` (see [`SegmentColumns::facet_bases`]):
-/// one per string value, one for padding, and 16 per score part, one per
-/// 4-bit bucket code (the last, [`NO_BUCKET`], counts posts without the
-/// part and is never reported).
+/// one per string value, one for padding, 16 per score part, one per 4-bit
+/// bucket code (the last, [`NO_BUCKET`], counts posts without the part and
+/// is never reported), and one per combination of the four parts' buckets.
 fn counters(bases: &[u32]) -> usize {
-    bucket_counter(bases, SCORE_FIELDS.len(), 0)
+    combination_counter(bases, 0) + BUCKET_COMBINATIONS
+}
+
+/// Values a score part's bucket takes in a combination: each bucket, or
+/// none.
+const BUCKET_RADIX: usize = BUCKETS.len() + 1;
+/// Combinations of the four score parts' buckets.
+const BUCKET_COMBINATIONS: usize = BUCKET_RADIX.pow(SCORE_FIELDS.len() as u32);
+
+/// The counter slot of the combination of buckets of a post with bucket
+/// code `code`: a row counts it once instead of counting each part's
+/// bucket, and the harvest adds each combination's count to its parts'
+/// buckets (see [`add_combinations`]).
+fn combination_counter(bases: &[u32], code: u16) -> usize {
+    let mut combination = 0;
+    for part in (0..SCORE_FIELDS.len()).rev() {
+        let bucket = ((code >> (4 * part)) & NO_BUCKET) as usize;
+        combination = combination * BUCKET_RADIX + bucket.min(BUCKETS.len());
+    }
+    bucket_counter(bases, SCORE_FIELDS.len(), 0) + combination
+}
+
+/// Adds the count of each combination of buckets in `counts` to the
+/// counters of its parts' buckets.
+fn add_combinations(bases: &[u32], counts: &mut [u64]) {
+    let first = combination_counter(bases, 0);
+    for combination in 0..BUCKET_COMBINATIONS {
+        let n = counts[first + combination];
+        if n == 0 {
+            continue;
+        }
+        let mut rest = combination;
+        for part in 0..SCORE_FIELDS.len() {
+            let bucket = rest % BUCKET_RADIX;
+            rest /= BUCKET_RADIX;
+            let bucket = if bucket == BUCKETS.len() {
+                NO_BUCKET
+            } else {
+                bucket as u16
+            };
+            counts[bucket_counter(bases, part, bucket)] += n;
+        }
+    }
 }
 
 /// The counter slot of bucket `bucket` (0..=[`NO_BUCKET`]) of score part
@@ -811,9 +852,10 @@ impl SegmentCollector for SegmentSearchCollector {
         }
     }
 
-    fn harvest(self) -> Collected {
+    fn harvest(mut self) -> Collected {
         let mut facets = FacetCounts::new();
         if self.with_facets {
+            add_combinations(&self.cols.facet_bases, &mut self.facet_counts);
             // Labels are in term-ordinal order, which is their sorted order:
             // each map is built in bulk.
             for (i, name) in FACET_FIELDS.iter().enumerate() {
@@ -891,13 +933,14 @@ mod tests {
                     .all(|&o| range.contains(&(o as u32))));
             }
             let row = ords.of(doc);
-            let (strings, buckets) = row.split_at(row.len() - SCORE_FIELDS.len());
+            let (strings, combination) = row.split_at(row.len() - 1);
             assert_eq!(&strings[..expected.len()], &expected[..], "doc {doc}");
             assert!(strings[expected.len()..].iter().all(|&o| o == ords.pad()));
             let code = cols.bucket_codes[doc as usize];
-            for (part, &slot) in buckets.iter().enumerate() {
-                assert_eq!(slot as usize, bucket_slot(&cols.facet_bases, part, code));
-            }
+            assert_eq!(
+                combination[0] as usize,
+                combination_counter(&cols.facet_bases, code)
+            );
         }
         assert!(seen_empty);
     }
