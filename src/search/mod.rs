@@ -48,6 +48,7 @@ pub struct Engine {
     index: PostIndex,
     ranking: RankingConfig,
     expansions: std::sync::Arc<build::ExpansionCache>,
+    doc_freqs: std::sync::Arc<similar::DocFreqCache>,
     columns: collector::ColumnCache,
     threads: std::sync::Arc<threads::SearchThreads>,
 }
@@ -60,6 +61,7 @@ impl Engine {
             index,
             ranking,
             expansions: Default::default(),
+            doc_freqs: Default::default(),
             threads: std::sync::Arc::new(threads::SearchThreads::new(0)),
         }
     }
@@ -214,6 +216,12 @@ impl Engine {
     /// clones.
     pub(crate) fn columns(&self) -> &collector::ColumnCache {
         &self.columns
+    }
+
+    /// The document frequencies more-like-this has weighed, shared by this
+    /// engine's clones.
+    pub(crate) fn doc_freqs(&self) -> &similar::DocFreqCache {
+        &self.doc_freqs
     }
 
     /// The cache of word expansions shared by this engine's clones.

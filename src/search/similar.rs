@@ -12,6 +12,7 @@ use crate::post::Post;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::hash_map::Entry;
+use std::sync::Mutex;
 use tantivy::collector::DocSetCollector;
 use tantivy::columnar::StrColumn;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
@@ -86,7 +87,8 @@ impl Engine {
             (f.topic, post.topic.as_deref()),
             (f.body, post.body.as_deref()),
         ];
-        let like = TermSum::new(like_terms(self.index().index(), &searcher, &texts)?);
+        let terms = like_terms(self.index().index(), &searcher, self.doc_freqs(), &texts)?;
+        let like = TermSum::new(terms);
         // The source and its exact duplicates are never candidates. They
         // are skipped by the collector rather than excluded by the query:
         // an excluding query wraps the union of terms in a scorer called
@@ -187,6 +189,7 @@ impl Engine {
 fn like_terms(
     index: &Index,
     searcher: &Searcher,
+    cache: &DocFreqCache,
     texts: &[(Field, Option<&str>)],
 ) -> Result<Vec<(Term, Score)>> {
     let mut counts: FxHashMap<Term, u32> = FxHashMap::default();
@@ -206,10 +209,11 @@ fn like_terms(
     let segments = searcher.segment_readers();
     let num_docs: u64 = segments.iter().map(|s| s.num_docs() as u64).sum();
     let max_df = (num_docs / 2).max(2);
+    let counts: Vec<(Term, u32)> = counts.into_iter().collect();
     // Each field's inverted index in each segment, opened once.
     let mut inverted = FxHashMap::default();
-    let mut scored = Vec::with_capacity(counts.len());
-    for (term, count) in counts {
+    let generation = searcher.generation().generation_id();
+    let dfs = cache.doc_freqs(generation, counts.iter().map(|(t, _)| t), |term| {
         let field = term.field();
         let readers = match inverted.entry(field) {
             Entry::Occupied(readers) => readers.into_mut(),
@@ -222,8 +226,12 @@ fn like_terms(
         };
         let mut df = 0;
         for reader in readers.iter() {
-            df += reader.doc_freq(&term)? as u64;
+            df += reader.doc_freq(term)? as u64;
         }
+        Ok(df)
+    })?;
+    let mut scored = Vec::with_capacity(counts.len());
+    for ((term, count), df) in counts.into_iter().zip(dfs) {
         if df == 0 || df > max_df {
             continue;
         }
@@ -233,6 +241,67 @@ fn like_terms(
     scored.truncate(LIKE_TERMS);
     let best = scored.first().map_or(1.0, |(s, _)| *s);
     Ok(scored.into_iter().map(|(s, t)| (t, s / best)).collect())
+}
+
+/// Most terms a [`DocFreqCache`] holds before it starts over.
+const DOC_FREQ_CACHE_TERMS: usize = 50_000;
+
+/// The document frequencies of the terms more-like-this has weighed, for
+/// one searcher generation: weighing a post's few hundred words costs a
+/// term-dictionary lookup per word and segment (most of a similar-posts
+/// query's time otherwise), and posts share most of their words.
+#[derive(Default)]
+pub(crate) struct DocFreqCache {
+    inner: Mutex<DocFreqs>,
+}
+
+#[derive(Default)]
+struct DocFreqs {
+    generation: u64,
+    map: FxHashMap<Term, u64>,
+}
+
+impl DocFreqCache {
+    /// The document frequency of each of `terms` in searcher `generation`;
+    /// `lookup` finds those not known (outside the lock).
+    fn doc_freqs<'a>(
+        &self,
+        generation: u64,
+        terms: impl Iterator<Item = &'a Term>,
+        mut lookup: impl FnMut(&Term) -> tantivy::Result<u64>,
+    ) -> tantivy::Result<Vec<u64>> {
+        let terms: Vec<&Term> = terms.collect();
+        let mut known: Vec<Option<u64>> = {
+            let cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            terms
+                .iter()
+                .map(|t| {
+                    (cached.generation == generation)
+                        .then(|| cached.map.get(*t).copied())
+                        .flatten()
+                })
+                .collect()
+        };
+        let mut found = Vec::new();
+        for (term, df) in terms.iter().zip(&mut known) {
+            if df.is_none() {
+                let value = lookup(term)?;
+                *df = Some(value);
+                found.push(((*term).clone(), value));
+            }
+        }
+        if !found.is_empty() {
+            let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            if cached.generation != generation
+                || cached.map.len() + found.len() > DOC_FREQ_CACHE_TERMS
+            {
+                cached.map.clear();
+                cached.generation = generation;
+            }
+            cached.map.extend(found);
+        }
+        Ok(known.into_iter().map(|df| df.unwrap_or(0)).collect())
+    }
 }
 
 /// BM25's inverse document frequency (tantivy's formula).
@@ -330,6 +399,33 @@ fn jaccard(shared: usize, a: usize, b: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::jaccard;
+
+    #[test]
+    fn doc_freqs_are_looked_up_once_per_generation() {
+        use super::DocFreqCache;
+        use tantivy::schema::Field;
+        use tantivy::Term;
+        let terms: Vec<Term> = ["cache", "deploy", "rust"]
+            .iter()
+            .map(|w| Term::from_field_text(Field::from_field_id(1), w))
+            .collect();
+        let cache = DocFreqCache::default();
+        let mut lookups = 0;
+        let mut lookup = |t: &Term| {
+            lookups += 1;
+            Ok(t.serialized_value_bytes().len() as u64)
+        };
+        let first = cache.doc_freqs(1, terms.iter(), &mut lookup).unwrap();
+        assert_eq!(first, vec![5, 6, 4]);
+        let again = cache
+            .doc_freqs(1, terms.iter().rev(), |_| panic!("cached"))
+            .unwrap();
+        assert_eq!(again, vec![4, 6, 5]);
+        // A new generation (a commit) looks them up again.
+        let newer = cache.doc_freqs(2, terms.iter(), &mut lookup).unwrap();
+        assert_eq!(newer, first);
+        assert_eq!(lookups, 6);
+    }
 
     #[test]
     fn jaccard_overlap() {
