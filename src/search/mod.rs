@@ -4,6 +4,8 @@
 
 pub mod build;
 pub mod collector;
+#[cfg(test)]
+pub(crate) mod every;
 pub mod facets;
 pub mod numeric;
 pub mod phrase;

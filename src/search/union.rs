@@ -178,42 +178,15 @@ impl Scorer for UnionScorer {
 mod tests {
     use super::*;
     use crate::generate::in_ram_index;
-    use tantivy::collector::{Collector, SegmentCollector};
     use tantivy::query::{BooleanQuery, BoostQuery, Occur, TermQuery};
     use tantivy::schema::IndexRecordOption;
     use tantivy::{DocAddress, Searcher};
 
     /// Every match of a query with its score's bits, visited as a search
     /// visits them (`Weight::for_each`, no pruning).
-    struct Every;
-    struct EverySegment(u32, Vec<(DocAddress, u32)>);
-
-    impl Collector for Every {
-        type Fruit = Vec<(DocAddress, u32)>;
-        type Child = EverySegment;
-        fn for_segment(&self, ord: u32, _: &SegmentReader) -> tantivy::Result<EverySegment> {
-            Ok(EverySegment(ord, Vec::new()))
-        }
-        fn requires_scoring(&self) -> bool {
-            true
-        }
-        fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
-            Ok(fruits.concat())
-        }
-    }
-
-    impl SegmentCollector for EverySegment {
-        type Fruit = Vec<(DocAddress, u32)>;
-        fn collect(&mut self, doc: DocId, score: Score) {
-            self.1.push((DocAddress::new(self.0, doc), score.to_bits()));
-        }
-        fn harvest(self) -> Self::Fruit {
-            self.1
-        }
-    }
-
     fn matches(searcher: &Searcher, query: &dyn Query) -> Vec<(DocAddress, u32)> {
-        searcher.search(query, &Every).unwrap()
+        let every = crate::search::every::matches(searcher, query, None);
+        every.into_iter().map(|(a, s)| (a, s.to_bits())).collect()
     }
 
     #[test]
