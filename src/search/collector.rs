@@ -202,7 +202,7 @@ impl Collector for SearchCollector {
         weight: &dyn Weight,
         segment_ord: SegmentOrdinal,
         reader: &SegmentReader,
-    ) -> tantivy::Result<Collected> {
+    ) -> tantivy::Result<SegmentCollected> {
         let mut segment = self.for_segment(segment_ord, reader)?;
         let alive = reader.alive_bitset();
         let is_alive = |doc| alive.is_none_or(|a| a.is_alive(doc));
@@ -223,21 +223,16 @@ impl Collector for SearchCollector {
         Ok(segment.harvest())
     }
 
-    fn merge_fruits(&self, fruits: Vec<Collected>) -> tantivy::Result<Collected> {
+    fn merge_fruits(&self, fruits: Vec<SegmentCollected>) -> tantivy::Result<Collected> {
         let mut out = Collected::default();
+        let counted: Vec<&SegmentCollected> =
+            fruits.iter().filter(|f| !f.counts.is_empty()).collect();
+        if !counted.is_empty() {
+            out.facets = merge_facets(&counted);
+        }
         for fruit in fruits {
             out.total += fruit.total;
             out.top.extend(fruit.top);
-            if out.facets.is_empty() {
-                out.facets = fruit.facets; // the first segment's, as they are
-                continue;
-            }
-            for (field, counts) in fruit.facets {
-                let into = out.facets.entry(field).or_default();
-                for (value, n) in counts {
-                    *into.entry(value).or_default() += n;
-                }
-            }
         }
         self.rank(&mut out.top)?;
         out.top.truncate(self.k);
@@ -791,7 +786,7 @@ impl SegmentSearchCollector {
 }
 
 impl SegmentCollector for SegmentSearchCollector {
-    type Fruit = Collected;
+    type Fruit = SegmentCollected;
 
     fn collect(&mut self, doc: DocId, score: Score) {
         if !self.excluded.is_empty() && self.excluded.contains(&doc) {
@@ -852,37 +847,13 @@ impl SegmentCollector for SegmentSearchCollector {
         }
     }
 
-    fn harvest(mut self) -> Collected {
-        let mut facets = FacetCounts::new();
-        if self.with_facets {
+    fn harvest(mut self) -> SegmentCollected {
+        let counts = if self.with_facets {
             add_combinations(&self.cols.facet_bases, &mut self.facet_counts);
-            // Labels are in term-ordinal order, which is their sorted order:
-            // each map is built in bulk.
-            for (i, name) in FACET_FIELDS.iter().enumerate() {
-                let labels = &self.cols.labels[i];
-                let (lo, hi) = (self.cols.facet_bases[i], self.cols.facet_bases[i + 1]);
-                let column_counts = &self.facet_counts[lo as usize..hi as usize];
-                let counts = column_counts
-                    .iter()
-                    .zip(labels)
-                    .filter(|(&n, _)| n > 0)
-                    .map(|(&n, label)| (label.clone(), n))
-                    .collect();
-                facets.insert(name.to_string(), counts);
-            }
-            for (i, name) in SCORE_FIELDS.iter().enumerate() {
-                let counts = BUCKETS
-                    .iter()
-                    .enumerate()
-                    .map(|(b, (label, _, _))| {
-                        let n =
-                            self.facet_counts[bucket_counter(&self.cols.facet_bases, i, b as u16)];
-                        (label.to_string(), n)
-                    })
-                    .collect();
-                facets.insert(name.to_string(), counts);
-            }
-        }
+            self.facet_counts
+        } else {
+            Vec::new()
+        };
         let top = self
             .heap
             .into_iter()
@@ -894,12 +865,72 @@ impl SegmentCollector for SegmentSearchCollector {
                 meta: e.meta,
             })
             .collect();
-        Collected {
+        SegmentCollected {
             total: self.total,
             top,
-            facets,
+            counts,
+            cols: self.cols,
         }
     }
+}
+
+/// What one segment collected: facet counts by counter slot (empty without
+/// facets), labelled when the segments are merged.
+pub struct SegmentCollected {
+    total: u64,
+    top: Vec<Candidate>,
+    counts: Vec<u64>,
+    cols: Arc<SegmentColumns>,
+}
+
+/// The facet counts of `segments` (each with counts), by facet and value.
+/// Each segment's values are in term-ordinal order, which is their sorted
+/// order: the segments' lists are merged, and each value's label is copied
+/// once (copied per segment and merged map by map, the labels cost more
+/// than counting the matches of a rare word).
+fn merge_facets(segments: &[&SegmentCollected]) -> FacetCounts {
+    let mut facets = FacetCounts::new();
+    for (i, name) in FACET_FIELDS.iter().enumerate() {
+        let mut runs: Vec<_> = segments
+            .iter()
+            .map(|s| {
+                let (lo, hi) = (
+                    s.cols.facet_bases[i] as usize,
+                    s.cols.facet_bases[i + 1] as usize,
+                );
+                s.cols.labels[i]
+                    .iter()
+                    .zip(&s.counts[lo..hi])
+                    .filter(|(_, &n)| n > 0)
+                    .peekable()
+            })
+            .collect();
+        let mut merged = Vec::new();
+        while let Some(least) = runs.iter_mut().filter_map(|r| r.peek().map(|h| h.0)).min() {
+            let mut n = 0;
+            for run in &mut runs {
+                if let Some((_, &count)) = run.next_if(|h| h.0 == least) {
+                    n += count;
+                }
+            }
+            merged.push((least.clone(), n));
+        }
+        facets.insert(name.to_string(), merged.into_iter().collect());
+    }
+    for (part, name) in SCORE_FIELDS.iter().enumerate() {
+        let counts = BUCKETS
+            .iter()
+            .enumerate()
+            .map(|(b, (label, _, _))| {
+                let slot =
+                    |s: &SegmentCollected| bucket_counter(&s.cols.facet_bases, part, b as u16);
+                let n = segments.iter().map(|s| s.counts[slot(s)]).sum();
+                (label.to_string(), n)
+            })
+            .collect();
+        facets.insert(name.to_string(), counts);
+    }
+    facets
 }
 
 #[cfg(test)]
@@ -1117,6 +1148,54 @@ mod tests {
             }
         }
         assert_eq!(compared, 8);
+    }
+
+    #[test]
+    fn facet_counts_of_several_segments_add_up_by_value() {
+        let index = in_ram_index(31, 4, 90, |n, post| {
+            // A value only the last batch has, and one only the first has.
+            if n >= 3000 {
+                post.stack = Some(vec!["zig".into()]);
+            } else if n < 3 {
+                post.stack = Some(vec!["ada".into()]);
+            }
+        });
+        let searcher = index.searcher();
+        assert!(searcher.segment_readers().len() >= 4);
+        let collector = SearchCollector {
+            columns: Vec::new(),
+            k: 10,
+            sort: Sort::Relevance,
+            meta_weight: 0.3,
+            ranking: RankingConfig::default(),
+            with_facets: true,
+            selections: Vec::new(),
+            excluded: Vec::new(),
+            top_only: false,
+        };
+        let got = searcher
+            .search(&tantivy::query::AllQuery, &collector)
+            .unwrap();
+        for (i, name) in FACET_FIELDS.iter().enumerate() {
+            let mut expected = std::collections::BTreeMap::<String, u64>::new();
+            for reader in searcher.segment_readers() {
+                let Some(col) = reader.fast_fields().str(name).unwrap() else {
+                    continue;
+                };
+                for doc in 0..reader.max_doc() {
+                    for ord in col.term_ords(doc) {
+                        let mut label = String::new();
+                        col.ord_to_str(ord, &mut label).unwrap();
+                        *expected.entry(label).or_default() += 1;
+                    }
+                }
+            }
+            assert_eq!(got.facets[*name], expected, "{name} ({i})");
+        }
+        assert_eq!(got.facets["stack"]["zig"], 90);
+        assert_eq!(got.facets["stack"]["ada"], 3);
+        let quality: u64 = got.facets["quality"].values().sum();
+        assert!(quality > 0 && quality <= got.total);
     }
 
     #[test]
