@@ -938,6 +938,22 @@ mod tests {
     use super::*;
     use crate::generate::in_ram_index;
 
+    /// A collector of the best `k` by relevance with every facet counted
+    /// (the search box's), over the columns a search opens.
+    fn counting(k: usize) -> SearchCollector {
+        SearchCollector {
+            columns: Vec::new(),
+            k,
+            sort: Sort::Relevance,
+            meta_weight: 0.3,
+            ranking: RankingConfig::default(),
+            with_facets: true,
+            selections: Vec::new(),
+            excluded: Vec::new(),
+            top_only: false,
+        }
+    }
+
     #[test]
     fn facet_ordinals_copied_out_equal_the_columns() {
         let index = in_ram_index(3, 1, 300, |n, post| {
@@ -1033,14 +1049,8 @@ mod tests {
         let collect = |cols: Arc<SegmentColumns>, selections: Vec<Selection>| {
             let collector = SearchCollector {
                 columns: vec![cols],
-                k: 10,
-                sort: Sort::Relevance,
-                meta_weight: 0.3,
-                ranking: RankingConfig::default(),
-                with_facets: true,
                 selections,
-                excluded: Vec::new(),
-                top_only: false,
+                ..counting(10)
             };
             searcher
                 .search(&tantivy::query::AllQuery, &collector)
@@ -1116,15 +1126,11 @@ mod tests {
             for (k, meta_weight) in [(1, 0.3), (10, 0.3), (50, 0.0), (10, 2.0)] {
                 let collect = |top_only| {
                     let collector = SearchCollector {
-                        columns: Vec::new(),
-                        k,
-                        sort: Sort::Relevance,
                         meta_weight,
-                        ranking: RankingConfig::default(),
                         with_facets: false,
-                        selections: Vec::new(),
                         excluded: vec![DocAddress::new(0, 3)],
                         top_only,
+                        ..counting(k)
                     };
                     let mut got = searcher.search(query, &collector).unwrap();
                     collector.rank(&mut got.top).unwrap();
@@ -1162,19 +1168,8 @@ mod tests {
         });
         let searcher = index.searcher();
         assert!(searcher.segment_readers().len() >= 4);
-        let collector = SearchCollector {
-            columns: Vec::new(),
-            k: 10,
-            sort: Sort::Relevance,
-            meta_weight: 0.3,
-            ranking: RankingConfig::default(),
-            with_facets: true,
-            selections: Vec::new(),
-            excluded: Vec::new(),
-            top_only: false,
-        };
         let got = searcher
-            .search(&tantivy::query::AllQuery, &collector)
+            .search(&tantivy::query::AllQuery, &counting(10))
             .unwrap();
         for (i, name) in FACET_FIELDS.iter().enumerate() {
             let mut expected = std::collections::BTreeMap::<String, u64>::new();
@@ -1213,15 +1208,8 @@ mod tests {
             })
             .collect();
         let collector = SearchCollector {
-            columns: Vec::new(),
-            k: 1000,
-            sort: Sort::Relevance,
-            meta_weight: 0.3,
-            ranking: RankingConfig::default(),
-            with_facets: true,
-            selections: Vec::new(),
             excluded: excluded.clone(),
-            top_only: false,
+            ..counting(1000)
         };
         let got = searcher
             .search(&tantivy::query::AllQuery, &collector)
@@ -1255,15 +1243,9 @@ mod tests {
         assert!(opened.iter().any(|c| c.facet_ords.is_none()));
         // Its tools are all counted.
         let collector = SearchCollector {
-            columns: Vec::new(),
-            k: 0,
-            sort: Sort::Relevance,
             meta_weight: 0.0,
             ranking,
-            with_facets: true,
-            selections: Vec::new(),
-            excluded: Vec::new(),
-            top_only: false,
+            ..counting(0)
         };
         let got = searcher
             .search(&tantivy::query::AllQuery, &collector)
