@@ -3,6 +3,7 @@
 //! term, its typo variants (each BM25-scored, with a penalty) and — for the
 //! last word of a search-as-you-type query — its completions.
 
+use super::cache::GenerationCache;
 use super::phrase::Phrase;
 use super::query::{Filter, ParsedQuery, TextClause};
 use super::ranking::RankingConfig;
@@ -34,16 +35,8 @@ const MAX_PREFIX_SCAN: usize = 2_000;
 /// Remembers the typo variants and completions of words, per searcher
 /// generation: walking a term dictionary with a Levenshtein automaton costs
 /// far more than the search itself, and search boxes repeat their queries.
-#[derive(Default)]
-pub struct ExpansionCache {
-    inner: std::sync::Mutex<CacheInner>,
-}
-
-#[derive(Default)]
-struct CacheInner {
-    generation: u64,
-    map: std::collections::HashMap<(Expanded, String), Vec<(String, u64)>>,
-}
+/// At most 50,000 words.
+pub type ExpansionCache = GenerationCache<(Expanded, String), Vec<(String, u64)>, 50_000>;
 
 /// What a cached expansion of a word is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,37 +47,6 @@ pub enum Expanded {
     Completions,
     /// The completing words themselves, most frequent first (suggestions).
     Words,
-}
-
-/// Most words an [`ExpansionCache`] holds before it starts over.
-const EXPANSION_CACHE_WORDS: usize = 50_000;
-
-impl ExpansionCache {
-    /// The cached expansion `key` for the searcher `generation`, computed
-    /// (outside the lock) when missing.
-    pub fn get_or(
-        &self,
-        generation: u64,
-        key: (Expanded, String),
-        compute: impl FnOnce() -> tantivy::Result<Vec<(String, u64)>>,
-    ) -> tantivy::Result<Vec<(String, u64)>> {
-        {
-            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            if inner.generation == generation {
-                if let Some(v) = inner.map.get(&key) {
-                    return Ok(v.clone());
-                }
-            }
-        }
-        let value = compute()?;
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if inner.generation != generation || inner.map.len() >= EXPANSION_CACHE_WORDS {
-            inner.map.clear();
-            inner.generation = generation;
-        }
-        inner.map.insert(key, value.clone());
-        Ok(value)
-    }
 }
 
 /// How words expand.

@@ -152,7 +152,14 @@ impl Collector for SearchCollector {
             Sort::Quality => SortColumn::U64(cols.scores[0].clone()),
             Sort::Newest => SortColumn::Date(cols.last_reviewed.clone()),
         };
-        let facet_counts = vec![0u64; counters(&cols.facet_bases)];
+        // Counters only when facets are counted: zeroing them for nothing
+        // costs every similar-posts query and every search without facets.
+        let slots = if self.with_facets {
+            counters(&cols.facet_bases)
+        } else {
+            0
+        };
+        let facet_counts = vec![0u64; slots];
         let precomputed_meta = cols.has_meta_scores_of(&self.ranking);
         // The most a blend can lift a text score: the key bound of pruning.
         let lift = blend(1.0, cols.meta_max, self.meta_weight);
@@ -340,6 +347,12 @@ impl SegmentColumns {
 /// The 4-bit code of a missing score part in [`SegmentColumns::bucket_codes`].
 pub const NO_BUCKET: u16 = 0xf;
 
+/// The bucket of score part `part` in bucket code `code` (0..=[`NO_BUCKET`]).
+#[inline]
+fn part_bucket(code: u16, part: usize) -> u16 {
+    (code >> (4 * part)) & NO_BUCKET
+}
+
 /// The buckets of a post's score parts, packed 4 bits each.
 fn bucket_code(inputs: &MetaInputs) -> u16 {
     inputs.parts.iter().enumerate().fold(0, |code, (i, part)| {
@@ -459,7 +472,7 @@ const BUCKET_COMBINATIONS: usize = BUCKET_RADIX.pow(SCORE_FIELDS.len() as u32);
 fn combination_counter(bases: &[u32], code: u16) -> usize {
     let mut combination = 0;
     for part in (0..SCORE_FIELDS.len()).rev() {
-        let bucket = ((code >> (4 * part)) & NO_BUCKET) as usize;
+        let bucket = part_bucket(code, part) as usize;
         combination = combination * BUCKET_RADIX + bucket.min(BUCKETS.len());
     }
     bucket_counter(bases, SCORE_FIELDS.len(), 0) + combination
@@ -498,7 +511,7 @@ fn bucket_counter(bases: &[u32], part: usize, bucket: u16) -> usize {
 /// The counter slot of score part `part` of a post with bucket code `code`.
 #[inline]
 fn bucket_slot(bases: &[u32], part: usize, code: u16) -> usize {
-    bucket_counter(bases, part, (code >> (4 * part)) & NO_BUCKET)
+    bucket_counter(bases, part, part_bucket(code, part))
 }
 
 /// Opened [`SegmentColumns`] by segment, shared by an engine's clones:
@@ -689,7 +702,7 @@ pub struct SegmentSearchCollector {
     matchers: Vec<Matcher>,
     /// The facet each selection's field counts toward.
     selection_targets: Vec<FacetTarget>,
-    /// Matches by counter slot (see [`FacetOrds`]).
+    /// Matches by counter slot (see [`FacetOrds`]); empty without facets.
     facet_counts: Vec<u64>,
     /// The segment's posts never collected.
     excluded: Vec<DocId>,
@@ -848,12 +861,9 @@ impl SegmentCollector for SegmentSearchCollector {
     }
 
     fn harvest(mut self) -> SegmentCollected {
-        let counts = if self.with_facets {
+        if self.with_facets {
             add_combinations(&self.cols.facet_bases, &mut self.facet_counts);
-            self.facet_counts
-        } else {
-            Vec::new()
-        };
+        }
         let top = self
             .heap
             .into_iter()
@@ -868,7 +878,7 @@ impl SegmentCollector for SegmentSearchCollector {
         SegmentCollected {
             total: self.total,
             top,
-            counts,
+            counts: self.facet_counts,
             cols: self.cols,
         }
     }

@@ -3,6 +3,7 @@
 //! [`Engine`].
 
 pub mod build;
+pub mod cache;
 pub mod collector;
 #[cfg(test)]
 pub(crate) mod every;

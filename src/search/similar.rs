@@ -3,6 +3,7 @@
 //! the post itself, never an exact duplicate (same `hash`), and never two
 //! results that duplicate each other.
 
+use super::cache::GenerationCache;
 use super::collector::SearchCollector;
 use super::term_sum::TermSum;
 use super::types::{Hit, Sort};
@@ -11,8 +12,6 @@ use crate::error::{Error, Result};
 use crate::post::Post;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::hash_map::Entry;
-use std::sync::Mutex;
 use tantivy::collector::DocSetCollector;
 use tantivy::columnar::StrColumn;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
@@ -210,28 +209,20 @@ fn like_terms(
     let num_docs: u64 = segments.iter().map(|s| s.num_docs() as u64).sum();
     let max_df = (num_docs / 2).max(2);
     let counts: Vec<(Term, u32)> = counts.into_iter().collect();
-    // Each field's inverted index in each segment, opened once.
-    let mut inverted = FxHashMap::default();
     let generation = searcher.generation().generation_id();
-    let dfs = cache.doc_freqs(generation, counts.iter().map(|(t, _)| t), |term| {
-        let field = term.field();
-        let readers = match inverted.entry(field) {
-            Entry::Occupied(readers) => readers.into_mut(),
-            Entry::Vacant(slot) => slot.insert(
-                segments
-                    .iter()
-                    .map(|s| s.inverted_index(field))
-                    .collect::<tantivy::Result<Vec<_>>>()?,
-            ),
-        };
-        let mut df = 0;
-        for reader in readers.iter() {
-            df += reader.doc_freq(term)? as u64;
+    let mut dfs = cache.get_all(generation, counts.iter().map(|(t, _)| t));
+    let mut found = Vec::new();
+    for ((term, _), df) in counts.iter().zip(&mut dfs) {
+        if df.is_none() {
+            let value = searcher.doc_freq(term)?;
+            *df = Some(value);
+            found.push((term.clone(), value));
         }
-        Ok(df)
-    })?;
+    }
+    cache.insert_all(generation, found);
     let mut scored = Vec::with_capacity(counts.len());
     for ((term, count), df) in counts.into_iter().zip(dfs) {
+        let df = df.unwrap_or(0);
         if df == 0 || df > max_df {
             continue;
         }
@@ -243,66 +234,12 @@ fn like_terms(
     Ok(scored.into_iter().map(|(s, t)| (t, s / best)).collect())
 }
 
-/// Most terms a [`DocFreqCache`] holds before it starts over.
-const DOC_FREQ_CACHE_TERMS: usize = 50_000;
-
 /// The document frequencies of the terms more-like-this has weighed, for
 /// one searcher generation: weighing a post's few hundred words costs a
 /// term-dictionary lookup per word and segment (most of a similar-posts
-/// query's time otherwise), and posts share most of their words.
-#[derive(Default)]
-pub(crate) struct DocFreqCache {
-    inner: Mutex<DocFreqs>,
-}
-
-#[derive(Default)]
-struct DocFreqs {
-    generation: u64,
-    map: FxHashMap<Term, u64>,
-}
-
-impl DocFreqCache {
-    /// The document frequency of each of `terms` in searcher `generation`;
-    /// `lookup` finds those not known (outside the lock).
-    fn doc_freqs<'a>(
-        &self,
-        generation: u64,
-        terms: impl Iterator<Item = &'a Term>,
-        mut lookup: impl FnMut(&Term) -> tantivy::Result<u64>,
-    ) -> tantivy::Result<Vec<u64>> {
-        let terms: Vec<&Term> = terms.collect();
-        let mut known: Vec<Option<u64>> = {
-            let cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            terms
-                .iter()
-                .map(|t| {
-                    (cached.generation == generation)
-                        .then(|| cached.map.get(*t).copied())
-                        .flatten()
-                })
-                .collect()
-        };
-        let mut found = Vec::new();
-        for (term, df) in terms.iter().zip(&mut known) {
-            if df.is_none() {
-                let value = lookup(term)?;
-                *df = Some(value);
-                found.push(((*term).clone(), value));
-            }
-        }
-        if !found.is_empty() {
-            let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            if cached.generation != generation
-                || cached.map.len() + found.len() > DOC_FREQ_CACHE_TERMS
-            {
-                cached.map.clear();
-                cached.generation = generation;
-            }
-            cached.map.extend(found);
-        }
-        Ok(known.into_iter().map(|df| df.unwrap_or(0)).collect())
-    }
-}
+/// query's time otherwise), and posts share most of their words. At most
+/// 50,000 terms.
+pub(crate) type DocFreqCache = GenerationCache<Term, u64, 50_000>;
 
 /// BM25's inverse document frequency (tantivy's formula).
 fn bm25_idf(doc_freq: u64, num_docs: u64) -> Score {
@@ -399,33 +336,6 @@ fn jaccard(shared: usize, a: usize, b: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::jaccard;
-
-    #[test]
-    fn doc_freqs_are_looked_up_once_per_generation() {
-        use super::DocFreqCache;
-        use tantivy::schema::Field;
-        use tantivy::Term;
-        let terms: Vec<Term> = ["cache", "deploy", "rust"]
-            .iter()
-            .map(|w| Term::from_field_text(Field::from_field_id(1), w))
-            .collect();
-        let cache = DocFreqCache::default();
-        let mut lookups = 0;
-        let mut lookup = |t: &Term| {
-            lookups += 1;
-            Ok(t.serialized_value_bytes().len() as u64)
-        };
-        let first = cache.doc_freqs(1, terms.iter(), &mut lookup).unwrap();
-        assert_eq!(first, vec![5, 6, 4]);
-        let again = cache
-            .doc_freqs(1, terms.iter().rev(), |_| panic!("cached"))
-            .unwrap();
-        assert_eq!(again, vec![4, 6, 5]);
-        // A new generation (a commit) looks them up again.
-        let newer = cache.doc_freqs(2, terms.iter(), &mut lookup).unwrap();
-        assert_eq!(newer, first);
-        assert_eq!(lookups, 6);
-    }
 
     #[test]
     fn jaccard_overlap() {
