@@ -160,6 +160,8 @@ impl Collector for SearchCollector {
             0
         };
         let facet_counts = vec![0u64; slots];
+        let marks =
+            (self.with_facets && cols.facet_ords.is_some()).then(|| Marks::new(segment.max_doc()));
         let precomputed_meta = cols.has_meta_scores_of(&self.ranking);
         // The most a blend can lift a text score: the key bound of pruning.
         let lift = blend(1.0, cols.meta_max, self.meta_weight);
@@ -189,6 +191,8 @@ impl Collector for SearchCollector {
                 .map(|s| FacetTarget::of(s.field()))
                 .collect(),
             facet_counts,
+            marks,
+            max_doc: segment.max_doc(),
             excluded: self
                 .excluded
                 .iter()
@@ -376,6 +380,9 @@ pub struct FacetOrds {
     width: usize,
     pad: u16,
     ords: Vec<u16>,
+    /// Every row counted, by slot: the counts of a search that matches
+    /// every document (deleted ones included).
+    totals: Vec<u32>,
 }
 
 /// The most string values a document may have across the facet columns for
@@ -429,10 +436,15 @@ impl FacetOrds {
             }
             combination[0] = combination_counter(bases, code) as u16;
         }
+        let mut totals = vec![0u32; counters(bases)];
+        for &ord in &ords {
+            totals[ord as usize] += 1;
+        }
         Some(FacetOrds {
             width,
             pad: pad as u16,
             ords,
+            totals,
         })
     }
 
@@ -447,6 +459,89 @@ impl FacetOrds {
     /// past the last value's, so it counts toward no facet.
     pub fn pad(&self) -> u16 {
         self.pad
+    }
+
+    /// Adds to `counts` (by slot) the rows of the documents in `marks`
+    /// (`marked` of them). When most documents are marked, the rows of the
+    /// unmarked are taken from the totals instead: a query of common words
+    /// reads only the rows of the posts it does not match.
+    fn count_marks(&self, marks: &Marks, marked: u64, counts: &mut [u64]) {
+        let max_doc = (self.ords.len() / self.width) as u64;
+        let mut add = |doc: DocId| {
+            for &ord in self.of(doc) {
+                counts[ord as usize] += 1;
+            }
+        };
+        match marks {
+            Marks::Docs(docs) => docs.iter().for_each(|&doc| add(doc)),
+            Marks::Bits(bits) if marked * 2 <= max_doc => for_each_bit(bits, max_doc, false, add),
+            Marks::Bits(bits) => {
+                for (count, &total) in counts.iter_mut().zip(&self.totals) {
+                    *count += total as u64;
+                }
+                for_each_bit(bits, max_doc, true, |doc| {
+                    for &ord in self.of(doc) {
+                        counts[ord as usize] -= 1;
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The documents of a segment a search counts toward every facet: a list
+/// while they are few, a bit per document once they are more than a 64th
+/// of the segment (the bits cost a 64th of the segment's documents to
+/// clear and scan).
+enum Marks {
+    Docs(Vec<DocId>),
+    Bits(Vec<u64>),
+}
+
+impl Marks {
+    fn new(max_doc: DocId) -> Marks {
+        Marks::Docs(Vec::with_capacity(Marks::most_listed(max_doc).min(1024)))
+    }
+
+    fn most_listed(max_doc: DocId) -> usize {
+        (max_doc as usize / 64).max(16)
+    }
+
+    #[inline]
+    fn mark(&mut self, doc: DocId, max_doc: DocId) {
+        match self {
+            Marks::Bits(bits) => bits[doc as usize / 64] |= 1 << (doc % 64),
+            Marks::Docs(docs) => {
+                docs.push(doc);
+                if docs.len() > Marks::most_listed(max_doc) {
+                    let mut bits = vec![0u64; (max_doc as usize).div_ceil(64)];
+                    for &d in docs.iter() {
+                        bits[d as usize / 64] |= 1 << (d % 64);
+                    }
+                    *self = Marks::Bits(bits);
+                }
+            }
+        }
+    }
+}
+
+/// Calls `f` with each document under `max_doc` whose bit in `bits` is set
+/// (or clear, if `clear`), in order.
+#[inline]
+fn for_each_bit(bits: &[u64], max_doc: u64, clear: bool, mut f: impl FnMut(DocId)) {
+    for (i, &word) in bits.iter().enumerate() {
+        let first = i as u64 * 64;
+        if first >= max_doc {
+            break;
+        }
+        let mut word = if clear { !word } else { word };
+        if max_doc - first < 64 {
+            word &= (1u64 << (max_doc - first)) - 1;
+        }
+        while word != 0 {
+            f((first + word.trailing_zeros() as u64) as DocId);
+            word &= word - 1;
+        }
     }
 }
 
@@ -704,6 +799,10 @@ pub struct SegmentSearchCollector {
     selection_targets: Vec<FacetTarget>,
     /// Matches by counter slot (see [`FacetOrds`]); empty without facets.
     facet_counts: Vec<u64>,
+    /// The matches to count toward every facet, when the segment has rows:
+    /// they are counted at the harvest (see [`FacetOrds::count_marks`]).
+    marks: Option<Marks>,
+    max_doc: DocId,
     /// The segment's posts never collected.
     excluded: Vec<DocId>,
     total: u64,
@@ -749,13 +848,14 @@ impl SegmentSearchCollector {
         }
     }
 
-    /// Counts `doc` toward every facet.
+    /// Counts `doc` toward every facet (with rows: marks it, to be
+    /// counted at the harvest).
     #[inline]
     fn count_all(&mut self, doc: DocId) {
         match &self.cols.facet_ords {
-            Some(fo) => {
-                for &ord in fo.of(doc) {
-                    self.facet_counts[ord as usize] += 1;
+            Some(_) => {
+                if let Some(marks) = &mut self.marks {
+                    marks.mark(doc, self.max_doc);
                 }
             }
             None => {
@@ -861,6 +961,9 @@ impl SegmentCollector for SegmentSearchCollector {
     }
 
     fn harvest(mut self) -> SegmentCollected {
+        if let (Some(fo), Some(marks)) = (&self.cols.facet_ords, &self.marks) {
+            fo.count_marks(marks, self.total, &mut self.facet_counts);
+        }
         if self.with_facets {
             add_combinations(&self.cols.facet_bases, &mut self.facet_counts);
         }
@@ -1104,6 +1207,75 @@ mod tests {
             }
             let counted: Vec<u64> = BUCKETS.iter().map(|b| all.facets[part][b.0]).collect();
             assert_eq!(counted, expected, "{part}");
+        }
+    }
+
+    #[test]
+    fn rows_count_sparse_and_dense_matches_as_the_columns_do() {
+        let index = in_ram_index(9, 1, 500, |_, _| {});
+        let mut w =
+            crate::indexer::Writer::new(&index, crate::indexer::WriterOptions::default()).unwrap();
+        for n in (0..500).step_by(13) {
+            w.delete(&crate::generate::generate_post(9, n).id).unwrap();
+        }
+        w.commit().unwrap();
+        let searcher = index.searcher();
+        let segments = searcher.segment_readers();
+        assert!(segments.iter().all(|s| s.alive_bitset().is_some()));
+        let ranking = RankingConfig::default();
+        let open = |rows: bool| -> Vec<Arc<SegmentColumns>> {
+            let open = |s| SegmentColumns::open(s, &ranking).unwrap();
+            segments
+                .iter()
+                .map(|s| match rows {
+                    true => Arc::new(open(s)),
+                    false => Arc::new(SegmentColumns {
+                        facet_ords: None,
+                        ..open(s)
+                    }),
+                })
+                .collect()
+        };
+        let (with_rows, columns_only) = (open(true), open(false));
+        assert!(with_rows.iter().all(|c| c.facet_ords.is_some()));
+        // Matches (the posts not excluded) from every post to a few: rows
+        // are counted directly under half a segment, else by complement.
+        type Keep = fn(DocId) -> bool;
+        let shares: [(f64, Keep); 5] = [
+            (1.0, |_| true),
+            (0.8, |d| d % 5 != 0),
+            (0.55, |d| d % 2 == 0 || d % 10 == 1),
+            (0.33, |d| d % 3 == 0),
+            (0.02, |d| d % 50 == 7),
+        ];
+        for (share, keep) in shares {
+            let excluded: Vec<DocAddress> = (0..segments.len() as u32)
+                .flat_map(|s| (0..segments[s as usize].max_doc()).map(move |d| (s, d)))
+                .filter(|&(_, d)| !keep(d))
+                .map(|(s, d)| DocAddress::new(s, d))
+                .collect();
+            let collect = |columns: &Vec<Arc<SegmentColumns>>| {
+                let collector = SearchCollector {
+                    columns: columns.clone(),
+                    excluded: excluded.clone(),
+                    ..counting(10)
+                };
+                searcher
+                    .search(&tantivy::query::AllQuery, &collector)
+                    .unwrap()
+            };
+            let (rows, columns) = (collect(&with_rows), collect(&columns_only));
+            assert_eq!(rows.facets, columns.facets, "{share}");
+            let alive: usize = segments
+                .iter()
+                .map(|s| {
+                    (0..s.max_doc())
+                        .filter(|&d| !s.is_deleted(d) && keep(d))
+                        .count()
+                })
+                .sum();
+            assert_eq!((rows.total, columns.total), (alive as u64, alive as u64));
+            assert!(rows.facets["stack"].values().sum::<u64>() > 0, "{share}");
         }
     }
 
