@@ -967,8 +967,16 @@ mod tests {
     }
 
     fn value() -> impl Strategy<Value = String> {
+        // A bare word that is a keyword (`is`, `to`...) is not a value: it
+        // must be quoted, as in Meilisearch.
+        let bare = "[a-z]{1,8}".prop_filter("a keyword", |w| {
+            ![
+                "to", "and", "or", "not", "exists", "in", "is", "null", "empty",
+            ]
+            .contains(&w.as_str())
+        });
         prop_oneof![
-            "[a-z]{1,8}",
+            bare,
             "[0-9]{1,3}",
             "\"[a-z ]{0,8}\"",
             Just("'x y'".to_string())
