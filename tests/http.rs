@@ -291,3 +291,39 @@ fn a_commit_by_another_process_is_seen_without_a_restart() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// The nice value of each thread of process `pid` (Linux `/proc`).
+#[cfg(target_os = "linux")]
+fn thread_nice_values(pid: u32) -> Vec<i64> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+        .map(|stat| {
+            // Fields after the command's closing parenthesis start at the
+            // state (field 3); the nice value is field 19.
+            let rest = &stat[stat.rfind(')').unwrap() + 1..];
+            rest.split_whitespace().nth(16).unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn searches_run_below_the_priority_of_the_request_tasks() {
+    let server = Server::start(&[]);
+    for q in ["kubernetes", "\"connection pool\"", "rust"] {
+        let (status, _) = get(&server.url(&format!("/api/search?q={q}")));
+        assert_eq!(status, 200);
+    }
+    let nice = thread_nice_values(server.child.id());
+    // The threads that ran searches are nicer than the process started;
+    // the main thread and the request tasks' threads are not.
+    let base = thread_nice_values(std::process::id())[0];
+    let searches = (base + 5).min(19);
+    assert!(nice.contains(&searches), "{base} {nice:?}");
+    assert!(nice.contains(&base), "{base} {nice:?}");
+    assert!(
+        nice.iter().all(|n| *n == base || *n == searches),
+        "{base} {nice:?}"
+    );
+}

@@ -327,6 +327,32 @@ where
     f(&state.engine).map(|value| json_response(StatusCode::OK, &value))
 }
 
+/// How much nicer than the request tasks the blocking pool's threads
+/// (searches, imports) run: when searches take every core, the tasks that
+/// read requests, answer completions inline and write answers still get a
+/// core at once. (100k posts, 32 connections, the built-in mix: suggest p99
+/// 4.7–5.7 → 4.1–4.6 ms over six interleaved runs; throughput unchanged.)
+const SEARCH_NICENESS: i32 = 5;
+
+/// Makes the calling thread, once, [`SEARCH_NICENESS`] nicer.
+fn yield_to_requests() {
+    thread_local!(static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    LOWERED.with(|lowered| {
+        if !lowered.replace(true) {
+            // On Linux the nice value is the thread's own (`who` 0: the
+            // calling thread); elsewhere it would be the whole process's.
+            // Failing leaves the priority as it was.
+            #[cfg(target_os = "linux")]
+            // SAFETY: getpriority and setpriority only read and change the
+            // thread's priority.
+            unsafe {
+                let now = libc::getpriority(libc::PRIO_PROCESS, 0);
+                libc::setpriority(libc::PRIO_PROCESS, 0, (now + SEARCH_NICENESS).min(19));
+            }
+        }
+    });
+}
+
 /// Runs engine work on the blocking pool and answers its result as JSON.
 async fn blocking<T, F>(state: &Arc<AppState>, f: F) -> Result<Reply, Error>
 where
@@ -334,7 +360,12 @@ where
     F: FnOnce(&Engine) -> crate::Result<T> + Send + 'static,
 {
     let engine = state.engine.clone();
-    match tokio::task::spawn_blocking(move || f(&engine)).await {
+    match tokio::task::spawn_blocking(move || {
+        yield_to_requests();
+        f(&engine)
+    })
+    .await
+    {
         Ok(Ok(value)) => Ok(json_response(StatusCode::OK, &value)),
         Ok(Err(e)) => Err(e),
         Err(join) => {
