@@ -197,7 +197,7 @@ where
     F: FnOnce(&Engine) -> MResult<T> + Send + 'static,
 {
     let engine = state.engine.clone();
-    match tokio::task::spawn_blocking(move || f(&engine)).await {
+    match super::spawn_engine_work(move || f(&engine)).await {
         Ok(r) => r,
         Err(join) => {
             tracing::error!("meili engine task failed: {join}");
