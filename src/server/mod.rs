@@ -331,7 +331,8 @@ where
 /// (searches, imports) run: when searches take every core, the tasks that
 /// read requests, answer completions inline and write answers still get a
 /// core at once. (100k posts, 32 connections, the built-in mix: suggest p99
-/// 4.7–5.7 → 4.1–4.6 ms over six interleaved runs; throughput unchanged.)
+/// 4.7–5.7 → 4.1–4.6 ms over six interleaved runs; throughput within the
+/// noise, 1–5% lower at most.)
 const SEARCH_NICENESS: i32 = 5;
 
 /// Runs engine work (a search, a write) on the blocking pool, on a thread
