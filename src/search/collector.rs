@@ -192,7 +192,6 @@ impl Collector for SearchCollector {
                 .collect(),
             facet_counts,
             marks,
-            max_doc: segment.max_doc(),
             excluded: self
                 .excluded
                 .iter()
@@ -466,16 +465,13 @@ impl FacetOrds {
     /// unmarked are taken from the totals instead: a query of common words
     /// reads only the rows of the posts it does not match.
     fn count_marks(&self, marks: &Marks, marked: u64, counts: &mut [u64]) {
-        let max_doc = (self.ords.len() / self.width) as u64;
-        let mut add = |doc: DocId| {
-            for &ord in self.of(doc) {
-                counts[ord as usize] += 1;
+        let max_doc = marks.max_doc as u64;
+        match &marks.set {
+            MarkSet::Docs(docs) => docs.iter().for_each(|&doc| self.add_row(doc, counts)),
+            MarkSet::Bits(bits) if marked * 2 <= max_doc => {
+                for_each_bit(bits, max_doc, false, |doc| self.add_row(doc, counts))
             }
-        };
-        match marks {
-            Marks::Docs(docs) => docs.iter().for_each(|&doc| add(doc)),
-            Marks::Bits(bits) if marked * 2 <= max_doc => for_each_bit(bits, max_doc, false, add),
-            Marks::Bits(bits) => {
+            MarkSet::Bits(bits) => {
                 for (count, &total) in counts.iter_mut().zip(&self.totals) {
                     *count += total as u64;
                 }
@@ -487,20 +483,37 @@ impl FacetOrds {
             }
         }
     }
+
+    /// Counts the row of `doc` into `counts`, by slot.
+    #[inline]
+    fn add_row(&self, doc: DocId, counts: &mut [u64]) {
+        for &ord in self.of(doc) {
+            counts[ord as usize] += 1;
+        }
+    }
 }
 
-/// The documents of a segment a search counts toward every facet: a list
-/// while they are few, a bit per document once they are more than a 64th
-/// of the segment (the bits cost a 64th of the segment's documents to
-/// clear and scan).
-enum Marks {
+/// The documents of a segment of `max_doc` documents that a search counts
+/// toward every facet: a list while they are few, a bit per document once
+/// they are more than a 64th of the segment (the bits cost a 64th of the
+/// segment's documents to clear and scan).
+struct Marks {
+    max_doc: DocId,
+    set: MarkSet,
+}
+
+enum MarkSet {
     Docs(Vec<DocId>),
     Bits(Vec<u64>),
 }
 
 impl Marks {
     fn new(max_doc: DocId) -> Marks {
-        Marks::Docs(Vec::with_capacity(Marks::most_listed(max_doc).min(1024)))
+        let most = Marks::most_listed(max_doc).min(1024);
+        Marks {
+            max_doc,
+            set: MarkSet::Docs(Vec::with_capacity(most)),
+        }
     }
 
     fn most_listed(max_doc: DocId) -> usize {
@@ -508,17 +521,18 @@ impl Marks {
     }
 
     #[inline]
-    fn mark(&mut self, doc: DocId, max_doc: DocId) {
-        match self {
-            Marks::Bits(bits) => bits[doc as usize / 64] |= 1 << (doc % 64),
-            Marks::Docs(docs) => {
+    fn mark(&mut self, doc: DocId) {
+        fn set(bits: &mut [u64], doc: DocId) {
+            bits[doc as usize / 64] |= 1 << (doc % 64);
+        }
+        match &mut self.set {
+            MarkSet::Bits(bits) => set(bits, doc),
+            MarkSet::Docs(docs) => {
                 docs.push(doc);
-                if docs.len() > Marks::most_listed(max_doc) {
-                    let mut bits = vec![0u64; (max_doc as usize).div_ceil(64)];
-                    for &d in docs.iter() {
-                        bits[d as usize / 64] |= 1 << (d % 64);
-                    }
-                    *self = Marks::Bits(bits);
+                if docs.len() > Marks::most_listed(self.max_doc) {
+                    let mut bits = vec![0u64; (self.max_doc as usize).div_ceil(64)];
+                    docs.iter().for_each(|&d| set(&mut bits, d));
+                    self.set = MarkSet::Bits(bits);
                 }
             }
         }
@@ -799,10 +813,10 @@ pub struct SegmentSearchCollector {
     selection_targets: Vec<FacetTarget>,
     /// Matches by counter slot (see [`FacetOrds`]); empty without facets.
     facet_counts: Vec<u64>,
-    /// The matches to count toward every facet, when the segment has rows:
-    /// they are counted at the harvest (see [`FacetOrds::count_marks`]).
+    /// The matches to count toward every facet, when facets are counted and
+    /// the segment has rows: they are counted at the harvest (see
+    /// [`FacetOrds::count_marks`]). `None`: counted from the columns.
     marks: Option<Marks>,
-    max_doc: DocId,
     /// The segment's posts never collected.
     excluded: Vec<DocId>,
     total: u64,
@@ -852,12 +866,8 @@ impl SegmentSearchCollector {
     /// counted at the harvest).
     #[inline]
     fn count_all(&mut self, doc: DocId) {
-        match &self.cols.facet_ords {
-            Some(_) => {
-                if let Some(marks) = &mut self.marks {
-                    marks.mark(doc, self.max_doc);
-                }
-            }
+        match &mut self.marks {
+            Some(marks) => marks.mark(doc),
             None => {
                 for i in 0..FACET_FIELDS.len() {
                     self.count_column(doc, i);
@@ -1149,19 +1159,39 @@ mod tests {
         assert!(cols.has_meta_scores_of(&blend_only));
     }
 
+    type ColumnsBothWays = (Vec<Arc<SegmentColumns>>, Vec<Arc<SegmentColumns>>);
+
+    /// Every segment's columns opened twice: with the facet rows, and
+    /// without (counted from the columns).
+    fn rows_and_columns_only(searcher: &Searcher) -> ColumnsBothWays {
+        let open = |rows: bool| -> Vec<Arc<SegmentColumns>> {
+            let open = |s| SegmentColumns::open(s, &RankingConfig::default()).unwrap();
+            searcher
+                .segment_readers()
+                .iter()
+                .map(|s| match rows {
+                    true => Arc::new(open(s)),
+                    false => Arc::new(SegmentColumns {
+                        facet_ords: None,
+                        ..open(s)
+                    }),
+                })
+                .collect()
+        };
+        let (with_rows, columns_only) = (open(true), open(false));
+        assert!(with_rows.iter().all(|c| c.facet_ords.is_some()));
+        (with_rows, columns_only)
+    }
+
     #[test]
     fn counts_from_the_columns_equal_counts_from_the_copied_ordinals() {
         let index = in_ram_index(5, 1, 400, |_, _| {});
         let searcher = index.searcher();
-        let segment = &searcher.segment_readers()[0];
-        let ranking = RankingConfig::default();
-        let copied = Arc::new(SegmentColumns::open(segment, &ranking).unwrap());
-        let mut columns_only = SegmentColumns::open(segment, &ranking).unwrap();
-        columns_only.facet_ords = None;
-        let stack = copied.labels[0][copied.labels[0].len() / 2].clone();
-        let collect = |cols: Arc<SegmentColumns>, selections: Vec<Selection>| {
+        let (copied, columns_only) = rows_and_columns_only(&searcher);
+        let stack = copied[0].labels[0][copied[0].labels[0].len() / 2].clone();
+        let collect = |columns: &Vec<Arc<SegmentColumns>>, selections: Vec<Selection>| {
             let collector = SearchCollector {
-                columns: vec![cols],
+                columns: columns.clone(),
                 selections,
                 ..counting(10)
             };
@@ -1169,7 +1199,6 @@ mod tests {
                 .search(&tantivy::query::AllQuery, &collector)
                 .unwrap()
         };
-        let columns_only = Arc::new(columns_only);
         for selections in [
             vec![],
             vec![Selection::Values {
@@ -1187,14 +1216,14 @@ mod tests {
                 },
             ],
         ] {
-            let a = collect(copied.clone(), selections.clone());
-            let b = collect(columns_only.clone(), selections.clone());
+            let a = collect(&copied, selections.clone());
+            let b = collect(&columns_only, selections.clone());
             assert_eq!(a.total, b.total, "{selections:?}");
             assert_eq!(a.facets, b.facets, "{selections:?}");
             assert!(a.facets["stack"].values().sum::<u64>() > 0);
         }
         // Bucket counts of every post, counted from the score columns.
-        let all = collect(copied.clone(), vec![]);
+        let all = collect(&copied, vec![]);
         for part in SCORE_FIELDS {
             let mut expected = [0u64; BUCKETS.len()];
             for reader in searcher.segment_readers() {
@@ -1222,22 +1251,7 @@ mod tests {
         let searcher = index.searcher();
         let segments = searcher.segment_readers();
         assert!(segments.iter().all(|s| s.alive_bitset().is_some()));
-        let ranking = RankingConfig::default();
-        let open = |rows: bool| -> Vec<Arc<SegmentColumns>> {
-            let open = |s| SegmentColumns::open(s, &ranking).unwrap();
-            segments
-                .iter()
-                .map(|s| match rows {
-                    true => Arc::new(open(s)),
-                    false => Arc::new(SegmentColumns {
-                        facet_ords: None,
-                        ..open(s)
-                    }),
-                })
-                .collect()
-        };
-        let (with_rows, columns_only) = (open(true), open(false));
-        assert!(with_rows.iter().all(|c| c.facet_ords.is_some()));
+        let (with_rows, columns_only) = rows_and_columns_only(&searcher);
         // Matches (the posts not excluded) from every post to a few: rows
         // are counted directly under half a segment, else by complement.
         type Keep = fn(DocId) -> bool;
