@@ -1,9 +1,9 @@
 //! Indexing 10,000 generated posts into an in-RAM index.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use postsearch::generate::generate_post;
-use postsearch::index::PostIndex;
-use postsearch::indexer::{Writer, WriterOptions};
+use postsearch_corpus::generate_post;
+use postsearch_store::index::PostIndex;
+use postsearch_store::indexer::{Writer, WriterOptions};
 
 const POSTS: usize = 10_000;
 

@@ -2,8 +2,8 @@
 //! line.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use postsearch::generate::generate_post;
-use postsearch::ingest::{read_reader_jsonl, text, ReadOptions};
+use postsearch_corpus::generate_post;
+use postsearch_store::ingest::{read_reader_jsonl, text, ReadOptions};
 
 fn seed_text() -> Vec<u8> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/seed");

@@ -9,11 +9,11 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use postsearch::bench::{builtin_queries, Kind, Op, SIDE_LIMIT};
-use postsearch::config::LimitsConfig;
-use postsearch::generate::generate_post;
-use postsearch::index::PostIndex;
-use postsearch::indexer::{Writer, WriterOptions};
-use postsearch::search::{Engine, RankingConfig};
+use postsearch_corpus::generate_post;
+use postsearch_engine::Limits;
+use postsearch_engine::{Engine, RankingConfig};
+use postsearch_store::index::PostIndex;
+use postsearch_store::indexer::{Writer, WriterOptions};
 use std::path::PathBuf;
 
 const DEFAULT_DOCS: usize = 100_000;
@@ -66,7 +66,7 @@ fn queries(c: &mut Criterion) {
     let (index, _dir) = corpus();
     let docs = index.searcher().num_docs();
     eprintln!("query benches: corpus size {docs} posts");
-    let mix = builtin_queries(&index, 42, &LimitsConfig::default()).expect("query mix");
+    let mix = builtin_queries(&index, 42, &Limits::default()).expect("query mix");
     let engine = Engine::new(index, RankingConfig::default());
     let mut group = c.benchmark_group(format!("query_{docs}_posts"));
     for kind in Kind::ALL {

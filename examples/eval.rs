@@ -4,7 +4,7 @@
 //! with typo tolerance on and off.
 
 use postsearch::eval::evaluate;
-use postsearch::search::{RankingConfig, SearchRequest};
+use postsearch_engine::{RankingConfig, SearchRequest};
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 //! Generates and serializes COUNT posts (default 100000) in memory, then
 //! writes them with `write_corpus` into a temporary directory.
 
-use postsearch::generate::{generate_post, write_corpus, GenerateOptions, OutputFormat};
+use postsearch_corpus::{generate_post, write_corpus, GenerateOptions, OutputFormat};
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {

@@ -8,7 +8,7 @@
 //! - `data/text/`: posts 900000..900030 of the corpus with seed 7, in the
 //!   text form (ids that do not collide with the JSONL ones).
 
-use postsearch::generate::{write_corpus, GenerateOptions, OutputFormat};
+use postsearch_corpus::{write_corpus, GenerateOptions, OutputFormat};
 use std::fs;
 use std::path::PathBuf;
 

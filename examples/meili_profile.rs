@@ -1,9 +1,9 @@
 //! Times the Meilisearch layer in-process against the engine alone:
 //! `cargo run --release --example meili_profile -- INDEX_DIR`.
-use postsearch::config::LimitsConfig;
-use postsearch::index::PostIndex;
-use postsearch::search::{Engine, RankingConfig, SearchRequest};
-use postsearch::server::meili::search;
+use postsearch_engine::Limits;
+use postsearch_engine::{Engine, RankingConfig, SearchRequest};
+use postsearch_server::meili::search;
+use postsearch_store::index::PostIndex;
 use std::time::Instant;
 
 fn main() {
@@ -12,7 +12,7 @@ fn main() {
         PostIndex::open(std::path::Path::new(&dir)).unwrap(),
         RankingConfig::default(),
     );
-    let limits = LimitsConfig::default();
+    let limits = Limits::default();
     let req = SearchRequest {
         q: "docker".into(),
         prefix: true,

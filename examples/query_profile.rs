@@ -2,8 +2,8 @@
 //! `cargo run --release --example query_profile -- INDEX "QUERY" [N] [--facets] [--snippets]`
 //! then e.g. `perf record -g target/release/examples/query_profile ...`.
 
-use postsearch::index::PostIndex;
-use postsearch::search::{Engine, RankingConfig, SearchRequest};
+use postsearch_engine::{Engine, RankingConfig, SearchRequest};
+use postsearch_store::index::PostIndex;
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {

@@ -2,8 +2,8 @@
 //! `cargo run --release --example similar_share -- INDEX [N]` (N source
 //! posts, every 97th id of a generated corpus, top 5 each).
 
-use postsearch::index::PostIndex;
-use postsearch::search::{Engine, RankingConfig};
+use postsearch_engine::{Engine, RankingConfig};
+use postsearch_store::index::PostIndex;
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
     let (mut results, mut problem, mut stack, mut either) = (0, 0, 0, 0);
     let mut times = Vec::new();
     for i in 0..n {
-        let id = postsearch::generate::post_id((i * 97) % docs);
+        let id = postsearch_corpus::post_id((i * 97) % docs);
         let Ok(source) = engine.post(&id) else {
             continue;
         };
@@ -26,7 +26,7 @@ fn main() -> anyhow::Result<()> {
             let other = engine.post(&hit.id)?;
             let same_problem = source.problem().is_some() && other.problem() == source.problem();
             let main_stack =
-                |p: &postsearch::Post| p.stack.as_ref().and_then(|s| s.first().cloned());
+                |p: &postsearch_store::Post| p.stack.as_ref().and_then(|s| s.first().cloned());
             let same_stack =
                 main_stack(&source).is_some() && main_stack(&other) == main_stack(&source);
             results += 1;

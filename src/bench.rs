@@ -50,14 +50,14 @@
 //! one of the post's stacks), prefix (a title word cut to 3–5 letters),
 //! similar (the post) and suggest (a 3–5 letter prefix) queries.
 
-use crate::config::LimitsConfig;
-use crate::index::PostIndex;
-use crate::post::Post;
-use crate::search::{Engine, SearchRequest};
-use crate::server::params::search_request;
 use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
 use indexmap::IndexMap;
+use postsearch_engine::Limits;
+use postsearch_engine::{Engine, SearchRequest};
+use postsearch_server::params::search_request;
+use postsearch_store::index::PostIndex;
+use postsearch_store::post::Post;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -134,7 +134,7 @@ pub struct BenchQuery {
 }
 
 /// Parses one query-file line; `None` for a blank line or a comment.
-pub fn parse_line(line: &str, limits: &LimitsConfig) -> Result<Option<BenchQuery>> {
+pub fn parse_line(line: &str, limits: &Limits) -> Result<Option<BenchQuery>> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -219,7 +219,7 @@ fn encode_segment(s: &str) -> String {
 }
 
 /// Parses a whole query file's text; errors name the line.
-pub fn parse_queries(text: &str, limits: &LimitsConfig) -> Result<Vec<BenchQuery>> {
+pub fn parse_queries(text: &str, limits: &Limits) -> Result<Vec<BenchQuery>> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if let Some(q) = parse_line(line, limits).with_context(|| format!("line {}", n + 1))? {
@@ -233,7 +233,7 @@ pub fn parse_queries(text: &str, limits: &LimitsConfig) -> Result<Vec<BenchQuery
 }
 
 /// Reads and parses a query file.
-pub fn load_queries(path: &Path, limits: &LimitsConfig) -> Result<Vec<BenchQuery>> {
+pub fn load_queries(path: &Path, limits: &Limits) -> Result<Vec<BenchQuery>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse_queries(&text, limits).with_context(|| path.display().to_string())
@@ -277,11 +277,7 @@ pub fn builtin_lines(index: &PostIndex, seed: u64, n: usize) -> Result<Vec<Strin
 }
 
 /// The built-in mix, parsed.
-pub fn builtin_queries(
-    index: &PostIndex,
-    seed: u64,
-    limits: &LimitsConfig,
-) -> Result<Vec<BenchQuery>> {
+pub fn builtin_queries(index: &PostIndex, seed: u64, limits: &Limits) -> Result<Vec<BenchQuery>> {
     builtin_lines(index, seed, MIX_SIZE)?
         .iter()
         .map(|line| parse_line(line, limits)?.with_context(|| format!("built-in query {line:?}")))
@@ -678,7 +674,9 @@ fn run_in_process(engine: &Engine, opts: &BenchOptions, plan: &Plan, live: &Live
                             std::thread::sleep(due - now);
                         }
                         let q = &opts.queries[(i % n) as usize];
-                        let error = execute(engine, &q.op).err().map(|e| e.code().to_string());
+                        let error = execute(engine, &q.op)
+                            .err()
+                            .map(|e| e.code().as_str().to_string());
                         rec.record(live, q.kind, due.elapsed(), error);
                     }
                     rec
@@ -702,7 +700,7 @@ fn merge_all(recorders: Vec<Recorder>) -> Recorder {
 }
 
 /// One engine call; the answer is dropped.
-fn execute(engine: &Engine, op: &Op) -> crate::Result<()> {
+fn execute(engine: &Engine, op: &Op) -> postsearch_engine::Result<()> {
     match op {
         Op::Search(req) => engine.search(req).map(|r| drop(std::hint::black_box(r))),
         Op::Similar(id) => engine
@@ -1122,23 +1120,23 @@ fn trim_number(v: f64) -> String {
     s.to_string()
 }
 
-use crate::search::snippet::escape;
+use postsearch_engine::snippet::escape;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::indexer::{Writer, WriterOptions};
-    use crate::search::{RankingConfig, Sort};
+    use postsearch_engine::{RankingConfig, Sort};
+    use postsearch_store::indexer::{Writer, WriterOptions};
 
     fn parse(line: &str) -> BenchQuery {
-        parse_line(line, &LimitsConfig::default())
+        parse_line(line, &Limits::default())
             .unwrap()
             .expect("a query")
     }
 
     #[test]
     fn parses_every_line_form() {
-        let limits = LimitsConfig::default();
+        let limits = Limits::default();
         assert!(parse_line("", &limits).unwrap().is_none());
         assert!(parse_line("   ", &limits).unwrap().is_none());
         assert!(parse_line("# a comment", &limits).unwrap().is_none());
@@ -1194,7 +1192,7 @@ mod tests {
 
     #[test]
     fn bad_lines_are_errors_naming_the_line() {
-        let limits = LimitsConfig::default();
+        let limits = Limits::default();
         let err = parse_queries("ok\nkube?sort=sideways\n", &limits).unwrap_err();
         assert!(format!("{err:#}").contains("line 2"), "{err:#}");
         assert!(parse_queries("similar:\n", &limits).is_err());
@@ -1214,7 +1212,7 @@ mod tests {
         )
         .unwrap();
         for n in 0..200 {
-            w.upsert(crate::generate::generate_post(7, n)).unwrap();
+            w.upsert(postsearch_corpus::generate_post(7, n)).unwrap();
         }
         w.finish().unwrap();
         index
@@ -1309,7 +1307,7 @@ mod tests {
     fn report_json_shape() {
         let index = small_index();
         let engine = Engine::new(index.clone(), RankingConfig::default());
-        let queries = builtin_queries(&index, 3, &LimitsConfig::default()).unwrap();
+        let queries = builtin_queries(&index, 3, &Limits::default()).unwrap();
         let opts = BenchOptions {
             target: Target::Index(Box::new(engine)),
             queries,

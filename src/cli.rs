@@ -6,14 +6,14 @@
 //! 2 some posts were rejected (the rest were indexed or checked).
 
 use crate::config::{Effective, Loader, DEFAULT_CONFIG_FILE};
-use crate::index::PostIndex;
-use crate::indexer::{import_paths, ImportSummary, Writer, WriterOptions};
-use crate::ingest::{read_paths, ReadOptions};
-use crate::search::{
-    facets::parse_selection, Engine, MatchMode, SearchRequest, SearchResponse, Sort,
-};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use postsearch_engine::{
+    facets::parse_selection, Engine, MatchMode, SearchRequest, SearchResponse, Sort,
+};
+use postsearch_store::index::PostIndex;
+use postsearch_store::indexer::{import_paths, ImportSummary, Writer, WriterOptions};
+use postsearch_store::ingest::{read_paths, ReadOptions};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -142,7 +142,7 @@ pub struct GenerateArgs {
     pub out: PathBuf,
     /// jsonl or text.
     #[arg(long, default_value = "jsonl")]
-    pub format: crate::generate::OutputFormat,
+    pub format: postsearch_corpus::OutputFormat,
     /// Number of the first post (ids are alphanode-NNNNNN).
     #[arg(long, default_value_t = 0)]
     pub start: usize,
@@ -462,7 +462,7 @@ fn check(args: CheckArgs) -> Result<i32> {
 fn engine(global: &GlobalArgs, flags: &[(&str, Option<String>, &str)]) -> Result<Engine> {
     let cfg = load_config(global, flags)?.config;
     let index = PostIndex::open(&cfg.index.dir)?;
-    Ok(Engine::new(index, cfg.ranking).with_search_threads(cfg.index.search_threads))
+    Ok(Engine::with_options(index, cfg.engine_options()))
 }
 
 /// `postsearch search`.
@@ -668,22 +668,25 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
         .max_blocking_threads(cores.max(2))
         .enable_all()
         .build()?;
-    runtime.block_on(crate::server::serve(eff.config, |addr| {
-        eprintln!("postsearch: serving on http://{addr}/");
-    }))?;
+    runtime.block_on(postsearch_server::serve(
+        eff.config.serve_options(),
+        |addr| {
+            eprintln!("postsearch: serving on http://{addr}/");
+        },
+    ))?;
     Ok(0)
 }
 
 /// `postsearch generate`.
 fn generate(args: GenerateArgs) -> Result<i32> {
     let started = std::time::Instant::now();
-    let opts = crate::generate::GenerateOptions {
+    let opts = postsearch_corpus::GenerateOptions {
         count: args.count,
         seed: args.seed,
         format: args.format,
         start: args.start,
     };
-    let summary = crate::generate::write_corpus(&opts, &args.out)
+    let summary = postsearch_corpus::write_corpus(&opts, &args.out)
         .with_context(|| format!("writing to {}", args.out.display()))?;
     eprintln!(
         "{} posts ({} duplicates) in {} files, {:.1} MB, {:.1} s",
@@ -720,10 +723,10 @@ fn bench(global: &GlobalArgs, args: BenchArgs) -> Result<i32> {
     };
     let mut index = None;
     let queries = match &args.queries {
-        Some(path) => crate::bench::load_queries(path, &cfg.limits)?,
+        Some(path) => crate::bench::load_queries(path, &cfg.limits.engine())?,
         None => {
             let ix = open()?;
-            let queries = crate::bench::builtin_queries(&ix, args.seed, &cfg.limits)?;
+            let queries = crate::bench::builtin_queries(&ix, args.seed, &cfg.limits.engine())?;
             index = Some(ix);
             queries
         }
@@ -735,9 +738,7 @@ fn bench(global: &GlobalArgs, args: BenchArgs) -> Result<i32> {
                 Some(ix) => ix,
                 None => open()?,
             };
-            Target::Index(Box::new(
-                Engine::new(ix, cfg.ranking).with_search_threads(cfg.index.search_threads),
-            ))
+            Target::Index(Box::new(Engine::with_options(ix, cfg.engine_options())))
         }
     };
     let stop = match args.requests {

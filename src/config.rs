@@ -8,8 +8,9 @@
 //! `POSTSEARCH_RANKING_META_WEIGHT`. `POSTSEARCH_INDEX` is a short alias of
 //! `POSTSEARCH_INDEX_DIR`. Lists in the environment are comma-separated.
 
-use crate::error::{Error, Result};
-use crate::search::RankingConfig;
+use postsearch_engine::{EngineOptions, Limits, RankingConfig};
+use postsearch_server::{RequestLimits, ServeOptions, ServerConfig};
+use postsearch_store::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,42 +45,16 @@ pub struct IndexConfig {
 impl Default for IndexConfig {
     fn default() -> Self {
         IndexConfig {
-            dir: PathBuf::from(crate::index::DEFAULT_INDEX_DIR),
-            writer_budget_mb: crate::indexer::DEFAULT_WRITER_BUDGET >> 20,
+            dir: PathBuf::from(postsearch_store::index::DEFAULT_INDEX_DIR),
+            writer_budget_mb: postsearch_store::indexer::DEFAULT_WRITER_BUDGET >> 20,
             search_threads: 0,
         }
     }
 }
 
-/// `[server]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServerConfig {
-    /// Listen address.
-    pub addr: String,
-    /// Origins allowed by CORS (`*` allows any; empty allows none).
-    pub cors_origins: Vec<String>,
-    /// Bearer token for writes; empty disables the write routes.
-    pub write_token: String,
-    /// Directory of posts indexed on first start when there is no index.
-    pub data_dir: PathBuf,
-    /// The index uid the Meilisearch-compatible API (`/meili`) answers for.
-    pub meili_index_uid: String,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            addr: "127.0.0.1:7700".into(),
-            cors_origins: Vec::new(),
-            write_token: String::new(),
-            data_dir: PathBuf::from("data"),
-            meili_index_uid: "posts".into(),
-        }
-    }
-}
-
-/// `[limits]`.
+/// `[limits]`: the engine's limits of one request and the server's limits
+/// of one HTTP request, in one section of the file. The defaults are the
+/// crates' own ([`Limits`], [`RequestLimits`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
@@ -99,13 +74,57 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
+        let (engine, requests) = (Limits::default(), RequestLimits::default());
         LimitsConfig {
-            max_query_bytes: crate::search::MAX_QUERY_BYTES,
-            max_limit: crate::search::MAX_LIMIT,
-            max_offset: crate::search::MAX_OFFSET,
-            max_body_bytes: 16 << 20,
-            request_timeout_ms: 10_000,
-            max_concurrent_requests: 256,
+            max_query_bytes: engine.max_query_bytes,
+            max_limit: engine.max_limit,
+            max_offset: engine.max_offset,
+            max_body_bytes: requests.max_body_bytes,
+            request_timeout_ms: requests.request_timeout_ms,
+            max_concurrent_requests: requests.max_concurrent_requests,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The engine's part.
+    pub fn engine(&self) -> Limits {
+        Limits {
+            max_query_bytes: self.max_query_bytes,
+            max_limit: self.max_limit,
+            max_offset: self.max_offset,
+        }
+    }
+
+    /// The HTTP server's part.
+    pub fn requests(&self) -> RequestLimits {
+        RequestLimits {
+            max_body_bytes: self.max_body_bytes,
+            request_timeout_ms: self.request_timeout_ms,
+            max_concurrent_requests: self.max_concurrent_requests,
+        }
+    }
+}
+
+impl Config {
+    /// How the engine is set up: ranking, limits and threads. Every engine
+    /// the binary makes (search, bench, serve) is made from this.
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            ranking: self.ranking.clone(),
+            limits: self.limits.engine(),
+            search_threads: self.index.search_threads,
+        }
+    }
+
+    /// What `serve` needs.
+    pub fn serve_options(&self) -> ServeOptions {
+        ServeOptions {
+            index_dir: self.index.dir.clone(),
+            writer_budget_bytes: self.index.writer_budget_mb << 20,
+            server: self.server.clone(),
+            requests: self.limits.requests(),
+            engine: self.engine_options(),
         }
     }
 }

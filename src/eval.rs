@@ -2,11 +2,11 @@
 //! `queries.jsonl`, `qrels.tsv`): nDCG@10 and Recall@100, with trec_eval's
 //! conventions (mean over every judged query; no hits scores 0).
 
-use crate::error::{Error, Result};
-use crate::index::PostIndex;
-use crate::indexer::{Writer, WriterOptions};
-use crate::post::Post;
-use crate::search::{Engine, RankingConfig, SearchRequest};
+use postsearch_engine::{Engine, RankingConfig, SearchRequest};
+use postsearch_store::error::{Error, Result};
+use postsearch_store::index::PostIndex;
+use postsearch_store::indexer::{Writer, WriterOptions};
+use postsearch_store::post::Post;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
@@ -101,7 +101,7 @@ pub fn evaluate(
         let req = SearchRequest {
             q: q.text
                 .chars()
-                .take(crate::search::MAX_QUERY_BYTES / 4)
+                .take(postsearch_engine::MAX_QUERY_BYTES / 4)
                 .collect(),
             limit: 100,
             ..template.clone()

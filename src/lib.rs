@@ -1,26 +1,15 @@
-//! postsearch: a full-text search indexer and query service for technical
-//! posts, built on Tantivy.
+//! The `postsearch` binary's library: the command line ([`cli`]), the
+//! layered configuration ([`config`]), the latency benchmark ([`bench`]) and
+//! the relevance evaluation ([`eval`]).
 //!
-//! The library does all the work; the `postsearch` binary, the HTTP server,
-//! the benchmark and the tests call the same functions.
+//! The work is done by the workspace's crates, which this one ties
+//! together:
+//! - `postsearch-store`: posts, analysis, the index on disk, ingest;
+//! - `postsearch-engine`: the query engine;
+//! - `postsearch-server`: the HTTP API and the Meilisearch-compatible API;
+//! - `postsearch-corpus`: the synthetic corpus of `postsearch generate`.
 
-pub mod analysis;
 pub mod bench;
 pub mod cli;
 pub mod config;
-pub mod directory;
-pub mod document;
-pub mod error;
 pub mod eval;
-pub mod generate;
-pub mod index;
-pub mod indexer;
-pub mod ingest;
-pub mod post;
-pub mod schema;
-pub mod search;
-pub mod server;
-pub mod stored;
-
-pub use error::{Error, Result};
-pub use post::Post;

@@ -2,7 +2,7 @@
 //! arbitrary bytes: every item is a valid post or a rejection.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use postsearch::ingest::{json::parse_body, ReadOptions};
+use postsearch_store::ingest::{json::parse_body, ReadOptions};
 
 fuzz_target!(|data: &[u8]| {
     let opts = ReadOptions::default();

@@ -2,10 +2,10 @@
 //! every option against a small in-RAM index. Errors are fine, panics not.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use postsearch::index::PostIndex;
-use postsearch::indexer::{Writer, WriterOptions};
-use postsearch::search::{query, Engine, MatchMode, SearchRequest, Sort};
-use postsearch::Post;
+use postsearch_store::index::PostIndex;
+use postsearch_store::indexer::{Writer, WriterOptions};
+use postsearch_engine::{query, Engine, MatchMode, SearchRequest, Sort};
+use postsearch_store::Post;
 use std::sync::OnceLock;
 
 fn engine() -> &'static Engine {

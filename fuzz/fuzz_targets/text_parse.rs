@@ -2,7 +2,7 @@
 //! panic; a parsed post is valid and survives `to_text` → `parse`.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use postsearch::ingest::text;
+use postsearch_store::ingest::text;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(post) = text::parse(data, "fuzz.txt") {

@@ -1,0 +1,470 @@
+//! Turning a [`ParsedQuery`] into a tantivy query over the index's real
+//! terms: each word becomes the union, over the text fields, of its exact
+//! term, its typo variants (each BM25-scored, with a penalty) and — for the
+//! last word of a search-as-you-type query — its completions.
+
+use super::cache::GenerationCache;
+use super::phrase::Phrase;
+use super::query::{Filter, ParsedQuery, TextClause};
+use super::ranking::RankingConfig;
+use super::union::Union;
+use postsearch_store::analysis::{text_analyzer, tokens, words_analyzer};
+use postsearch_store::schema::Fields;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tantivy::directory::Directory;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
+    TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
+
+/// A word in at least 1 / this share of the posts (and in at least
+/// [`TYPO_SKIP_MIN_DOCS`]) is taken as meant: it gets no typo variants.
+const TYPO_SKIP_DOC_RATIO: u64 = 200;
+/// See [`TYPO_SKIP_DOC_RATIO`].
+const TYPO_SKIP_MIN_DOCS: u64 = 20;
+/// Most typo variants one word expands to (the most frequent are kept).
+const MAX_TYPO_TERMS: usize = 8;
+/// Most completions of a prefix (the most frequent are kept).
+const MAX_PREFIX_TERMS: usize = 24;
+/// Dictionary entries scanned for completions of one prefix.
+const MAX_PREFIX_SCAN: usize = 2_000;
+
+/// Remembers the typo variants and completions of words, per searcher
+/// generation: walking a term dictionary with a Levenshtein automaton costs
+/// far more than the search itself, and search boxes repeat their queries.
+/// At most 50,000 words.
+pub type ExpansionCache = GenerationCache<(Expanded, String), Vec<(String, u64)>, 50_000>;
+
+/// What a cached expansion of a word is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Expanded {
+    /// Stems of the words within the typo distance.
+    Typos,
+    /// Stems of the words the typed prefix completes.
+    Completions,
+    /// The completing words themselves, most frequent first (suggestions).
+    Words,
+}
+
+/// How words expand.
+#[derive(Debug, Clone, Copy)]
+pub struct Expansion {
+    pub typos: bool,
+    /// The last word also matches as a prefix.
+    pub prefix: bool,
+}
+
+/// A tantivy query and what the highlighter needs to know about it.
+pub struct Built {
+    pub query: Box<dyn Query>,
+    /// Every (analyzed) term a hit may have matched, for highlighting.
+    pub terms: BTreeSet<String>,
+    /// Text clauses that must or may match.
+    pub positive: usize,
+}
+
+/// Builds the query; `all` requires every text clause, else any.
+pub fn build(
+    parsed: &ParsedQuery,
+    all: bool,
+    expansion: Expansion,
+    fields: &Fields,
+    ranking: &RankingConfig,
+    searcher: &Searcher,
+    cache: &ExpansionCache,
+) -> tantivy::Result<Built> {
+    let mut b = Builder {
+        fields,
+        ranking,
+        searcher,
+        cache,
+        terms: BTreeSet::new(),
+    };
+    let last_word = parsed
+        .clauses
+        .iter()
+        .rposition(|c| !c.phrase)
+        .filter(|_| expansion.prefix);
+    let mut alternatives: Vec<Vec<Box<dyn Query>>> = Vec::new();
+    for (i, clause) in parsed.clauses.iter().enumerate() {
+        let exp = Expansion {
+            typos: expansion.typos,
+            prefix: Some(i) == last_word,
+        };
+        if let Some(q) = b.clause(clause, exp, true)? {
+            alternatives.push(q);
+        }
+    }
+    let positive = alternatives.len();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if alternatives.is_empty() {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    } else if all && alternatives.len() > 1 {
+        // The clause with the fewest postings leads the intersection and
+        // is read in full; a clause with many more postings is only ever
+        // sought to the leader's matches: it moves lazily (see `Union`).
+        let costs = alternatives
+            .iter()
+            .map(|a| postings(searcher, a))
+            .collect::<tantivy::Result<Vec<u64>>>()?;
+        let least = costs.iter().copied().min().unwrap_or(0);
+        for (a, cost) in alternatives.into_iter().zip(costs) {
+            let query: Box<dyn Query> = if cost >= least.saturating_mul(LAZY_UNION_RATIO).max(1) {
+                Box::new(Union::new(a))
+            } else {
+                Box::new(BooleanQuery::union(a))
+            };
+            clauses.push((Occur::Must, query));
+        }
+    } else {
+        let mut groups: Vec<Box<dyn Query>> = alternatives
+            .into_iter()
+            .map(|a| Box::new(BooleanQuery::union(a)) as Box<dyn Query>)
+            .collect();
+        let query = if groups.len() == 1 {
+            groups.pop().expect("one")
+        } else {
+            Box::new(BooleanQuery::union(groups))
+        };
+        clauses.push((Occur::Must, query));
+    }
+    for c in &parsed.excluded {
+        let no = Expansion {
+            typos: false,
+            prefix: false,
+        };
+        if let Some(q) = b.clause(c, no, false)? {
+            clauses.push((Occur::MustNot, Box::new(BooleanQuery::union(q))));
+        }
+    }
+    for f in &parsed.filters {
+        clauses.push((Occur::Must, b.filter(f)));
+    }
+    for f in &parsed.excluded_filters {
+        clauses.push((Occur::MustNot, b.filter(f)));
+    }
+    Ok(Built {
+        query: Box::new(BooleanQuery::new(clauses)),
+        terms: b.terms,
+        positive,
+    })
+}
+
+/// In an all-words query, a clause with at least this many times the
+/// postings of the clause with the fewest is searched as a lazy [`Union`].
+const LAZY_UNION_RATIO: u64 = 2;
+
+/// The postings of the terms of `queries`, over the whole index.
+fn postings(searcher: &Searcher, queries: &[Box<dyn Query>]) -> tantivy::Result<u64> {
+    let mut terms = Vec::new();
+    for q in queries {
+        q.query_terms(&mut |term, _| terms.push(term.clone()));
+    }
+    let mut sum = 0;
+    for term in &terms {
+        sum += searcher.doc_freq(term)?;
+    }
+    Ok(sum)
+}
+
+struct Builder<'a> {
+    fields: &'a Fields,
+    ranking: &'a RankingConfig,
+    searcher: &'a Searcher,
+    cache: &'a ExpansionCache,
+    terms: BTreeSet<String>,
+}
+
+impl Builder<'_> {
+    /// The text fields a clause searches, with their boosts.
+    fn fields_of(&self, clause: &TextClause) -> Vec<(Field, f32)> {
+        let all = self.fields.text_fields();
+        let title = self.fields.title;
+        match &clause.field {
+            Some(name) => {
+                let field = self.searcher.schema().get_field(name).ok();
+                all.into_iter().filter(|(f, _)| Some(*f) == field).collect()
+            }
+            None => all
+                .into_iter()
+                .map(|(f, boost)| {
+                    if f == title {
+                        (f, self.ranking.title_boost as f32)
+                    } else {
+                        (f, boost)
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// A word or phrase as queries over its fields (any of which matches),
+    /// one per field and alternative; `None` when it has no searchable
+    /// token.
+    fn clause(
+        &mut self,
+        clause: &TextClause,
+        exp: Expansion,
+        highlight: bool,
+    ) -> tantivy::Result<Option<Vec<Box<dyn Query>>>> {
+        let analyzed: Vec<String> = tokens(&mut text_analyzer(), &clause.text)
+            .into_iter()
+            .map(|(t, _, _)| t)
+            .collect();
+        if analyzed.is_empty() {
+            return Ok(None);
+        }
+        let fields = self.fields_of(clause);
+        if highlight {
+            self.terms.extend(analyzed.iter().cloned());
+        }
+        if analyzed.len() > 1 {
+            // A phrase, or a word the tokenizer splits (n+1, e-mail).
+            let directory: Arc<dyn Directory> = Arc::new(self.searcher.index().directory().clone());
+            let subqueries: Vec<Box<dyn Query>> = fields
+                .iter()
+                .map(|&(field, boost)| {
+                    let terms = analyzed
+                        .iter()
+                        .map(|t| Term::from_field_text(field, t))
+                        .collect();
+                    boosted(Box::new(Phrase::new(terms, directory.clone())), boost)
+                })
+                .collect();
+            return Ok(Some(subqueries));
+        }
+        let term = &analyzed[0];
+        let mut alternatives: Vec<(String, f32)> = vec![(term.clone(), 1.0)];
+        if exp.typos && !clause.phrase {
+            alternatives.extend(self.typo_variants(&clause.text, term)?);
+        }
+        if exp.prefix && !clause.phrase {
+            alternatives.extend(self.completions(&clause.text, term)?);
+        }
+        if highlight {
+            self.terms
+                .extend(alternatives.iter().map(|(t, _)| t.clone()));
+        }
+        let mut subqueries: Vec<Box<dyn Query>> = Vec::new();
+        for &(field, field_boost) in &fields {
+            for (t, boost) in &alternatives {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                );
+                subqueries.push(boosted(Box::new(q), field_boost * boost));
+            }
+        }
+        Ok(Some(subqueries))
+    }
+
+    /// Terms of the index within the allowed edit distance of the typed
+    /// word: one edit for words of 5+ letters, two for 9+. The distance is
+    /// measured between unstemmed words (`deploymnet` → `deployment`), then
+    /// each variant is searched as its stem. Each is scored by BM25 with the
+    /// typo penalty, scaled so that a rare typo never outweighs the word.
+    fn typo_variants(&self, word: &str, term: &str) -> tantivy::Result<Vec<(String, f32)>> {
+        let Some(typed) = first_word(word) else {
+            return Ok(Vec::new());
+        };
+        let letters = typed.chars().filter(|c| c.is_alphabetic()).count();
+        if typed.chars().any(|c| c.is_ascii_digit()) || letters < 5 {
+            return Ok(Vec::new());
+        }
+        // A word that many posts contain is not a typo: expanding it would
+        // only add noise (`production` matching `product`) and cost.
+        let exact_df = self.doc_freq(term)?;
+        if exact_df >= TYPO_SKIP_MIN_DOCS
+            && exact_df * TYPO_SKIP_DOC_RATIO >= self.searcher.num_docs()
+        {
+            return Ok(Vec::new());
+        }
+        let distance = if letters >= 9 { 2 } else { 1 };
+        let generation = self.searcher.generation().generation_id();
+        let stems = self
+            .cache
+            .get_or(generation, (Expanded::Typos, typed.clone()), || {
+                let probe = Term::from_field_text(self.fields.words, &typed);
+                let automaton = FuzzyTermQuery::new(probe, distance, true).automaton()?;
+                let mut found = Vec::new();
+                for segment in self.searcher.segment_readers() {
+                    let inverted = segment.inverted_index(self.fields.words)?;
+                    let mut stream = inverted.terms().search(&automaton).into_stream()?;
+                    while stream.advance() {
+                        if let Ok(candidate) = std::str::from_utf8(stream.key()) {
+                            found.push((candidate.to_string(), stream.value().doc_freq as u64));
+                        }
+                    }
+                }
+                Ok(top_stems(found, term, MAX_TYPO_TERMS))
+            })?;
+        let exact_idf = self.idf(term)?;
+        Ok(stems
+            .into_iter()
+            .map(|(t, df)| {
+                let idf = idf(self.searcher.num_docs(), df);
+                let scale = match exact_idf {
+                    Some(e) if idf > e => e / idf,
+                    _ => 1.0,
+                };
+                (t, self.ranking.typo_penalty as f32 * scale)
+            })
+            .collect())
+    }
+
+    /// Completions of the typed word, found among unstemmed words (a typed
+    /// prefix must not be stemmed: `deploym` must still find `deployment`),
+    /// each searched as its stem.
+    fn completions(&self, word: &str, term: &str) -> tantivy::Result<Vec<(String, f32)>> {
+        let Some(typed) = first_word(word) else {
+            return Ok(Vec::new());
+        };
+        let generation = self.searcher.generation().generation_id();
+        let stems =
+            self.cache
+                .get_or(generation, (Expanded::Completions, typed.clone()), || {
+                    let upper = prefix_upper_bound(&typed);
+                    let mut found = Vec::new();
+                    for segment in self.searcher.segment_readers() {
+                        let inverted = segment.inverted_index(self.fields.words)?;
+                        let mut range = inverted.terms().range().ge(typed.as_bytes());
+                        if let Some(upper) = &upper {
+                            range = range.lt(upper);
+                        }
+                        let mut stream = range.into_stream()?;
+                        let mut scanned = 0;
+                        while scanned < MAX_PREFIX_SCAN && stream.advance() {
+                            scanned += 1;
+                            if let Ok(candidate) = std::str::from_utf8(stream.key()) {
+                                found.push((candidate.to_string(), stream.value().doc_freq as u64));
+                            }
+                        }
+                    }
+                    Ok(top_stems(found, term, MAX_PREFIX_TERMS))
+                })?;
+        Ok(stems
+            .into_iter()
+            .map(|(t, _)| (t, self.ranking.prefix_penalty as f32))
+            .collect())
+    }
+
+    /// The IDF of `term` over title and body, if the index has it.
+    fn idf(&self, term: &str) -> tantivy::Result<Option<f32>> {
+        let df = self.doc_freq(term)?;
+        Ok((df > 0).then(|| idf(self.searcher.num_docs(), df)))
+    }
+
+    /// Documents holding `term` in the title or the body (an upper bound:
+    /// a post with it in both counts twice).
+    fn doc_freq(&self, term: &str) -> tantivy::Result<u64> {
+        let mut df = 0;
+        for field in [self.fields.body, self.fields.title] {
+            df += self
+                .searcher
+                .doc_freq(&Term::from_field_text(field, term))?;
+        }
+        Ok(df)
+    }
+
+    /// A filter as a query that scores 0 (it must not change the ranking).
+    fn filter(&self, filter: &Filter) -> Box<dyn Query> {
+        let q: Box<dyn Query> = match filter {
+            Filter::Facet { field, value } => {
+                let field = self.fields.facet(field).expect("facet field");
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, value),
+                    IndexRecordOption::Basic,
+                ))
+            }
+            Filter::Range {
+                field,
+                lower,
+                upper,
+            } => {
+                let field = self.fields.numeric(field).expect("numeric field");
+                let t = |v: &u64| Term::from_field_u64(field, *v);
+                Box::new(RangeQuery::new(
+                    lower.as_ref().map(t),
+                    upper.as_ref().map(t),
+                ))
+            }
+        };
+        Box::new(ConstScoreQuery::new(q, 0.0))
+    }
+}
+
+/// The first word of `text`, lowercased and folded but not stemmed.
+fn first_word(text: &str) -> Option<String> {
+    tokens(&mut words_analyzer(), text)
+        .into_iter()
+        .map(|(t, _, _)| t)
+        .next()
+}
+
+/// Stems of unstemmed `(word, doc_freq)` candidates, merged (document
+/// frequencies summed), without `exclude`, the `limit` most frequent.
+fn top_stems(found: Vec<(String, u64)>, exclude: &str, limit: usize) -> Vec<(String, u64)> {
+    let mut analyzer = text_analyzer();
+    let mut stems: Vec<(String, u64)> = Vec::new();
+    for (word, df) in found {
+        let Some((stem, _, _)) = tokens(&mut analyzer, &word).into_iter().next() else {
+            continue;
+        };
+        if stem == exclude {
+            continue;
+        }
+        match stems.iter_mut().find(|(s, _)| *s == stem) {
+            Some((_, n)) => *n += df,
+            None => stems.push((stem, df)),
+        }
+    }
+    stems.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    stems.truncate(limit);
+    stems
+}
+
+fn boosted(q: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
+    if (boost - 1.0).abs() < f32::EPSILON {
+        q
+    } else {
+        Box::new(BoostQuery::new(q, boost))
+    }
+}
+
+/// BM25's IDF.
+fn idf(num_docs: u64, doc_freq: u64) -> f32 {
+    let n = num_docs as f32;
+    let df = doc_freq as f32;
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// The smallest byte string greater than every string starting with `p`.
+fn prefix_upper_bound(p: &str) -> Option<Vec<u8>> {
+    let mut bytes = p.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < 0xff {
+            bytes.push(last + 1);
+            return Some(bytes);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_bound_is_the_next_string() {
+        assert_eq!(prefix_upper_bound("ab").unwrap(), b"ac");
+        assert_eq!(prefix_upper_bound("a\u{7f}").unwrap(), b"a\x80");
+    }
+
+    #[test]
+    fn rare_terms_have_higher_idf() {
+        assert!(idf(1000, 1) > idf(1000, 500));
+    }
+}

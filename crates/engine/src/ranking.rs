@@ -1,0 +1,162 @@
+//! Ranking: `final = text × (1 + w_meta × meta)`, where `meta ∈ [0, 1]` is a
+//! weighted mean of the post's score parts and its popularity.
+
+pub use postsearch_store::meta::{popularity, MetaInputs, POPULARITY_SATURATION, POPULARITY_SCALE};
+use serde::{Deserialize, Serialize};
+use tantivy::columnar::Column;
+use tantivy::DocId;
+
+/// Ranking weights (`[ranking]` in `postsearch.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RankingConfig {
+    /// How much the meta score lifts text relevance; 0 = plain BM25.
+    pub meta_weight: f64,
+    /// Weight of `score.quality` in the meta score.
+    pub quality: f64,
+    /// Weight of `score.freshness`.
+    pub freshness: f64,
+    /// Weight of `score.depth`.
+    pub depth: f64,
+    /// Weight of `score.clarity`.
+    pub clarity: f64,
+    /// Weight of popularity, `ln(1 + views) / ln(1 + 10⁶)`, capped at 1.
+    pub popularity: f64,
+    /// Score multiplier of a typo match against an exact one (< 1).
+    pub typo_penalty: f64,
+    /// Score multiplier of a prefix completion (< 1).
+    pub prefix_penalty: f64,
+    /// BM25 boost of the title over the body.
+    pub title_boost: f64,
+}
+
+impl Default for RankingConfig {
+    fn default() -> Self {
+        RankingConfig {
+            meta_weight: 0.5,
+            quality: 0.35,
+            freshness: 0.15,
+            depth: 0.15,
+            clarity: 0.15,
+            popularity: 0.2,
+            typo_penalty: 0.4,
+            prefix_penalty: 0.8,
+            title_boost: 1.5,
+        }
+    }
+}
+
+impl RankingConfig {
+    /// Whether `other` weighs the meta score's inputs as this does (so the
+    /// same documents get the same meta scores).
+    pub fn same_meta_weights(&self, other: &RankingConfig) -> bool {
+        let weights = |r: &RankingConfig| {
+            [r.quality, r.freshness, r.depth, r.clarity, r.popularity].map(f64::to_bits)
+        };
+        weights(self) == weights(other)
+    }
+
+    /// Checks that weights are finite and non-negative.
+    pub fn validate(&self) -> Result<(), String> {
+        let all = [
+            ("meta_weight", self.meta_weight),
+            ("quality", self.quality),
+            ("freshness", self.freshness),
+            ("depth", self.depth),
+            ("clarity", self.clarity),
+            ("popularity", self.popularity),
+            ("typo_penalty", self.typo_penalty),
+            ("prefix_penalty", self.prefix_penalty),
+            ("title_boost", self.title_boost),
+        ];
+        for (name, v) in all {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!(
+                    "ranking.{name} must be a non-negative number, got {v}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-segment access to the meta-score inputs.
+pub struct MetaColumns {
+    inputs: Column<u64>,
+    weights: [f64; 4],
+    popularity_weight: f64,
+}
+
+impl MetaColumns {
+    /// Reads the packed inputs from `inputs` (the `meta_inputs` column).
+    pub fn new(inputs: Column<u64>, cfg: &RankingConfig) -> MetaColumns {
+        MetaColumns {
+            inputs,
+            weights: [cfg.quality, cfg.freshness, cfg.depth, cfg.clarity],
+            popularity_weight: cfg.popularity,
+        }
+    }
+
+    /// The meta-score inputs of `doc`.
+    #[inline]
+    pub fn inputs(&self, doc: DocId) -> MetaInputs {
+        MetaInputs::unpack(self.inputs.first(doc).unwrap_or(0))
+    }
+
+    /// The meta score of `doc`.
+    #[inline]
+    pub fn meta(&self, doc: DocId) -> f32 {
+        self.meta_from(&self.inputs(doc))
+    }
+
+    /// The meta score in [0, 1] of a post with these inputs; parts the
+    /// post lacks do not count (the weights of the others are
+    /// renormalized); no inputs at all → 0.
+    #[inline]
+    pub fn meta_from(&self, inputs: &MetaInputs) -> f32 {
+        let mut sum = 0.0;
+        let mut weight = 0.0;
+        for (value, w) in inputs.parts.iter().zip(&self.weights) {
+            if let Some(v) = value {
+                sum += w * ((*v).min(100) as f64 / 100.0);
+                weight += w;
+            }
+        }
+        if let Some(v) = inputs.popularity {
+            sum += self.popularity_weight * (v as f64 / POPULARITY_SCALE);
+            weight += self.popularity_weight;
+        }
+        if weight > 0.0 {
+            (sum / weight) as f32
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The blend of text relevance and meta score.
+#[inline]
+pub fn blend(text: f32, meta: f32, meta_weight: f32) -> f32 {
+    text * (1.0 + meta_weight * meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_meta_weight_is_plain_text_score() {
+        assert_eq!(blend(3.5, 0.9, 0.0), 3.5);
+        assert!(blend(3.5, 0.9, 0.5) > blend(3.5, 0.1, 0.5));
+    }
+
+    #[test]
+    fn negative_weights_are_rejected() {
+        let cfg = RankingConfig {
+            quality: -1.0,
+            ..RankingConfig::default()
+        };
+        assert!(cfg.validate().is_err());
+        assert!(RankingConfig::default().validate().is_ok());
+    }
+}

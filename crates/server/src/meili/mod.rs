@@ -1,0 +1,383 @@
+//! The read side of Meilisearch's HTTP API under `/meili`, for one index
+//! (`server.meili_index_uid`, `posts` by default): search (GET, POST and
+//! multi-search), documents by id, and the index, settings, stats, health
+//! and version calls clients make on start-up. Everything that would write
+//! (documents, settings, keys, tasks, ...) is answered 501
+//! `not_implemented`. Errors have Meilisearch's shape
+//! `{"message","code","type","link"}`. See README "Meilisearch
+//! compatibility".
+
+pub mod assets;
+pub mod filter;
+pub mod search;
+
+use super::{bytes_response, collect_body, json_response, AppState, BodyError, Reply};
+use hyper::{Method, StatusCode};
+use postsearch_engine::Engine;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// The Meilisearch version whose API shapes this layer follows.
+pub const COMPAT_VERSION: &str = "1.12.0";
+
+/// A Meilisearch-style error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeiliError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+}
+
+impl MeiliError {
+    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        MeiliError {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A 400 with `code`.
+    pub fn bad(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
+    }
+
+    /// The error as an HTTP answer.
+    pub fn reply(&self) -> Reply {
+        let kind = if self.status.is_server_error() && self.status != StatusCode::NOT_IMPLEMENTED {
+            "internal"
+        } else {
+            "invalid_request"
+        };
+        json_response(
+            self.status,
+            &json!({
+                "message": self.message,
+                "code": self.code,
+                "type": kind,
+                "link": format!("https://docs.meilisearch.com/errors#{}", self.code),
+            }),
+        )
+    }
+}
+
+impl From<postsearch_engine::Error> for MeiliError {
+    fn from(e: postsearch_engine::Error) -> Self {
+        use postsearch_engine::Error;
+        match &e {
+            Error::BadRequest { param, message } => {
+                let code = match param.as_str() {
+                    "q" => "invalid_search_q",
+                    "limit" => "invalid_search_limit",
+                    "offset" => "invalid_search_offset",
+                    "facet" | "filter" => "invalid_search_filter",
+                    _ => "bad_request",
+                };
+                MeiliError::bad(code, message.clone())
+            }
+            Error::NotFound(id) => MeiliError::new(
+                StatusCode::NOT_FOUND,
+                "document_not_found",
+                format!("Document `{id}` not found."),
+            ),
+            _ => {
+                tracing::error!("meili request failed: {e}");
+                MeiliError::internal()
+            }
+        }
+    }
+}
+
+type MResult<T> = Result<T, MeiliError>;
+
+/// The filterable attributes (also the facets that can be asked for).
+pub use filter::FILTERABLE;
+
+/// The sortable attributes.
+pub const SORTABLE: [&str; 3] = ["view_count", "quality", "last_reviewed"];
+
+/// The searchable attributes, in ranking order.
+pub const SEARCHABLE: [&str; 6] = ["title", "summary", "topic", "brief", "checklist", "body"];
+
+fn settings(limits: &postsearch_engine::Limits) -> Value {
+    json!({
+        "displayedAttributes": ["*"],
+        "searchableAttributes": SEARCHABLE,
+        "filterableAttributes": FILTERABLE,
+        "sortableAttributes": SORTABLE,
+        "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
+        "stopWords": [],
+        "nonSeparatorTokens": [],
+        "separatorTokens": [],
+        "dictionary": [],
+        "synonyms": {},
+        "distinctAttribute": null,
+        "proximityPrecision": "byWord",
+        "typoTolerance": {
+            "enabled": true,
+            "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9},
+            "disableOnWords": [],
+            "disableOnAttributes": []
+        },
+        "faceting": {"maxValuesPerFacet": search::MAX_VALUES_PER_FACET, "sortFacetValuesBy": {"*": "alpha"}},
+        "pagination": {"maxTotalHits": limits.max_offset + limits.max_limit},
+        "embedders": {},
+        "searchCutoffMs": null,
+        "localizedAttributes": null,
+        "facetSearch": false,
+        "prefixSearch": "indexingTime"
+    })
+}
+
+/// `camelCase` of a `kebab-case` settings route name.
+fn camel(kebab: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in kebab.chars() {
+        if c == '-' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn index_object(uid: &str) -> Value {
+    json!({
+        "uid": uid,
+        "primaryKey": "id",
+        "createdAt": "1970-01-01T00:00:00.000000Z",
+        "updatedAt": "1970-01-01T00:00:00.000000Z",
+    })
+}
+
+fn index_stats(engine: &Engine) -> MResult<Value> {
+    let docs = engine.index().searcher().num_docs();
+    Ok(json!({
+        "numberOfDocuments": docs,
+        "isIndexing": false,
+        "fieldDistribution": {"id": docs, "title": docs},
+    }))
+}
+
+fn not_implemented(method: &Method, path: &str) -> MeiliError {
+    MeiliError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "not_implemented",
+        format!(
+            "postsearch's Meilisearch-compatible API is read-only: {method} {path} is not implemented (write through /api/posts instead)"
+        ),
+    )
+}
+
+fn index_not_found(uid: &str) -> MeiliError {
+    MeiliError::new(
+        StatusCode::NOT_FOUND,
+        "index_not_found",
+        format!("Index `{uid}` not found."),
+    )
+}
+
+/// Runs engine work on the blocking pool.
+async fn blocking<T, F>(state: &Arc<AppState>, f: F) -> MResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Engine) -> MResult<T> + Send + 'static,
+{
+    let engine = state.engine.clone();
+    match super::spawn_engine_work(move || f(&engine)).await {
+        Ok(r) => r,
+        Err(join) => {
+            tracing::error!("meili engine task failed: {join}");
+            Err(MeiliError::internal())
+        }
+    }
+}
+
+async fn json_body<S, B>(state: &Arc<AppState>, body: S) -> MResult<Value>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
+    B: hyper::body::Buf + Send + 'static,
+{
+    let limit = state.requests.max_body_bytes;
+    let bytes = match collect_body(body, limit).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return Err(MeiliError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The provided payload reached the size limit of {limit} bytes."),
+            ))
+        }
+        Err(BodyError::Read(e)) => {
+            return Err(MeiliError::bad(
+                "bad_request",
+                format!("could not read the body: {e}"),
+            ))
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        MeiliError::bad(
+            "malformed_payload",
+            format!("The json payload provided is malformed. `{e}`."),
+        )
+    })
+}
+
+/// Answers a request under `/meili`; `segs` are the path segments after
+/// `meili`.
+pub async fn handle<S, B>(
+    state: Arc<AppState>,
+    method: &Method,
+    path: &str,
+    segs: &[&str],
+    query: &str,
+    body: S,
+) -> Reply
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
+    B: hyper::body::Buf + Send + 'static,
+{
+    match route(&state, method, path, segs, query, body).await {
+        Ok(Answer::Value(v)) => json_response(StatusCode::OK, &v),
+        Ok(Answer::Json(bytes)) => bytes_response(StatusCode::OK, bytes),
+        Err(e) => e.reply(),
+    }
+}
+
+/// A successful answer: a JSON value, or JSON already written (searches).
+enum Answer {
+    Value(Value),
+    Json(Vec<u8>),
+}
+
+impl From<Value> for Answer {
+    fn from(v: Value) -> Self {
+        Answer::Value(v)
+    }
+}
+
+async fn route<S, B>(
+    state: &Arc<AppState>,
+    method: &Method,
+    path: &str,
+    segs: &[&str],
+    query: &str,
+    body: S,
+) -> MResult<Answer>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
+    B: hyper::body::Buf + Send + 'static,
+{
+    let get = method == Method::GET || method == Method::HEAD;
+    let post = method == Method::POST;
+    let uid = state.server.meili_index_uid.clone();
+    if let ["indexes", u, ..] = segs {
+        if *u != uid {
+            return Err(index_not_found(u));
+        }
+    }
+    let value = match (segs, get, post) {
+        (["health"], true, _) => json!({"status": "available"}),
+        (["version"], true, _) => json!({
+            "commitSha": "postsearch",
+            "commitDate": "1970-01-01T00:00:00.000000Z",
+            "pkgVersion": COMPAT_VERSION,
+            "postsearchVersion": env!("CARGO_PKG_VERSION"),
+        }),
+        (["stats"], true, _) => {
+            let u = uid.clone();
+            blocking(state, move |e| {
+                let s = index_stats(e)?;
+                let mut indexes = Map::new();
+                indexes.insert(u, s);
+                Ok(json!({"databaseSize": 0, "lastUpdate": null, "indexes": indexes}))
+            })
+            .await?
+        }
+        (["indexes"], true, _) => json!({
+            "results": [index_object(&uid)],
+            "offset": 0,
+            "limit": 20,
+            "total": 1,
+        }),
+        (["indexes", _], true, _) => index_object(&uid),
+        (["indexes", _, "stats"], true, _) => blocking(state, index_stats).await?,
+        (["indexes", _, "settings"], true, _) => settings(state.engine.limits()),
+        (["indexes", _, "settings", name], true, _) => settings(state.engine.limits())
+            .get(camel(name))
+            .cloned()
+            .ok_or_else(|| not_implemented(method, path))?,
+        (["indexes", _, "documents", id], true, _) => {
+            let fields: Option<Vec<String>> = super::params::pairs(query)
+                .into_iter()
+                .find(|(k, _)| k == "fields")
+                .map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).collect());
+            let id = id.to_string();
+            return blocking(state, move |e| {
+                let stored = e.stored_post(&id)?;
+                let mut out = Vec::new();
+                search::write_document(&mut out, &stored, fields.as_deref());
+                Ok(Answer::Json(out))
+            })
+            .await;
+        }
+        (["indexes", _, "search"], _, _) if get || post => {
+            let params = if get {
+                search::params_from_query(query)?
+            } else {
+                let Value::Object(params) = json_body(state, body).await? else {
+                    return Err(MeiliError::bad(
+                        "bad_request",
+                        "the search parameters must be a JSON object",
+                    ));
+                };
+                params
+            };
+            let limits = *state.engine.limits();
+            return blocking(state, move |e| {
+                let mut out = Vec::new();
+                search::run(e, &limits, params, None, &mut out)?;
+                Ok(Answer::Json(out))
+            })
+            .await;
+        }
+        (["multi-search"], _, true) => {
+            let body = json_body(state, body).await?;
+            let queries = search::multi_search_queries(body, &uid)?;
+            let limits = *state.engine.limits();
+            return blocking(state, move |e| {
+                let mut out = b"{\"results\":[".to_vec();
+                for (i, q) in queries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    search::run(e, &limits, q, Some(&uid), &mut out).map_err(|mut err| {
+                        err.message = format!("Inside `.queries[{i}]`: {}", err.message);
+                        err
+                    })?;
+                }
+                out.extend_from_slice(b"]}");
+                Ok(Answer::Json(out))
+            })
+            .await;
+        }
+        _ => return Err(not_implemented(method, path)),
+    };
+    Ok(Answer::Value(value))
+}

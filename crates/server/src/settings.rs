@@ -1,0 +1,75 @@
+//! What the server is told to do: where to listen and whom to let in
+//! (`[server]`), how much one request may take of it (`[limits]`, the HTTP
+//! part; the engine checks its own), and the engine it serves.
+
+use postsearch_engine::EngineOptions;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// `[server]` in `postsearch.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub addr: String,
+    /// Origins allowed by CORS (`*` allows any; empty allows none).
+    pub cors_origins: Vec<String>,
+    /// Bearer token for writes; empty disables the write routes.
+    pub write_token: String,
+    /// Directory of posts indexed on first start when there is no index.
+    pub data_dir: PathBuf,
+    /// The index uid the Meilisearch-compatible API (`/meili`) answers for.
+    pub meili_index_uid: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: "127.0.0.1:7700".into(),
+            cors_origins: Vec::new(),
+            write_token: String::new(),
+            data_dir: PathBuf::from("data"),
+            meili_index_uid: "posts".into(),
+        }
+    }
+}
+
+/// Largest request body by default, in bytes.
+pub const MAX_BODY_BYTES: u64 = 16 << 20;
+/// Time limit of one request by default, in milliseconds.
+pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Requests served at once by default.
+pub const MAX_CONCURRENT_REQUESTS: usize = 256;
+
+/// The HTTP layer's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Largest request body (POST /api/posts, /meili), in bytes.
+    pub max_body_bytes: u64,
+    /// Time limit of one request, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Requests served at once; more wait in line.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            max_body_bytes: MAX_BODY_BYTES,
+            request_timeout_ms: REQUEST_TIMEOUT_MS,
+            max_concurrent_requests: MAX_CONCURRENT_REQUESTS,
+        }
+    }
+}
+
+/// Everything [`crate::serve`] needs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServeOptions {
+    /// The index directory (built from `server.data_dir` when missing).
+    pub index_dir: PathBuf,
+    /// Writer memory budget, in bytes.
+    pub writer_budget_bytes: usize,
+    pub server: ServerConfig,
+    pub requests: RequestLimits,
+    pub engine: EngineOptions,
+}

@@ -1,0 +1,245 @@
+//! The tantivy document of a post: the post itself, its texts handed to the
+//! indexer where they lie instead of being copied into a `TantivyDocument`.
+//!
+//! tantivy indexes any type that implements its `Document` trait. Copying a
+//! ~4 KB post into a `TantivyDocument` (twice over: once for the fields, once
+//! for the vocabulary) cost ~8% of indexing, half of it page faults on the
+//! copies' fresh memory.
+
+use crate::analysis::{self, DOCUMENT_VOCABULARY};
+use crate::meta::MetaInputs;
+use crate::post::Post;
+use crate::schema::Fields;
+use crate::values::{facet_value, parse_iso_date};
+use std::sync::Arc;
+use tantivy::schema::document::{Document, ReferenceValue, ReferenceValueLeaf, Value};
+use tantivy::schema::Field;
+use tantivy::DateTime;
+
+/// A post ready to index: the post, its JSON as stored, and the values
+/// derived from it.
+#[derive(Debug)]
+pub struct PostDocument {
+    fields: Arc<Fields>,
+    post: Post,
+    json: String,
+    fingerprint: u64,
+    meta_inputs: u64,
+    /// Facet values, normalized (see [`facet_value`]).
+    facets: Vec<(Field, String)>,
+    last_reviewed: Option<DateTime>,
+}
+
+impl PostDocument {
+    /// The document of `post`, whose stored JSON is `json`.
+    pub fn new(fields: Arc<Fields>, post: Post, json: String, fingerprint: u64) -> PostDocument {
+        let mut facets = Vec::new();
+        let mut facet = |field: Field, value: &str| {
+            let v = facet_value(value);
+            if !v.is_empty() {
+                facets.push((field, v));
+            }
+        };
+        for (field, values) in [(fields.stack, &post.stack), (fields.tools, &post.tools)] {
+            for v in values.iter().flatten() {
+                facet(field, v);
+            }
+        }
+        if let Some(v) = &post.difficulty {
+            facet(fields.difficulty, v);
+        }
+        if let Some(v) = &post.code_language {
+            facet(fields.code_language, v);
+        }
+        if let Some(p) = post.problem() {
+            facet(fields.problem, p);
+        }
+        let last_reviewed = post
+            .revision
+            .as_ref()
+            .and_then(|r| r.last_reviewed.as_deref())
+            .and_then(parse_iso_date);
+        PostDocument {
+            meta_inputs: MetaInputs::of(&post).pack(),
+            fields,
+            post,
+            json,
+            fingerprint,
+            facets,
+            last_reviewed,
+        }
+    }
+
+    /// Every (field, value) pair of the document, in the order tantivy
+    /// indexes them within a field (a field's values keep this order).
+    /// Called on the indexing thread, which analyzes the values next: it
+    /// starts recording the document's vocabulary.
+    fn values(&self) -> Vec<(Field, PostValue<'_>)> {
+        let f = &*self.fields;
+        let p = &self.post;
+        let mut out = Vec::with_capacity(32);
+        out.push((f.id, PostValue::Str(&p.id)));
+        out.push((f.title, PostValue::Str(&p.title)));
+        for (field, value) in [
+            (f.summary, &p.summary),
+            (f.topic, &p.topic),
+            (f.brief, &p.brief),
+            (f.body, &p.body),
+        ] {
+            if let Some(v) = value {
+                out.push((field, PostValue::Str(v)));
+            }
+        }
+        for item in p.checklist.iter().flatten() {
+            out.push((f.checklist, PostValue::Str(item)));
+        }
+        // The vocabulary: the words of the texts above, as the full-text
+        // analyzer records them while indexing those fields (tantivy gets
+        // to this field after them), and the stack and tool names.
+        analysis::begin_document_vocabulary();
+        out.push((f.words, PostValue::Str(DOCUMENT_VOCABULARY)));
+        for v in [&p.stack, &p.tools].into_iter().flatten().flatten() {
+            if v != DOCUMENT_VOCABULARY {
+                out.push((f.words, PostValue::Str(v)));
+            }
+        }
+        for (field, v) in &self.facets {
+            out.push((*field, PostValue::Str(v)));
+        }
+        if let Some(h) = &p.hash {
+            out.push((f.hash, PostValue::Str(h)));
+        }
+        out.push((f.meta_inputs, PostValue::U64(self.meta_inputs)));
+        if let Some(score) = &p.score {
+            for (field, v) in [
+                (f.quality, score.quality),
+                (f.freshness, score.freshness),
+                (f.depth, score.depth),
+                (f.clarity, score.clarity),
+            ] {
+                if let Some(v) = v {
+                    out.push((field, PostValue::U64(v)));
+                }
+            }
+        }
+        if let Some(v) = p.view_count {
+            out.push((f.view_count, PostValue::U64(v)));
+        }
+        if let Some(v) = p.reading_time {
+            out.push((f.reading_time, PostValue::U64(v)));
+        }
+        if let Some(d) = self.last_reviewed {
+            out.push((f.last_reviewed, PostValue::Date(d)));
+        }
+        out.push((f.fingerprint, PostValue::U64(self.fingerprint)));
+        out.push((f.source, PostValue::Str(&self.json)));
+        out
+    }
+}
+
+impl Document for PostDocument {
+    type Value<'a> = PostValue<'a>;
+    type FieldsValuesIter<'a> = std::vec::IntoIter<(Field, PostValue<'a>)>;
+
+    fn iter_fields_and_values(&self) -> Self::FieldsValuesIter<'_> {
+        self.values().into_iter()
+    }
+}
+
+/// One value of a [`PostDocument`], borrowed from it.
+#[derive(Debug, Clone, Copy)]
+pub enum PostValue<'a> {
+    Str(&'a str),
+    U64(u64),
+    Date(DateTime),
+}
+
+impl<'a> Value<'a> for PostValue<'a> {
+    type ArrayIter = std::iter::Empty<PostValue<'a>>;
+    type ObjectIter = std::iter::Empty<(&'a str, PostValue<'a>)>;
+
+    #[inline]
+    fn as_value(&self) -> ReferenceValue<'a, Self> {
+        ReferenceValue::Leaf(match *self {
+            PostValue::Str(s) => ReferenceValueLeaf::Str(s),
+            PostValue::U64(v) => ReferenceValueLeaf::U64(v),
+            PostValue::Date(d) => ReferenceValueLeaf::Date(d),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{tokens, vocabulary_analyzer};
+    use crate::index::PostIndex;
+    use crate::indexer::{Writer, WriterOptions};
+    use std::collections::BTreeMap;
+
+    /// The words the vocabulary analyzer finds in every text of `post`.
+    fn expected_words(post: &Post) -> Vec<String> {
+        let mut texts = vec![post.title.clone()];
+        for t in [&post.summary, &post.topic, &post.brief, &post.body] {
+            texts.extend(t.clone());
+        }
+        for list in [&post.checklist, &post.stack, &post.tools] {
+            texts.extend(list.iter().flatten().cloned());
+        }
+        let mut words: Vec<String> = texts
+            .iter()
+            .flat_map(|t| tokens(&mut vocabulary_analyzer(), t))
+            .map(|(w, _, _)| w)
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    }
+
+    #[test]
+    fn the_vocabulary_field_holds_the_words_of_every_text() {
+        let mut posts: Vec<Post> = (0..60).map(|n| crate::generated_post(11, n)).collect();
+        let mut odd = Post::new("odd", "Ünïcode Café: naïve résumé, 東京 and Crème");
+        odd.body = Some("Déjà vu — the CAFÉ's crème brûlée; e.g. 1,000 runs".into());
+        odd.checklist = Some(vec!["Run it".into(), "run IT again".into()]);
+        odd.stack = Some(vec!["Node.js".into(), DOCUMENT_VOCABULARY.into()]);
+        posts.push(odd);
+        let mut expected: BTreeMap<String, u32> = BTreeMap::new();
+        for p in &posts {
+            for w in expected_words(p) {
+                *expected.entry(w).or_default() += 1;
+            }
+        }
+
+        let index = PostIndex::create_in_ram().unwrap();
+        let opts = WriterOptions {
+            threads: 2,
+            ..WriterOptions::default()
+        };
+        let mut w = Writer::new(&index, opts).unwrap();
+        for p in posts {
+            w.upsert(p).unwrap();
+        }
+        w.commit().unwrap();
+
+        let words = index.fields().words;
+        let mut found: BTreeMap<String, u32> = BTreeMap::new();
+        for segment in index.searcher().segment_readers() {
+            let inverted = segment.inverted_index(words).unwrap();
+            let mut terms = inverted.terms().stream().unwrap();
+            while terms.advance() {
+                let word = String::from_utf8(terms.key().to_vec()).unwrap();
+                *found.entry(word).or_default() += terms.value().doc_freq;
+            }
+        }
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn the_vocabulary_field_comes_after_the_full_text_fields() {
+        let index = PostIndex::create_in_ram().unwrap();
+        let f = index.fields();
+        for (field, _) in f.text_fields() {
+            assert!(field < f.words, "tantivy indexes fields in field order");
+        }
+    }
+}

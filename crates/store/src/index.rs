@@ -1,0 +1,318 @@
+//! The on-disk post index: opening or creating it, reading posts back, and
+//! its statistics. Writing lives in [`crate::indexer`], searching in
+//! the `postsearch-engine` crate.
+
+use crate::analysis;
+use crate::directory::IndexDirectory;
+use crate::error::{Error, Result};
+use crate::post::Post;
+use crate::schema::{build_schema, Fields, FACET_FIELDS};
+use crate::stored::StoredPost;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tantivy::schema::document::{
+    DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
+    ValueDeserializer,
+};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexSettings, ReloadPolicy, Searcher, Term, TERMINATED,
+};
+
+/// Bytes of posts per compressed block of the document store. A hit
+/// decompresses its whole block, so a block holds about one post (~4 KB of
+/// JSON) rather than tantivy's default of four (16 KB).
+pub const STORE_BLOCK_SIZE: usize = 4096;
+
+/// The default index directory, relative to the working directory.
+pub const DEFAULT_INDEX_DIR: &str = "index";
+
+/// An open post index: the tantivy index, its field handles and a reader.
+#[derive(Clone)]
+pub struct PostIndex {
+    index: Index,
+    fields: Fields,
+    reader: IndexReader,
+    path: Option<PathBuf>,
+}
+
+/// Where a post lives in the current searcher, and its content fingerprint.
+#[derive(Debug, Clone, Copy)]
+pub struct Located {
+    pub address: DocAddress,
+    pub fingerprint: u64,
+}
+
+impl PostIndex {
+    /// Opens the index in `dir` for an import, creating it (and the
+    /// directory) when absent.
+    pub fn open_or_create(dir: &Path) -> Result<PostIndex> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let index = IndexDirectory::open_for_import(dir)
+            .and_then(|directory| Self::builder().open_or_create(directory))
+            .map_err(|e| Error::Index {
+                path: dir.into(),
+                cause: e,
+            })?;
+        Self::wrap(index, Some(dir.to_path_buf()))
+    }
+
+    /// Opens an existing index; fails with a clear message if there is none.
+    pub fn open(dir: &Path) -> Result<PostIndex> {
+        if !Self::exists(dir) {
+            return Err(Error::Index {
+                path: dir.into(),
+                cause: tantivy::TantivyError::InvalidArgument(
+                    "no index here; build one with `postsearch index PATH`".into(),
+                ),
+            });
+        }
+        let index = IndexDirectory::open(dir).and_then(Index::open);
+        let index = index.map_err(|e| Error::Index {
+            path: dir.into(),
+            cause: e,
+        })?;
+        if index.schema() != build_schema() {
+            return Err(Error::Index {
+                path: dir.into(),
+                cause: tantivy::TantivyError::SchemaError(
+                    "this index was built by another version of postsearch; \
+                     delete it and index the posts again"
+                        .into(),
+                ),
+            });
+        }
+        Self::wrap(index, Some(dir.to_path_buf()))
+    }
+
+    /// Whether `dir` holds a committed index.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join("meta.json").is_file()
+    }
+
+    /// A fresh index in memory (tests, evaluations).
+    pub fn create_in_ram() -> Result<PostIndex> {
+        Self::wrap(Self::builder().create_in_ram()?, None)
+    }
+
+    /// How new indexes are made: the post schema, and document-store blocks
+    /// of [`STORE_BLOCK_SIZE`] bytes.
+    fn builder() -> tantivy::IndexBuilder {
+        Index::builder()
+            .schema(build_schema())
+            .settings(IndexSettings {
+                docstore_blocksize: STORE_BLOCK_SIZE,
+                ..IndexSettings::default()
+            })
+    }
+
+    fn wrap(index: Index, path: Option<PathBuf>) -> Result<PostIndex> {
+        analysis::register(&index);
+        let fields = Fields::new(&index.schema())?;
+        // On disk, a commit by any process (the CLI while the server runs)
+        // is picked up by watching meta.json; writers in this process also
+        // reload explicitly after they commit.
+        let policy = if path.is_some() {
+            ReloadPolicy::OnCommitWithDelay
+        } else {
+            ReloadPolicy::Manual
+        };
+        let reader = index.reader_builder().reload_policy(policy).try_into()?;
+        Ok(PostIndex {
+            index,
+            fields,
+            reader,
+            path,
+        })
+    }
+
+    /// The tantivy index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The field handles.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The reader shared by searches.
+    pub fn reader(&self) -> &IndexReader {
+        &self.reader
+    }
+
+    /// A searcher on the last reloaded commit.
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// The directory of the index (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Makes the last commit visible to the next searcher.
+    pub fn reload(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+
+    /// Finds the live document holding post `id`.
+    pub fn locate(&self, searcher: &Searcher, id: &str) -> Result<Option<Located>> {
+        let term = Term::from_field_text(self.fields.id, id);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let inverted = segment.inverted_index(self.fields.id)?;
+            let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if !segment.is_deleted(doc) {
+                    let fingerprint = segment
+                        .fast_fields()
+                        .u64("fingerprint")?
+                        .first(doc)
+                        .unwrap_or(0);
+                    return Ok(Some(Located {
+                        address: DocAddress::new(ord as u32, doc),
+                        fingerprint,
+                    }));
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(None)
+    }
+
+    /// The stored post at `address`.
+    pub fn post_at(&self, searcher: &Searcher, address: DocAddress) -> Result<Post> {
+        let json = self.stored_json(searcher, address)?;
+        serde_json::from_str(&json).map_err(unparsable)
+    }
+
+    /// The stored post at `address`, its fields located but not decoded.
+    pub fn stored_at(&self, searcher: &Searcher, address: DocAddress) -> Result<StoredPost> {
+        StoredPost::parse(self.stored_json(searcher, address)?).map_err(unparsable)
+    }
+
+    fn stored_json(&self, searcher: &Searcher, address: DocAddress) -> Result<String> {
+        let StoredJson(json) = searcher.doc(address)?;
+        json.ok_or_else(|| {
+            Error::Tantivy(tantivy::TantivyError::InternalError(
+                "stored document has no source".into(),
+            ))
+        })
+    }
+
+    /// The stored post with this id, as it came in.
+    pub fn get(&self, id: &str) -> Result<Post> {
+        let searcher = self.searcher();
+        match self.locate(&searcher, id)? {
+            Some(found) => self.post_at(&searcher, found.address),
+            None => Err(Error::NotFound(id.to_string())),
+        }
+    }
+
+    /// The stored post with this id, fields located but not decoded.
+    pub fn get_stored(&self, id: &str) -> Result<StoredPost> {
+        let searcher = self.searcher();
+        match self.locate(&searcher, id)? {
+            Some(found) => self.stored_at(&searcher, found.address),
+            None => Err(Error::NotFound(id.to_string())),
+        }
+    }
+
+    /// Documents, segments, size on disk and facet cardinalities.
+    pub fn stats(&self) -> Result<IndexStats> {
+        let searcher = self.searcher();
+        let mut facets = BTreeMap::new();
+        for name in FACET_FIELDS {
+            let field = self.fields.facet(name).expect("facet field");
+            let mut values = std::collections::BTreeSet::new();
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(field)?;
+                let mut stream = inverted.terms().stream()?;
+                while stream.advance() {
+                    values.insert(stream.key().to_vec());
+                }
+            }
+            facets.insert(name.to_string(), values.len());
+        }
+        let size_bytes = match &self.path {
+            Some(p) => dir_size(p),
+            None => 0,
+        };
+        Ok(IndexStats {
+            documents: searcher.num_docs(),
+            segments: searcher.segment_readers().len(),
+            deleted: searcher
+                .segment_readers()
+                .iter()
+                .map(|s| s.num_deleted_docs() as u64)
+                .sum(),
+            size_bytes,
+            facets,
+            path: self.path.as_ref().map(|p| p.display().to_string()),
+        })
+    }
+}
+
+/// What `postsearch stats` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexStats {
+    pub documents: u64,
+    pub segments: usize,
+    /// Deleted documents not yet merged away.
+    pub deleted: u64,
+    pub size_bytes: u64,
+    /// Distinct values per facet field.
+    pub facets: BTreeMap<String, usize>,
+    pub path: Option<String>,
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// A stored post that is not valid post JSON (a corrupt index).
+pub fn unparsable(e: serde_json::Error) -> Error {
+    Error::Tantivy(tantivy::TantivyError::InternalError(format!(
+        "stored post does not parse: {e}"
+    )))
+}
+
+/// A stored document read as its only stored field, the post's JSON,
+/// without building a generic tantivy document first.
+struct StoredJson(Option<String>);
+
+/// A stored string value (the schema stores nothing else).
+struct StoredString(String);
+
+impl ValueDeserialize for StoredString {
+    fn deserialize<'de, D>(deserializer: D) -> std::result::Result<Self, DeserializeError>
+    where
+        D: ValueDeserializer<'de>,
+    {
+        deserializer.deserialize_string().map(StoredString)
+    }
+}
+
+impl DocumentDeserialize for StoredJson {
+    fn deserialize<'de, D>(mut deserializer: D) -> std::result::Result<Self, DeserializeError>
+    where
+        D: DocumentDeserializer<'de>,
+    {
+        let mut json = None;
+        while let Some((_, StoredString(value))) = deserializer.next_field::<StoredString>()? {
+            json = json.or(Some(value));
+        }
+        Ok(StoredJson(json))
+    }
+}

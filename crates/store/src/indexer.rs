@@ -1,0 +1,325 @@
+//! Writing to the index: upsert by id, delete, and atomic commits.
+//!
+//! An upsert deletes the id's term and adds the new document in the same
+//! commit, so a reader sees either the old post or the new one, never both
+//! and never neither. A post whose JSON is byte-for-byte what the index
+//! already holds (same fingerprint) is left alone and reported unchanged.
+
+use crate::document::PostDocument;
+use crate::error::{Error, Result};
+use crate::index::PostIndex;
+use crate::ingest::{read_paths, ReadItem, ReadOptions, Rejection};
+use crate::post::Post;
+use crate::schema::Fields;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tantivy::{IndexWriter, Term};
+
+/// Default memory budget of the writer, split over its threads.
+pub const DEFAULT_WRITER_BUDGET: usize = 256 << 20;
+/// Posts between two commits in a long import: a crash loses at most these,
+/// and re-running the import finishes the job.
+pub const DEFAULT_COMMIT_EVERY: usize = 100_000;
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+/// Counts of one import, plus every post that was rejected.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportSummary {
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: Vec<RejectedPost>,
+}
+
+/// A rejection as reported in summaries and HTTP answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedPost {
+    pub path: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl From<Rejection> for RejectedPost {
+    fn from(r: Rejection) -> Self {
+        RejectedPost {
+            path: r.path,
+            line: r.line,
+            reason: r.reason,
+        }
+    }
+}
+
+impl std::fmt::Display for RejectedPost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.path, self.line, self.reason)
+    }
+}
+
+impl ImportSummary {
+    /// Posts read: indexed (in any way) plus rejected.
+    pub fn read(&self) -> u64 {
+        self.added + self.updated + self.unchanged + self.rejected.len() as u64
+    }
+
+    /// Records the outcome of one upsert.
+    pub fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Added => self.added += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} added, {} updated, {} unchanged, {} rejected",
+            self.added,
+            self.updated,
+            self.unchanged,
+            self.rejected.len()
+        )
+    }
+}
+
+/// Options of a writer.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Total memory budget of the indexing threads, in bytes.
+    pub budget_bytes: usize,
+    /// Indexing threads (0: one per core, at most 4).
+    pub threads: usize,
+    /// Commit after this many changed posts.
+    pub commit_every: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            budget_bytes: DEFAULT_WRITER_BUDGET,
+            threads: 0,
+            commit_every: DEFAULT_COMMIT_EVERY,
+        }
+    }
+}
+
+/// A writer on a [`PostIndex`]: upserts and deletes, committed atomically.
+pub struct Writer {
+    index: PostIndex,
+    writer: IndexWriter<PostDocument>,
+    fields: Arc<Fields>,
+    /// Fingerprints of posts changed since the last commit (not yet visible
+    /// to the searcher), so a repeated id in one batch is judged correctly.
+    pending: HashMap<String, Option<u64>>,
+    opts: WriterOptions,
+}
+
+impl Writer {
+    /// Opens the index's single writer; fails if another process holds it.
+    pub fn new(index: &PostIndex, opts: WriterOptions) -> Result<Writer> {
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(4)
+        } else {
+            opts.threads
+        };
+        // tantivy wants at least 15 MB per thread.
+        let budget = opts.budget_bytes.max(threads * (16 << 20));
+        let writer = index
+            .index()
+            .writer_with_num_threads(threads, budget)
+            .map_err(|e| match index.path() {
+                Some(p) => Error::Index {
+                    path: p.into(),
+                    cause: e,
+                },
+                None => Error::Tantivy(e),
+            })?;
+        Ok(Writer {
+            index: index.clone(),
+            writer,
+            fields: Arc::new(index.fields().clone()),
+            pending: HashMap::new(),
+            opts,
+        })
+    }
+
+    /// Adds the post, replaces the post with its id, or leaves an identical
+    /// one alone. Visible after [`Writer::commit`].
+    pub fn upsert(&mut self, post: Post) -> Result<Outcome> {
+        let json = post.to_json_line();
+        let fingerprint = xxhash_rust::xxh3::xxh3_64(json.as_bytes());
+        let previous = match self.pending.get(&post.id) {
+            Some(state) => *state,
+            None => {
+                let searcher = self.index.searcher();
+                self.index
+                    .locate(&searcher, &post.id)?
+                    .map(|l| l.fingerprint)
+            }
+        };
+        let outcome = match previous {
+            Some(fp) if fp == fingerprint => return Ok(Outcome::Unchanged),
+            Some(_) => Outcome::Updated,
+            None => Outcome::Added,
+        };
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, &post.id));
+        self.pending.insert(post.id.clone(), Some(fingerprint));
+        let doc = PostDocument::new(self.fields.clone(), post, json, fingerprint);
+        self.writer.add_document(doc)?;
+        if self.pending.len() >= self.opts.commit_every {
+            self.commit()?;
+        }
+        Ok(outcome)
+    }
+
+    /// Deletes post `id`; returns whether it existed.
+    pub fn delete(&mut self, id: &str) -> Result<bool> {
+        let existed = match self.pending.get(id) {
+            Some(state) => state.is_some(),
+            None => {
+                let searcher = self.index.searcher();
+                self.index.locate(&searcher, id)?.is_some()
+            }
+        };
+        self.writer
+            .delete_term(Term::from_field_text(self.index.fields().id, id));
+        self.pending.insert(id.to_string(), None);
+        Ok(existed)
+    }
+
+    /// Makes every change so far durable and visible, atomically.
+    pub fn commit(&mut self) -> Result<()> {
+        self.writer.commit()?;
+        self.index.reload()?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Commits, then waits for background merges to finish.
+    pub fn finish(mut self) -> Result<()> {
+        self.commit()?;
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+
+    /// Changes not committed yet.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+/// Reads every post under `paths` and upserts it; commits at the end (and
+/// every `commit_every` changes). `on_item` sees each post or rejection as
+/// it goes (for a progress bar).
+pub fn import_paths(
+    index: &PostIndex,
+    paths: &[PathBuf],
+    read_opts: &ReadOptions,
+    writer_opts: WriterOptions,
+    on_item: &mut dyn FnMut(&ReadItem),
+) -> Result<ImportSummary> {
+    let mut writer = Writer::new(index, writer_opts)?;
+    let mut summary = ImportSummary::default();
+    let mut failure = None;
+    read_paths(paths, read_opts, &mut |item| {
+        if failure.is_some() {
+            return;
+        }
+        on_item(&item);
+        match item {
+            Ok(sourced) => match writer.upsert(sourced.post) {
+                Ok(outcome) => summary.count(outcome),
+                Err(e) => failure = Some(e),
+            },
+            Err(rejection) => summary.rejected.push(rejection.into()),
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    writer.finish()?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(id: &str, body: &str) -> Post {
+        let mut p = Post::new(id, format!("title of {id}"));
+        p.body = Some(body.into());
+        p
+    }
+
+    #[test]
+    fn reimporting_the_same_post_is_unchanged() {
+        let index = PostIndex::create_in_ram().unwrap();
+        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+        assert_eq!(w.upsert(post("a", "x")).unwrap(), Outcome::Added);
+        w.commit().unwrap();
+        assert_eq!(w.upsert(post("a", "x")).unwrap(), Outcome::Unchanged);
+        assert_eq!(w.upsert(post("a", "y")).unwrap(), Outcome::Updated);
+        w.commit().unwrap();
+        assert_eq!(index.searcher().num_docs(), 1);
+        assert_eq!(index.get("a").unwrap().body.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn a_repeated_id_in_one_batch_keeps_the_last() {
+        let index = PostIndex::create_in_ram().unwrap();
+        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+        assert_eq!(w.upsert(post("a", "1")).unwrap(), Outcome::Added);
+        assert_eq!(w.upsert(post("a", "1")).unwrap(), Outcome::Unchanged);
+        assert_eq!(w.upsert(post("a", "2")).unwrap(), Outcome::Updated);
+        w.commit().unwrap();
+        assert_eq!(index.searcher().num_docs(), 1);
+        assert_eq!(index.get("a").unwrap().body.as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn delete_removes_and_reports_existence() {
+        let index = PostIndex::create_in_ram().unwrap();
+        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+        w.upsert(post("a", "x")).unwrap();
+        w.commit().unwrap();
+        assert!(w.delete("a").unwrap());
+        assert!(!w.delete("nope").unwrap());
+        w.commit().unwrap();
+        assert_eq!(index.searcher().num_docs(), 0);
+        assert!(matches!(index.get("a"), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn uncommitted_changes_are_lost_and_the_last_commit_survives() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let index = PostIndex::open_or_create(dir.path()).unwrap();
+            let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+            w.upsert(post("a", "x")).unwrap();
+            w.commit().unwrap();
+            w.upsert(post("b", "y")).unwrap();
+            w.upsert(post("a", "changed")).unwrap();
+            // Dropped without a commit: what a crash before commit leaves.
+        }
+        let index = PostIndex::open(dir.path()).unwrap();
+        index.reload().unwrap();
+        assert_eq!(index.searcher().num_docs(), 1);
+        assert_eq!(index.get("a").unwrap().body.as_deref(), Some("x"));
+    }
+}

@@ -1,0 +1,795 @@
+//! The text form of a post (a page dump; FORMAT.md §2): parsing and writing.
+
+use super::Rejection;
+use crate::post::{Entity, Payload, Post, Revision, Score};
+use serde_json::{Map, Value};
+
+/// The line that separates the body from the meta keys.
+pub const META_MARKER: &str = "alphanode post meta";
+/// The line that ends the record (the page's related-posts box).
+pub const END_MARKER: &str = "Similar Posts";
+
+/// Writes a post in the text form. [`parse`] of the result gives back the
+/// same post, except for fields the text form cannot carry (unknown ones).
+pub fn to_text(post: &Post) -> String {
+    let mut out = String::with_capacity(4096);
+    out.push_str("| |\n\n");
+    out.push_str(&post.title);
+    out.push_str("\n\n");
+    if let Some(body) = &post.body {
+        for block in body.split("\n\n") {
+            if block.contains('\n') {
+                for line in block.lines() {
+                    out.push_str("  • ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            } else {
+                out.push_str(block);
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str(META_MARKER);
+    out.push_str("\n\n");
+    let glued = |out: &mut String, key: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            out.push_str(key);
+            out.push_str(v);
+            out.push('\n');
+        }
+    };
+    let list = |out: &mut String, key: &str, items: &Option<Vec<String>>| {
+        if let Some(items) = items {
+            out.push_str(key);
+            out.push('\n');
+            for item in items {
+                out.push_str("  • ");
+                out.push_str(item);
+                out.push('\n');
+            }
+        }
+    };
+    let pairs = |out: &mut String, key: &str, items: &[(String, String)]| {
+        out.push_str(key);
+        out.push('\n');
+        for (k, v) in items {
+            out.push_str("  • ");
+            out.push_str(k);
+            out.push_str(": ");
+            out.push_str(v);
+            out.push('\n');
+        }
+    };
+    glued(&mut out, "topic", &post.topic);
+    glued(&mut out, "summary", &post.summary);
+    if let Some(outline) = &post.outline {
+        let items: Vec<_> = outline
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs(&mut out, "ai outline", &items);
+    }
+    glued(&mut out, "ai brief", &post.brief);
+    list(&mut out, "stack", &post.stack);
+    list(&mut out, "tools", &post.tools);
+    glued(&mut out, "code language", &post.code_language);
+    glued(&mut out, "difficulty", &post.difficulty);
+    glued(
+        &mut out,
+        "reading time",
+        &post.reading_time.map(|n| n.to_string()),
+    );
+    glued(
+        &mut out,
+        "view count",
+        &post.view_count.map(|n| n.to_string()),
+    );
+    if let Some(score) = &post.score {
+        let items: Vec<_> = [
+            ("quality", score.quality),
+            ("freshness", score.freshness),
+            ("depth", score.depth),
+            ("clarity", score.clarity),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v.to_string())))
+        .collect();
+        pairs(&mut out, "score", &items);
+    }
+    if let Some(rev) = &post.revision {
+        let items: Vec<_> = [
+            ("status", &rev.status),
+            ("version", &rev.version),
+            ("last reviewed", &rev.last_reviewed),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
+        .collect();
+        pairs(&mut out, "revision", &items);
+    }
+    glued(&mut out, "reference", &post.reference);
+    glued(&mut out, "hash", &post.hash);
+    if let Some(flags) = &post.flags {
+        let items: Vec<_> = flags
+            .iter()
+            .map(|(k, v)| (k.replace('_', " "), if *v { "1" } else { "0" }.to_string()))
+            .collect();
+        pairs(&mut out, "flags", &items);
+    }
+    list(&mut out, "checklist", &post.checklist);
+    if let Some(entities) = &post.entities {
+        out.push_str("entities\n");
+        for e in entities {
+            out.push_str("    • name: ");
+            out.push_str(&e.name);
+            out.push_str("\n    • type: ");
+            out.push_str(&e.kind);
+            out.push('\n');
+        }
+    }
+    // The text form keys a post by `payload.source id`, so it is always
+    // written, and always as the post's id.
+    let p = post.payload.clone().unwrap_or_default();
+    let items: Vec<_> = [
+        ("source id", Some(post.id.clone())),
+        ("generator", p.generator),
+        ("paragraphs", p.paragraphs.map(|n| n.to_string())),
+        ("scenario", p.scenario),
+        ("seed", p.seed.map(|n| n.to_string())),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+    .collect();
+    pairs(&mut out, "payload", &items);
+    list(&mut out, "notes", &post.notes);
+    out.push('\n');
+    out.push_str(END_MARKER);
+    out
+}
+
+/// Parses one post in the text form. `path` names the file in the rejection.
+pub fn parse(bytes: &[u8], path: &str) -> Result<Post, Rejection> {
+    let text = decode(bytes, path)?;
+    let lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
+    let last = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(0, |i| i + 1);
+    let Some(marker) = lines.iter().position(|l| l.trim() == META_MARKER) else {
+        let reason = format!("truncated file: no `{META_MARKER}` line");
+        return Err(Rejection::new(path, last, reason));
+    };
+    let (title, title_line, body) = parse_head(&lines[..marker]);
+    let mut post = Post::new("", title);
+    post.body = body;
+    let id_line = Meta::new(&mut post, path).parse(&lines, marker + 1)?;
+    let Some(id_line) = id_line else {
+        let reason = "truncated file: the meta has no `payload` › `source id`";
+        return Err(Rejection::new(path, last, reason));
+    };
+    if let Err(reason) = post.validate() {
+        let line = if post.id.trim().is_empty() || post.id.len() > 512 {
+            id_line
+        } else {
+            title_line.unwrap_or(marker + 1)
+        };
+        return Err(Rejection::new(path, line, reason));
+    }
+    Ok(post)
+}
+
+/// Checks the bytes are non-empty UTF-8 and strips a BOM.
+fn decode<'a>(bytes: &'a [u8], path: &str) -> Result<&'a str, Rejection> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
+        Rejection::new(path, line, format!("invalid UTF-8 at byte offset {at}"))
+    })?;
+    if text.trim().is_empty() {
+        return Err(Rejection::new(path, 0, "empty file"));
+    }
+    Ok(text)
+}
+
+/// The text of a `•` item line, or `None` if the line is not an item.
+fn item_text(line: &str) -> Option<&str> {
+    line.trim().strip_prefix('\u{2022}').map(str::trim)
+}
+
+/// Splits the part before the meta marker into the title (with its 1-based
+/// line) and the body.
+fn parse_head(lines: &[&str]) -> (String, Option<usize>, Option<String>) {
+    let mut rest = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
+    if rest.peek().is_some_and(|(_, l)| l.trim() == "| |") {
+        rest.next();
+    }
+    let Some((title_idx, title)) = rest.next() else {
+        return (String::new(), None, None);
+    };
+    let body = parse_body(&lines[title_idx + 1..]);
+    (title.trim().to_string(), Some(title_idx + 1), body)
+}
+
+/// Joins the body's blocks by a blank line and a block's lines by `\n`,
+/// dropping bullet marks and indentation.
+fn parse_body(lines: &[&str]) -> Option<String> {
+    let blocks: Vec<String> = lines
+        .split(|l| l.trim().is_empty())
+        .filter(|b| !b.is_empty())
+        .map(|b| {
+            b.iter()
+                .map(|l| item_text(l).unwrap_or_else(|| l.trim()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    (!blocks.is_empty()).then(|| blocks.join("\n\n"))
+}
+
+/// The meta keys, longest first so a key never shadows a longer one.
+const KEYS: [&str; 19] = [
+    "code language",
+    "reading time",
+    "ai outline",
+    "difficulty",
+    "view count",
+    "checklist",
+    "reference",
+    "ai brief",
+    "entities",
+    "revision",
+    "payload",
+    "summary",
+    "flags",
+    "notes",
+    "score",
+    "stack",
+    "tools",
+    "topic",
+    "hash",
+];
+
+/// Keys whose value is given by `•` items on the following lines.
+const BLOCK_KEYS: [&str; 10] = [
+    "ai outline",
+    "checklist",
+    "entities",
+    "revision",
+    "payload",
+    "flags",
+    "notes",
+    "score",
+    "stack",
+    "tools",
+];
+
+/// The state of the meta section parser.
+struct Meta<'p> {
+    post: &'p mut Post,
+    path: &'p str,
+    /// The block key the next `•` items belong to.
+    open: Option<&'static str>,
+    /// The line of `payload` › `source id`, once seen.
+    id_line: Option<usize>,
+    /// The current line, 1-based.
+    line: usize,
+}
+
+impl<'p> Meta<'p> {
+    fn new(post: &'p mut Post, path: &'p str) -> Meta<'p> {
+        Meta {
+            post,
+            path,
+            open: None,
+            id_line: None,
+            line: 0,
+        }
+    }
+
+    fn reject(&self, reason: impl Into<String>) -> Rejection {
+        Rejection::new(self.path, self.line, reason)
+    }
+
+    /// Parses the meta lines from index `start` to `Similar Posts`;
+    /// returns the line of the post's id, if any.
+    fn parse(mut self, lines: &[&str], start: usize) -> Result<Option<usize>, Rejection> {
+        for (idx, raw) in lines.iter().enumerate().skip(start) {
+            self.line = idx + 1;
+            let line = raw.trim();
+            if line == END_MARKER {
+                break;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            match item_text(line) {
+                Some(item) => self.item(item)?,
+                None => self.key_line(line)?,
+            }
+        }
+        Ok(self.id_line)
+    }
+
+    /// A line starting with a meta key, its value glued to it.
+    fn key_line(&mut self, line: &str) -> Result<(), Rejection> {
+        let Some((key, value)) = KEYS
+            .iter()
+            .find_map(|k| line.strip_prefix(k).map(|v| (*k, v.trim())))
+        else {
+            return Err(self.reject(format!("unknown meta key: {:?}", short(line))));
+        };
+        if BLOCK_KEYS.contains(&key) {
+            if !value.is_empty() {
+                return Err(self.reject(format!("unknown meta key: {:?}", short(line))));
+            }
+            self.open = Some(key);
+            self.open_block(key);
+            return Ok(());
+        }
+        self.open = None;
+        self.scalar(key, value)
+    }
+
+    /// Sets a scalar field from its glued value.
+    fn scalar(&mut self, key: &str, value: &str) -> Result<(), Rejection> {
+        let text = Some(value.to_string());
+        match key {
+            "topic" => self.post.topic = text,
+            "summary" => self.post.summary = text,
+            "ai brief" => self.post.brief = text,
+            "code language" => self.post.code_language = text,
+            "difficulty" => self.post.difficulty = text,
+            "reference" => self.post.reference = text,
+            "hash" => self.post.hash = text,
+            "reading time" => self.post.reading_time = Some(self.uint(key, value)?),
+            "view count" => self.post.view_count = Some(self.uint(key, value)?),
+            _ => unreachable!("every scalar key is handled"),
+        }
+        Ok(())
+    }
+
+    /// Starts the (empty) value of a block key.
+    fn open_block(&mut self, key: &str) {
+        let p = &mut *self.post;
+        match key {
+            "ai outline" => p.outline = Some(Default::default()),
+            "stack" => p.stack = Some(Vec::new()),
+            "tools" => p.tools = Some(Vec::new()),
+            "checklist" => p.checklist = Some(Vec::new()),
+            "notes" => p.notes = Some(Vec::new()),
+            "entities" => p.entities = Some(Vec::new()),
+            "score" => p.score = Some(Score::default()),
+            "revision" => p.revision = Some(Revision::default()),
+            "flags" => p.flags = Some(Default::default()),
+            "payload" => p.payload = Some(Payload::default()),
+            _ => unreachable!("every block key is handled"),
+        }
+    }
+
+    /// A `•` item of the open block key.
+    fn item(&mut self, item: &str) -> Result<(), Rejection> {
+        let Some(key) = self.open else {
+            let reason = format!("`•` item with no list key before it: {:?}", short(item));
+            return Err(self.reject(reason));
+        };
+        let p = &mut *self.post;
+        let list = match key {
+            "stack" => p.stack.as_mut(),
+            "tools" => p.tools.as_mut(),
+            "checklist" => p.checklist.as_mut(),
+            "notes" => p.notes.as_mut(),
+            _ => None,
+        };
+        if let Some(list) = list {
+            list.push(item.to_string());
+            return Ok(());
+        }
+        let Some((name, value)) = split_pair(item) else {
+            let reason =
+                format!("malformed item under `{key}`: expected `name: value`, got {item:?}");
+            return Err(self.reject(reason));
+        };
+        self.pair(key, name, value)
+    }
+
+    /// A `name: value` item of the block key `key`.
+    fn pair(&mut self, key: &str, name: &str, value: &str) -> Result<(), Rejection> {
+        match key {
+            "ai outline" => {
+                let outline = self.post.outline.get_or_insert_with(Default::default);
+                outline.insert(name.to_string(), value.to_string());
+            }
+            "flags" => {
+                let flag = self.flag(name, value)?;
+                let flags = self.post.flags.get_or_insert_with(Default::default);
+                flags.insert(snake(name), flag);
+            }
+            "entities" => self.entity(name, value)?,
+            "score" => self.score(name, value)?,
+            "revision" => self.revision(name, value),
+            "payload" => self.payload(name, value)?,
+            _ => unreachable!("every pair key is handled"),
+        }
+        Ok(())
+    }
+
+    /// A `name: X` or `type: Y` item of `entities`.
+    fn entity(&mut self, name: &str, value: &str) -> Result<(), Rejection> {
+        let entities = self.post.entities.get_or_insert_with(Vec::new);
+        match name {
+            "name" => entities.push(Entity {
+                name: value.to_string(),
+                ..Entity::default()
+            }),
+            "type" => match entities.last_mut() {
+                Some(e) if e.kind.is_empty() => e.kind = value.to_string(),
+                _ => return Err(self.reject("entities: `type` item with no `name` item before it")),
+            },
+            _ => {
+                let reason = format!("entities: expected a `name` or `type` item, got {name:?}");
+                return Err(self.reject(reason));
+            }
+        }
+        Ok(())
+    }
+
+    /// A `score` part: an unsigned integer.
+    fn score(&mut self, name: &str, value: &str) -> Result<(), Rejection> {
+        let key = snake(name);
+        let slot = match key.as_str() {
+            "quality" | "freshness" | "depth" | "clarity" => {
+                Some(self.uint(&format!("score {name}"), value)?)
+            }
+            _ => None,
+        };
+        let score = self.post.score.get_or_insert_with(Score::default);
+        match (key.as_str(), slot) {
+            ("quality", n) => score.quality = n,
+            ("freshness", n) => score.freshness = n,
+            ("depth", n) => score.depth = n,
+            ("clarity", n) => score.clarity = n,
+            _ => insert_extra(&mut score.extra, key, value),
+        }
+        Ok(())
+    }
+
+    /// A `revision` item.
+    fn revision(&mut self, name: &str, value: &str) {
+        let rev = self.post.revision.get_or_insert_with(Revision::default);
+        let v = Some(value.to_string());
+        match snake(name).as_str() {
+            "status" => rev.status = v,
+            "version" => rev.version = v,
+            "last_reviewed" => rev.last_reviewed = v,
+            other => insert_extra(&mut rev.extra, other.to_string(), value),
+        }
+    }
+
+    /// A `payload` item; `source id` is the post's id.
+    fn payload(&mut self, name: &str, value: &str) -> Result<(), Rejection> {
+        let key = snake(name);
+        let int = match key.as_str() {
+            "paragraphs" | "seed" => Some(self.uint(&format!("payload {name}"), value)?),
+            _ => None,
+        };
+        if key == "source_id" {
+            self.id_line = Some(self.line);
+            self.post.id = value.to_string();
+        }
+        let payload = self.post.payload.get_or_insert_with(Payload::default);
+        let v = Some(value.to_string());
+        match key.as_str() {
+            "source_id" => payload.source_id = v,
+            "generator" => payload.generator = v,
+            "scenario" => payload.scenario = v,
+            "paragraphs" => payload.paragraphs = int,
+            "seed" => payload.seed = int,
+            _ => insert_extra(&mut payload.extra, key, value),
+        }
+        Ok(())
+    }
+
+    /// A flag value: `0`, `1`, `true` or `false`.
+    fn flag(&self, name: &str, value: &str) -> Result<bool, Rejection> {
+        match value.to_ascii_lowercase().as_str() {
+            "1" | "true" => Ok(true),
+            "0" | "false" => Ok(false),
+            _ => Err(self.reject(format!(
+                "flags {name}: expected 0, 1, true or false, got {value:?}"
+            ))),
+        }
+    }
+
+    /// An unsigned integer value of `key`.
+    fn uint(&self, key: &str, value: &str) -> Result<u64, Rejection> {
+        value.parse().map_err(|_| {
+            self.reject(format!(
+                "{key}: expected an unsigned integer, got {value:?}"
+            ))
+        })
+    }
+}
+
+/// Splits `name: value` (or `name:` with an empty value).
+fn split_pair(item: &str) -> Option<(&str, &str)> {
+    let (name, value) = match item.split_once(": ") {
+        Some(pair) => pair,
+        None => (item.strip_suffix(':')?, ""),
+    };
+    let name = name.trim();
+    (!name.is_empty()).then_some((name, value.trim()))
+}
+
+/// `last reviewed` → `last_reviewed`.
+fn snake(name: &str) -> String {
+    name.trim().replace(' ', "_")
+}
+
+/// Keeps an unknown sub-key: an integer as a number, anything else as text.
+fn insert_extra(extra: &mut Map<String, Value>, key: String, value: &str) {
+    let v = match (value.parse::<u64>(), value.parse::<i64>()) {
+        (Ok(n), _) => Value::from(n),
+        (_, Ok(n)) => Value::from(n),
+        _ => Value::from(value),
+    };
+    extra.insert(key, v);
+}
+
+/// The first 60 characters of `s`, for messages.
+fn short(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indexmap::IndexMap;
+
+    const SEED: &str = "000_8e5299e8999edf12";
+
+    fn fixture(rel: &str) -> Vec<u8> {
+        let path = format!("{}/../../tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn seed_text() -> String {
+        String::from_utf8(fixture(&format!("seed/{SEED}.txt"))).unwrap()
+    }
+
+    fn seed_expected() -> Value {
+        serde_json::from_slice(&fixture(&format!("seed/{SEED}.expected.json"))).unwrap()
+    }
+
+    fn as_value(post: &Post) -> Value {
+        serde_json::to_value(post).unwrap()
+    }
+
+    fn err(text: &str) -> Rejection {
+        parse(text.as_bytes(), "f.txt").expect_err("should be rejected")
+    }
+
+    /// A minimal valid post with `meta` lines after the marker.
+    fn with_meta(meta: &str) -> String {
+        format!("| |\n\ntitle\n\nbody\n\nalphanode post meta\n\n{meta}payload\n  • source id: x-1\n\nSimilar Posts")
+    }
+
+    #[test]
+    fn keys_are_longest_first() {
+        assert!(KEYS.windows(2).all(|w| w[0].len() >= w[1].len()));
+        assert!(BLOCK_KEYS.iter().all(|k| KEYS.contains(k)));
+    }
+
+    #[test]
+    fn seed_parses_to_expected_json() {
+        let post = parse(seed_text().as_bytes(), "seed.txt").unwrap();
+        assert_eq!(as_value(&post), seed_expected());
+    }
+
+    #[test]
+    fn crlf_bom_and_trailing_blanks_parse_the_same() {
+        let crlf: String = seed_text()
+            .lines()
+            .map(|l| format!("{l}  \t\r\n"))
+            .collect();
+        let messy = format!("\u{feff}{crlf}\r\n\r\n   \r\n");
+        let post = parse(messy.as_bytes(), "seed.txt").unwrap();
+        assert_eq!(as_value(&post), seed_expected());
+    }
+
+    #[test]
+    fn missing_optional_sections_stay_absent() {
+        let text = "minimal title\nalphanode post meta\npayload\n  • source id: m-1\n";
+        let post = parse(text.as_bytes(), "m.txt").unwrap();
+        let mut want = Post::new("m-1", "minimal title");
+        want.payload = Some(Payload {
+            source_id: Some("m-1".into()),
+            ..Payload::default()
+        });
+        assert_eq!(post, want);
+    }
+
+    #[test]
+    fn unicode_title_and_body() {
+        let text = "| |\n\n日本語のタイトル 🚀 café\n\nnaïve body — 中文 ✅\n\n  • élément 🎉\n  • 二\n\nalphanode post meta\ntopicрусский / ąę\npayload\n  • source id: u-1\nSimilar Posts";
+        let post = parse(text.as_bytes(), "u.txt").unwrap();
+        assert_eq!(post.title, "日本語のタイトル 🚀 café");
+        assert_eq!(
+            post.body.as_deref(),
+            Some("naïve body — 中文 ✅\n\nélément 🎉\n二")
+        );
+        assert_eq!(post.topic.as_deref(), Some("русский / ąę"));
+    }
+
+    #[test]
+    fn unknown_sub_keys_are_kept_in_extra() {
+        let meta = "score\n  • quality: 5\n  • zeal level: 9\nrevision\n  • editor: ann\n";
+        let post = parse(with_meta(meta).as_bytes(), "f.txt").unwrap();
+        let score = post.score.unwrap();
+        assert_eq!(score.quality, Some(5));
+        assert_eq!(score.extra["zeal_level"], Value::from(9));
+        assert_eq!(post.revision.unwrap().extra["editor"], Value::from("ann"));
+    }
+
+    #[test]
+    fn unknown_meta_key_names_its_line() {
+        let r = err(&with_meta("topicok\nauthorbob\n"));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (10, "unknown meta key: \"authorbob\"")
+        );
+        assert_eq!(r.to_string(), "f.txt:10: unknown meta key: \"authorbob\"");
+        assert_eq!(err(&with_meta("stackpython\n")).line, 9);
+    }
+
+    #[test]
+    fn malformed_bullets_name_their_line() {
+        let r = err(&with_meta("score\n  • quality 76\n"));
+        assert_eq!(r.line, 10);
+        assert!(r.reason.contains("expected `name: value`"), "{}", r.reason);
+        let r = err(&with_meta("topicx\n  • stray\n"));
+        assert_eq!(r.line, 10);
+        assert!(r.reason.contains("no list key"), "{}", r.reason);
+        let r = err(&with_meta("entities\n    • name: a\n    • kind: b\n"));
+        assert_eq!(r.line, 11);
+        assert!(r.reason.contains("`name` or `type`"), "{}", r.reason);
+        let r = err(&with_meta("entities\n    • type: b\n"));
+        assert_eq!(r.line, 10);
+    }
+
+    #[test]
+    fn non_integers_name_key_and_value() {
+        let r = err(&with_meta("view countmany\n"));
+        assert_eq!(r.line, 9);
+        assert_eq!(
+            r.reason,
+            "view count: expected an unsigned integer, got \"many\""
+        );
+        let r = err(&with_meta("score\n  • depth: -3\n"));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (10, "score depth: expected an unsigned integer, got \"-3\"")
+        );
+        let r = err(&with_meta("payload\n  • seed: 1.5\n"));
+        assert!(r.reason.starts_with("payload seed:"), "{}", r.reason);
+    }
+
+    #[test]
+    fn bad_flag_value_is_rejected() {
+        let r = err(&with_meta("flags\n  • has images: yes\n"));
+        assert_eq!(r.line, 10);
+        assert!(r.reason.contains("\"yes\""), "{}", r.reason);
+        let ok = parse(with_meta("flags\n  • a b: true\n").as_bytes(), "f").unwrap();
+        assert!(ok.flags.unwrap()["a_b"]);
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line_of_the_bad_byte() {
+        let mut bytes = b"title\n\nbody\nmore \xff\xfe here\n".to_vec();
+        bytes.extend_from_slice(b"alphanode post meta\n");
+        let r = parse(&bytes, "f.txt").unwrap_err();
+        assert_eq!(r.line, 4);
+        assert!(r.reason.starts_with("invalid UTF-8"), "{}", r.reason);
+    }
+
+    #[test]
+    fn empty_and_truncated_files() {
+        for empty in ["", "\u{feff}", " \n\r\n"] {
+            let r = parse(empty.as_bytes(), "e.txt").unwrap_err();
+            assert_eq!((r.line, r.reason.as_str()), (0, "empty file"));
+        }
+        let r = err("title\n\nbody that stops\n");
+        assert_eq!(r.line, 3);
+        assert!(r.reason.starts_with("truncated file"), "{}", r.reason);
+        let r = err("title\n\nbody\n\nalphanode post meta\ntopicx\n");
+        assert_eq!(r.line, 6);
+        assert!(r.reason.contains("source id"), "{}", r.reason);
+    }
+
+    #[test]
+    fn blank_id_or_title_is_rejected() {
+        let r = err("title\nalphanode post meta\npayload\n  • source id:\n");
+        assert_eq!((r.line, r.reason.as_str()), (4, "post has no id"));
+        let r = err("| |\n\nalphanode post meta\npayload\n  • source id: a\n");
+        assert_eq!((r.line, r.reason.as_str()), (3, "post has no title"));
+    }
+
+    fn full_post() -> Post {
+        let mut p = Post::new("rt-1", "Round trip: ünïcödé 🦀");
+        p.body = Some("intro paragraph\n\nheading\n\nfirst item\nsecond item\n\nend".into());
+        p.topic = Some("slow builds / rust".into());
+        p.summary = Some("a summary".into());
+        p.outline = Some(IndexMap::from([
+            ("context".to_string(), "ctx".to_string()),
+            (
+                "recommended action".to_string(),
+                "measure: then act".to_string(),
+            ),
+        ]));
+        p.brief = Some("brief".into());
+        p.stack = Some(vec!["rust".into(), "cargo".into()]);
+        p.tools = Some(vec![]);
+        p.code_language = Some("rust".into());
+        p.difficulty = Some("expert".into());
+        p.reading_time = Some(3);
+        p.view_count = Some(0);
+        p.score = Some(Score {
+            quality: Some(1),
+            depth: Some(100),
+            ..Score::default()
+        });
+        p.revision = Some(Revision {
+            status: Some("live".into()),
+            last_reviewed: Some("2024-01-02".into()),
+            ..Revision::default()
+        });
+        p.reference = Some("ref".into());
+        p.hash = Some("abc".into());
+        p.flags = Some(IndexMap::from([
+            ("has_images".into(), true),
+            ("x".into(), false),
+        ]));
+        p.checklist = Some(vec!["one".into()]);
+        p.entities = Some(vec![Entity {
+            name: "rust".into(),
+            kind: "stack".into(),
+            ..Entity::default()
+        }]);
+        p.payload = Some(Payload {
+            source_id: Some("rt-1".into()),
+            generator: Some("gen".into()),
+            paragraphs: Some(4),
+            scenario: None,
+            seed: Some(7),
+            ..Payload::default()
+        });
+        p.notes = Some(vec!["note • with bullet inside".into()]);
+        p
+    }
+
+    #[test]
+    fn to_text_round_trips() {
+        let mut minimal = Post::new("rt-2", "only a title");
+        minimal.payload = Some(Payload {
+            source_id: Some("rt-2".into()),
+            ..Payload::default()
+        });
+        let mut list_body = minimal.clone();
+        list_body.body = Some("a\nb\nc".into());
+        let seed = parse(seed_text().as_bytes(), "s").unwrap();
+        for post in [full_post(), minimal, list_body, seed] {
+            let text = to_text(&post);
+            let back = parse(text.as_bytes(), "rt.txt").unwrap_or_else(|r| panic!("{r}\n{text}"));
+            assert_eq!(back, post, "{text}");
+        }
+    }
+}

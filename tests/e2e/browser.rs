@@ -1,0 +1,36 @@
+//! Headless-Chromium tests of the widget and the demo page against the real
+//! binary: starts `postsearch serve` over `data/` on a free port, then runs
+//! `node tests/browser/run.mjs` (see tests/browser/README.md), which serves
+//! a page on a second origin that embeds the widget.
+//!
+//! Needs `node`, `node_modules/playwright-core` (`npm ci`) and Chromium at
+//! `/usr/bin/chromium` (or `$CHROMIUM`). Without them the test is skipped
+//! loudly, or fails when `POSTSEARCH_REQUIRE_BROWSER=1`.
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+#[test]
+fn browser_widget_and_demo_page() {
+    let Some((node, chromium)) = crate::common::browser_prerequisites("the browser tests") else {
+        return;
+    };
+    let embed_port = crate::common::free_port();
+    let origin = format!("http://127.0.0.1:{embed_port}");
+    let server = crate::common::Server::start(&[("POSTSEARCH_SERVER_CORS_ORIGINS", &origin)]);
+    let started = Instant::now();
+    let status = Command::new(&node)
+        .arg(crate::common::root().join("tests/browser/run.mjs"))
+        .arg(&server.base)
+        .env("EMBED_PORT", embed_port.to_string())
+        .env("CHROMIUM", &chromium)
+        .current_dir(crate::common::root())
+        .stdin(Stdio::null())
+        .status()
+        .expect("run node tests/browser/run.mjs");
+    eprintln!(
+        "browser tests took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(status.success(), "browser tests failed ({status})");
+}

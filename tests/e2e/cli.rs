@@ -1,0 +1,350 @@
+//! End-to-end tests of the command line: the real binary on real files.
+
+use crate::common::{root, run, stderr, stdout};
+use serde_json::Value;
+use std::process::Command;
+
+fn json_lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn documents(index: &std::path::Path) -> u64 {
+    let out = run(index, &["stats", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str::<Value>(&stdout(&out)).unwrap()["documents"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn check_json_of_the_seed_equals_the_golden_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "--json",
+            "tests/fixtures/seed/000_8e5299e8999edf12.txt",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = json_lines(&stdout(&out));
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("tests/fixtures/seed/000_8e5299e8999edf12.expected.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(got, vec![expected]);
+}
+
+#[test]
+fn malformed_posts_are_reported_and_the_rest_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["index", "tests/fixtures/malformed"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    let expected =
+        std::fs::read_to_string(root().join("tests/fixtures/malformed/EXPECTED.list")).unwrap();
+    for line in expected.lines().filter(|l| !l.is_empty()) {
+        assert!(
+            err.contains(&format!("tests/fixtures/malformed/{line}")),
+            "missing {line:?} in\n{err}"
+        );
+    }
+    assert!(
+        err.contains("6 added, 0 updated, 0 unchanged, 10 rejected"),
+        "{err}"
+    );
+    let out = run(
+        dir.path(),
+        &["search", "fixtureword", "--json", "--limit", "20"],
+    );
+    let resp: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(resp["total"], 6);
+    let mut ids: Vec<_> = resp["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        (1..=6)
+            .map(|i| format!("fixture-good-{i}"))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn indexing_twice_reports_unchanged_and_keeps_one_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(dir.path(), &["index", "data", "--json"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let s1: Value = serde_json::from_str(&stdout(&first)).unwrap();
+    let n = documents(dir.path());
+    assert_eq!(s1["added"].as_u64().unwrap(), n);
+    let second = run(dir.path(), &["index", "data", "--json"]);
+    assert!(second.status.success());
+    let s2: Value = serde_json::from_str(&stdout(&second)).unwrap();
+    assert_eq!(
+        (
+            s2["added"].as_u64(),
+            s2["updated"].as_u64(),
+            s2["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(n))
+    );
+    assert_eq!(documents(dir.path()), n);
+}
+
+#[test]
+fn a_changed_post_replaces_the_old_one_and_delete_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("p.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\":\"x1\",\"title\":\"first zebra title\"}\n{\"id\":\"x2\",\"title\":\"other\"}\n",
+    )
+    .unwrap();
+    assert!(run(dir.path(), &["index", file.to_str().unwrap()])
+        .status
+        .success());
+    std::fs::write(
+        &file,
+        "{\"id\":\"x1\",\"title\":\"second giraffe title\"}\n{\"id\":\"x2\",\"title\":\"other\"}\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["index", file.to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains("0 added, 1 updated, 1 unchanged, 0 rejected"),
+        "{}",
+        stderr(&out)
+    );
+    let search = |q: &str| -> u64 {
+        let out = run(dir.path(), &["search", q, "--json"]);
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap()["total"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!((search("zebra"), search("giraffe")), (0, 1));
+    assert_eq!(documents(dir.path()), 2);
+    let out = run(dir.path(), &["delete", "x1", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("nope: no such post"));
+    assert_eq!(documents(dir.path()), 1);
+}
+
+#[test]
+fn stdin_jsonl_is_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(crate::common::bin())
+        .args(["--index", dir.path().to_str().unwrap(), "index", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"id\":\"s1\",\"title\":\"from stdin\"}\nnot json\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("-:2: not valid JSON"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(documents(dir.path()), 1);
+}
+
+#[test]
+fn search_prints_hits_and_json_has_the_contract_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &["index", "data"]).status.success());
+    let out = run(
+        dir.path(),
+        &[
+            "search",
+            "staging production",
+            "--facet",
+            "stack=python services",
+            "--explain",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("alphanode-013989"), "{text}");
+    assert!(text.contains("stack: "), "{text}");
+    let out = run(dir.path(), &["search", "staging", "--json", "--limit", "3"]);
+    let resp: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    for key in ["query", "total", "took_ms", "relaxed", "hits", "facets"] {
+        assert!(resp.get(key).is_some(), "{key} missing");
+    }
+    let hit = &resp["hits"][0];
+    for key in [
+        "id",
+        "title",
+        "title_html",
+        "snippet",
+        "score",
+        "meta_score",
+        "stack",
+        "tools",
+        "difficulty",
+        "code_language",
+        "view_count",
+        "score_parts",
+    ] {
+        assert!(hit.get(key).is_some(), "hit.{key} missing");
+    }
+    assert!(resp["facets"]["quality"]["85-100"].is_u64());
+    let out = run(dir.path(), &["search", "x", "--sort", "sideways"]);
+    assert_eq!(out.status.code(), Some(2), "clap rejects a bad sort");
+    let out = run(dir.path(), &["similar", "alphanode-013989", "--json"]);
+    let sim: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sim["hits"].as_array().unwrap().len(), 5);
+    assert!(sim["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["id"] != "alphanode-013989"));
+}
+
+#[test]
+fn search_without_an_index_fails_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&dir.path().join("none"), &["search", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no index here"), "{}", stderr(&out));
+    let out = run(dir.path(), &["index", "does/not/exist"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn generate_is_deterministic_and_text_parses_back_to_the_json() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let gen = |dir: &std::path::Path, fmt: &str| {
+        let out = run(
+            dir,
+            &[
+                "generate",
+                "--count",
+                "120",
+                "--seed",
+                "9",
+                "--out",
+                dir.to_str().unwrap(),
+                "--format",
+                fmt,
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    gen(a.path(), "jsonl");
+    gen(b.path(), "jsonl");
+    gen(t.path(), "text");
+    let ja = std::fs::read(a.path().join("posts.jsonl")).unwrap();
+    assert_eq!(ja, std::fs::read(b.path().join("posts.jsonl")).unwrap());
+    let out = run(t.path(), &["check", "--json", t.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut from_text = json_lines(&stdout(&out));
+    let mut from_json = json_lines(&String::from_utf8(ja).unwrap());
+    let key = |v: &Value| v["id"].as_str().unwrap().to_string();
+    from_text.sort_by_key(key);
+    from_json.sort_by_key(key);
+    assert_eq!(from_text.len(), 120);
+    assert_eq!(from_text, from_json);
+}
+
+#[test]
+fn config_shows_each_value_and_its_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(crate::common::bin())
+        .args(["--index", dir.path().to_str().unwrap(), "config"])
+        .env("POSTSEARCH_RANKING_META_WEIGHT", "0.25")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains("ranking.meta_weight = 0.25  # env POSTSEARCH_RANKING_META_WEIGHT"),
+        "{text}"
+    );
+    assert!(text.contains("index.dir = "), "{text}");
+    assert!(text.contains("# flag --index"), "{text}");
+    assert!(
+        text.contains("server.addr = \"127.0.0.1:7700\"  # default"),
+        "{text}"
+    );
+}
+
+/// A run killed with SIGKILL half way leaves the last commit intact, and
+/// running it again finishes the job with one copy of every post.
+#[cfg(unix)]
+#[test]
+fn a_killed_import_leaves_a_committed_index_and_a_rerun_finishes() {
+    let corpus = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "generate",
+            "--count",
+            "3000",
+            "--out",
+            corpus.path().to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let jsonl = corpus.path().join("posts.jsonl");
+    let mut child = Command::new(crate::common::bin())
+        .args([
+            "--index",
+            dir.path().to_str().unwrap(),
+            "index",
+            "--commit-every",
+            "300",
+        ])
+        .arg(&jsonl)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once the first commit is on disk, while later batches are pending.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dir.path().join("meta.json").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let n = documents(dir.path());
+    assert_eq!(n % 300, 0, "{n} documents is not a committed state");
+    assert!(n <= 3000);
+    let out = run(
+        dir.path(),
+        &[
+            "index",
+            "--json",
+            "--commit-every",
+            "300",
+            jsonl.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        s["added"].as_u64().unwrap() + s["unchanged"].as_u64().unwrap(),
+        3000
+    );
+    assert_eq!(documents(dir.path()), 3000);
+}

@@ -1,0 +1,328 @@
+//! End-to-end tests of the HTTP service: the real binary on a free port.
+
+use crate::common::{call, get, send, Server};
+use serde_json::Value;
+
+#[test]
+fn every_read_route_answers_its_shape() {
+    let s = Server::start(&[]);
+    let (code, body) = get(&s.url("/healthz"));
+    assert_eq!((code, body["status"].as_str()), (200, Some("ok")));
+    let (code, body) = get(&s.url("/readyz"));
+    assert_eq!(code, 200);
+    assert!(body["documents"].as_u64().unwrap() > 900);
+
+    let (code, r) =
+        get(&s.url("/api/search?q=memory+leaks&limit=3&facet=difficulty:advanced&explain=true"));
+    assert_eq!(code, 200, "{r}");
+    assert!(r["total"].as_u64().unwrap() > 0);
+    assert_eq!(r["hits"].as_array().unwrap().len(), 3);
+    assert!(r["hits"][0]["explain"]["final_score"].is_f64());
+    assert!(r["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["difficulty"] == "advanced"));
+    assert!(
+        r["facets"]["difficulty"]["beginner"].as_u64().unwrap() > 0,
+        "disjunctive counts"
+    );
+
+    let id = r["hits"][0]["id"].as_str().unwrap().to_string();
+    let (code, post) = get(&s.url(&format!("/api/posts/{id}")));
+    assert_eq!(code, 200);
+    assert_eq!(post["id"], id.as_str());
+    assert!(post["body"].is_string());
+
+    let (code, sim) = get(&s.url(&format!("/api/posts/{id}/similar?limit=4")));
+    assert_eq!(code, 200);
+    assert_eq!(sim["hits"].as_array().unwrap().len(), 4);
+    assert!(sim["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["id"] != id.as_str()));
+
+    let (code, sug) = get(&s.url("/api/suggest?q=memo"));
+    assert_eq!(code, 200);
+    assert!(sug["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["text"] == "memory"));
+
+    let (code, facets) = get(&s.url("/api/facets"));
+    assert_eq!(code, 200);
+    assert!(facets["stack"].as_object().unwrap().len() > 10);
+
+    let page = ureq::get(&s.url("/")).call().unwrap();
+    assert!(page.content_type().starts_with("text/html"));
+    let js = ureq::get(&s.url("/widget.js")).call().unwrap();
+    assert!(js.content_type().contains("javascript"));
+}
+
+#[test]
+fn the_cli_json_and_the_api_answer_the_same_object() {
+    let s = Server::start(&[]);
+    let (_, api) = get(&s.url("/api/search?q=kubernetes+rollout&limit=5&facet=stack:kubernetes"));
+    // The CLI on the same index directory (the server holds no writer).
+    let out = crate::common::run(
+        s.index.path(),
+        &[
+            "search",
+            "kubernetes rollout",
+            "--limit",
+            "5",
+            "--facet",
+            "stack=kubernetes",
+            "--json",
+        ],
+    );
+    let mut cli: Value = serde_json::from_str(&crate::common::stdout(&out)).unwrap();
+    let mut api = api;
+    cli["took_ms"] = Value::Null;
+    api["took_ms"] = Value::Null;
+    assert_eq!(cli, api);
+}
+
+#[test]
+fn bad_requests_are_4xx_naming_the_parameter() {
+    let s = Server::start(&[]);
+    for (query, param) in [
+        ("sort=sideways", "sort"),
+        ("offset=-1", "offset"),
+        ("limit=abc", "limit"),
+        ("limit=101", "limit"),
+        ("match=most", "match"),
+        ("facet=colour:red", "facet"),
+        ("q=quality:%3E%3Dlots", "q"),
+        ("bogus=1", "bogus"),
+    ] {
+        let (code, body) = get(&s.url(&format!("/api/search?{query}")));
+        assert_eq!(code, 400, "{query}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request");
+        assert_eq!(body["error"]["param"], param, "{query}");
+        assert!(body["error"]["message"].as_str().unwrap().len() > 5);
+    }
+    let long = "a".repeat(1100);
+    let (code, body) = get(&s.url(&format!("/api/search?q={long}")));
+    assert_eq!((code, body["error"]["param"].as_str()), (400, Some("q")));
+    let (code, body) = get(&s.url("/no/such/route"));
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (code, _) = get(&s.url("/api/posts/no-such-post"));
+    assert_eq!(code, 404);
+    let (code, _) = call(ureq::delete(&s.url("/api/search")));
+    assert_eq!(code, 405);
+    // Odd queries are searched, never a 500.
+    for q in [
+        "%22unbalanced",
+        "---",
+        "%00%01%02",
+        "(((",
+        "stack%3A",
+        "*%3F%5C",
+    ] {
+        let (code, body) = get(&s.url(&format!("/api/search?q={q}")));
+        assert_eq!(code, 200, "{q}: {body}");
+    }
+}
+
+#[test]
+fn writes_need_the_token_and_are_seen_by_the_next_search() {
+    let s = Server::start(&[("POSTSEARCH_SERVER_WRITE_TOKEN", "s3cret")]);
+    let post = r#"{"id":"new-1","title":"quokka deployment notes","body":"a quokka appears"}"#;
+    let (code, body) = send(ureq::post(&s.url("/api/posts")), post);
+    assert_eq!(code, 401, "{body}");
+    let (code, _) = send(
+        ureq::post(&s.url("/api/posts")).set("Authorization", "Bearer wrong"),
+        post,
+    );
+    assert_eq!(code, 401);
+    let auth = |r: ureq::Request| r.set("Authorization", "Bearer s3cret");
+    let body = format!("{post}\nnot json\n{{\"id\":\"new-2\",\"title\":\"second quokka\"}}\n");
+    let (code, summary) = send(auth(ureq::post(&s.url("/api/posts"))), &body);
+    assert_eq!(code, 200, "{summary}");
+    assert_eq!(summary["added"], 2);
+    assert_eq!(summary["rejected"][0]["line"], 2);
+    let (_, r) = get(&s.url("/api/search?q=quokka"));
+    assert_eq!(r["total"], 2);
+    // A JSON array too, upserting.
+    let (code, summary) = send(
+        auth(ureq::post(&s.url("/api/posts"))),
+        r#"[{"id":"new-1","title":"renamed wombat"}]"#,
+    );
+    assert_eq!((code, summary["updated"].as_u64()), (200, Some(1)));
+    let (code, _) = call(auth(ureq::delete(&s.url("/api/posts/new-2"))));
+    assert_eq!(code, 200);
+    let (code, _) = call(auth(ureq::delete(&s.url("/api/posts/new-2"))));
+    assert_eq!(code, 404);
+    let (_, r) = get(&s.url("/api/search?q=quokka"));
+    assert_eq!(r["total"], 0);
+    let (_, metrics) = get(&s.url("/metrics"));
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains("postsearch_index_commits_total 3"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn writes_are_disabled_without_a_token_and_bodies_are_limited() {
+    let s = Server::start(&[
+        ("POSTSEARCH_LIMITS_MAX_BODY_BYTES", "1000"),
+        ("POSTSEARCH_SERVER_WRITE_TOKEN", "t"),
+    ]);
+    let big = format!(r#"{{"id":"big","title":"{}"}}"#, "x".repeat(5000));
+    let (code, body) = send(
+        ureq::post(&s.url("/api/posts")).set("Authorization", "Bearer t"),
+        &big,
+    );
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    drop(s);
+    let s = Server::start(&[]);
+    let (code, body) = send(
+        ureq::post(&s.url("/api/posts")).set("Authorization", "Bearer t"),
+        "{}",
+    );
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (403, Some("writes_disabled"))
+    );
+}
+
+#[test]
+fn cors_headers_only_for_configured_origins() {
+    let s = Server::start(&[("POSTSEARCH_SERVER_CORS_ORIGINS", "http://good.example")]);
+    let r = ureq::get(&s.url("/api/search?q=cache"))
+        .set("Origin", "http://good.example")
+        .call()
+        .unwrap();
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://good.example")
+    );
+    let r = ureq::get(&s.url("/api/search?q=cache"))
+        .set("Origin", "http://evil.example")
+        .call()
+        .unwrap();
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let r = ureq::request("OPTIONS", &s.url("/api/search"))
+        .set("Origin", "http://good.example")
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("GET"));
+    match ureq::request("OPTIONS", &s.url("/api/search"))
+        .set("Origin", "http://evil.example")
+        .call()
+    {
+        Err(ureq::Error::Status(403, _)) => {}
+        other => panic!("{other:?}"),
+    }
+    drop(s);
+    let s = Server::start(&[("POSTSEARCH_SERVER_CORS_ORIGINS", "*")]);
+    let r = ureq::get(&s.url("/healthz"))
+        .set("Origin", "http://any.example")
+        .call()
+        .unwrap();
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+}
+
+#[test]
+fn metrics_count_requests_by_route_and_status() {
+    let s = Server::start(&[]);
+    for _ in 0..3 {
+        get(&s.url("/api/search?q=cache"));
+    }
+    get(&s.url("/api/search?limit=abc"));
+    let text = ureq::get(&s.url("/metrics"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"postsearch_http_requests_total{route="/api/search",method="GET",status="200"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"postsearch_http_requests_total{route="/api/search",method="GET",status="400"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("postsearch_http_request_duration_seconds_bucket"));
+    assert!(text.contains("postsearch_index_documents "));
+}
+
+#[test]
+fn a_commit_by_another_process_is_seen_without_a_restart() {
+    let s = Server::start(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("p.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\":\"ext-1\",\"title\":\"platypus from the cli\"}\n",
+    )
+    .unwrap();
+    let out = crate::common::run(s.index.path(), &["index", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, r) = get(&s.url("/api/search?q=platypus"));
+        if r["total"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never saw the commit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The nice value of each thread of process `pid` (Linux `/proc`).
+#[cfg(target_os = "linux")]
+fn thread_nice_values(pid: u32) -> Vec<i64> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+        .map(|stat| {
+            // Fields after the command's closing parenthesis start at the
+            // state (field 3); the nice value is field 19.
+            let rest = &stat[stat.rfind(')').unwrap() + 1..];
+            rest.split_whitespace().nth(16).unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn searches_run_below_the_priority_of_the_request_tasks() {
+    let server = Server::start(&[]);
+    for q in ["kubernetes", "\"connection pool\"", "rust"] {
+        let (status, _) = get(&server.url(&format!("/api/search?q={q}")));
+        assert_eq!(status, 200);
+    }
+    let nice = thread_nice_values(server.child.id());
+    // The threads that ran searches are nicer than the process started;
+    // the main thread and the request tasks' threads are not.
+    let base = thread_nice_values(std::process::id())[0];
+    let searches = (base + 5).min(19);
+    assert!(nice.contains(&searches), "{base} {nice:?}");
+    assert!(nice.contains(&base), "{base} {nice:?}");
+    assert!(
+        nice.iter().all(|n| *n == base || *n == searches),
+        "{base} {nice:?}"
+    );
+}

@@ -1,0 +1,47 @@
+//! The real `meilisearch` Python client (PyPI) against `/meili`, checked
+//! field by field against `/api/search`: runs
+//! `python3 tests/meili/test_client.py BASE/meili`.
+//!
+//! Needs `python3` with the `meilisearch` module (`pip install
+//! meilisearch`). Without it the test is skipped loudly, or fails when
+//! `POSTSEARCH_REQUIRE_MEILI_CLIENTS=1`.
+
+use std::process::{Command, Stdio};
+
+#[test]
+fn meilisearch_python_client() {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_client = Command::new(&python)
+        .args(["-c", "import meilisearch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_client {
+        let msg =
+            format!("`{python}` cannot import the `meilisearch` module (pip install meilisearch)");
+        if std::env::var("POSTSEARCH_REQUIRE_MEILI_CLIENTS").as_deref() == Ok("1") {
+            panic!(
+                "Meilisearch client tests required (POSTSEARCH_REQUIRE_MEILI_CLIENTS=1) but {msg}"
+            );
+        }
+        eprintln!("\n!!!!!!!!!!\nSKIPPED the Meilisearch Python client test: {msg}\n(set POSTSEARCH_REQUIRE_MEILI_CLIENTS=1 to make this a failure)\n!!!!!!!!!!\n");
+        return;
+    }
+    let server = crate::common::Server::start(&[]);
+    let out = Command::new(&python)
+        .arg(crate::common::root().join("tests/meili/test_client.py"))
+        .arg(server.url("/meili"))
+        .current_dir(crate::common::root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python3 tests/meili/test_client.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stdout}{stderr}");
+    assert!(
+        out.status.success(),
+        "the Python client test failed ({})",
+        out.status
+    );
+}

@@ -1,0 +1,458 @@
+//! The query engine's contracts, on small hand-made corpora: ranking,
+//! query language, facets, snippets, similar posts, suggestions.
+
+use postsearch_engine::{Engine, MatchMode, RankingConfig, SearchRequest, Sort};
+use postsearch_store::index::PostIndex;
+use postsearch_store::indexer::{Writer, WriterOptions};
+use postsearch_store::post::{Post, Score};
+
+struct Spec<'a> {
+    id: &'a str,
+    title: &'a str,
+    body: &'a str,
+    stack: &'a [&'a str],
+    tools: &'a [&'a str],
+    difficulty: &'a str,
+    quality: u64,
+    views: u64,
+}
+
+fn post(s: &Spec) -> Post {
+    let mut p = Post::new(s.id, s.title);
+    p.body = Some(s.body.into());
+    p.stack = Some(s.stack.iter().map(|x| x.to_string()).collect());
+    p.tools = Some(s.tools.iter().map(|x| x.to_string()).collect());
+    p.difficulty = Some(s.difficulty.into());
+    p.view_count = Some(s.views);
+    p.score = Some(Score {
+        quality: Some(s.quality),
+        freshness: Some(50),
+        depth: Some(50),
+        clarity: Some(50),
+        ..Score::default()
+    });
+    p.topic = Some(format!("{} / {}", s.title, s.stack.first().unwrap_or(&"")));
+    p.hash = Some(format!("hash-{}", s.id));
+    p
+}
+
+fn engine_with(posts: &[Post]) -> Engine {
+    let index = PostIndex::create_in_ram().unwrap();
+    let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+    for p in posts {
+        w.upsert(p.clone()).unwrap();
+    }
+    w.commit().unwrap();
+    Engine::new(index, RankingConfig::default())
+}
+
+fn corpus() -> Vec<Post> {
+    let specs = [
+        Spec { id: "p1", title: "fixing n+1 queries in django", body: "the n+1 query problem appears when a django view loops over a queryset. use select_related and prefetch_related to cut database calls.", stack: &["django", "python"], tools: &["pytest", "django-debug-toolbar"], difficulty: "intermediate", quality: 80, views: 1000 },
+        Spec { id: "p2", title: "kubernetes rollout strategies", body: "a kubernetes deployment can roll out gradually. watch the readiness probe and keep a rollback plan ready for production.", stack: &["kubernetes", "devops"], tools: &["kubectl", "helm"], difficulty: "advanced", quality: 90, views: 50000 },
+        Spec { id: "p3", title: "caching in rails", body: "cache invalidation is hard. rails offers fragment caching and russian doll caching; measure the hit rate before and after.", stack: &["rails", "ruby"], tools: &["redis", "rspec"], difficulty: "beginner", quality: 60, views: 300 },
+        Spec { id: "p4", title: "python services memory leaks", body: "long running python workers leak memory through global caches. profile with tracemalloc and restart workers on a schedule.", stack: &["python services", "python"], tools: &["pytest", "tracemalloc"], difficulty: "advanced", quality: 70, views: 7000 },
+        Spec { id: "p5", title: "flaky integration tests in django", body: "flaky tests come from shared state and time. isolate the database per test and freeze the clock in django tests.", stack: &["django", "python"], tools: &["pytest", "freezegun"], difficulty: "beginner", quality: 85, views: 2500 },
+        Spec { id: "p6", title: "escaping user input", body: "never render <script>alert('x')</script> from users; escape &, <, > and quotes in every template.", stack: &["security"], tools: &["bleach"], difficulty: "beginner", quality: 75, views: 100 },
+    ];
+    specs.iter().map(post).collect()
+}
+
+fn ids(engine: &Engine, req: &SearchRequest) -> Vec<String> {
+    engine
+        .search(req)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.id)
+        .collect()
+}
+
+#[test]
+fn zero_meta_weight_orders_by_text_score_alone() {
+    let engine = engine_with(&corpus());
+    let req = SearchRequest {
+        meta_weight: Some(0.0),
+        explain: true,
+        match_mode: MatchMode::Any,
+        ..SearchRequest::new("django python tests")
+    };
+    let resp = engine.search(&req).unwrap();
+    assert!(resp.hits.len() >= 3);
+    for pair in resp.hits.windows(2) {
+        let (a, b) = (
+            pair[0].explain.as_ref().unwrap(),
+            pair[1].explain.as_ref().unwrap(),
+        );
+        assert!(a.text >= b.text, "{} before {}", pair[0].id, pair[1].id);
+        assert_eq!(pair[0].score, a.text);
+    }
+}
+
+#[test]
+fn at_equal_text_score_higher_meta_wins() {
+    let mut low = post(&Spec {
+        id: "a-low",
+        title: "same title",
+        body: "identical body text",
+        stack: &["x"],
+        tools: &[],
+        difficulty: "beginner",
+        quality: 10,
+        views: 10,
+    });
+    let mut high = post(&Spec {
+        id: "z-high",
+        title: "same title",
+        body: "identical body text",
+        stack: &["x"],
+        tools: &[],
+        difficulty: "beginner",
+        quality: 95,
+        views: 100000,
+    });
+    low.topic = None;
+    high.topic = None;
+    let engine = engine_with(&[low, high]);
+    let resp = engine
+        .search(&SearchRequest {
+            explain: true,
+            ..SearchRequest::new("identical")
+        })
+        .unwrap();
+    assert_eq!(resp.hits[0].id, "z-high");
+    let (a, b) = (
+        resp.hits[0].explain.clone().unwrap(),
+        resp.hits[1].explain.clone().unwrap(),
+    );
+    assert!((a.text - b.text).abs() < 1e-6);
+    assert!(a.meta > b.meta);
+    // With the blend off, the tie is broken by id.
+    let plain = ids(
+        &engine,
+        &SearchRequest {
+            meta_weight: Some(0.0),
+            ..SearchRequest::new("identical")
+        },
+    );
+    assert_eq!(plain, ["a-low", "z-high"]);
+}
+
+#[test]
+fn a_typo_match_ranks_below_the_exact_match() {
+    let exact = post(&Spec {
+        id: "exact",
+        title: "notes",
+        body: "we deploy with kubernetes every day",
+        stack: &["x"],
+        tools: &[],
+        difficulty: "beginner",
+        quality: 50,
+        views: 10,
+    });
+    let typo = post(&Spec {
+        id: "typo",
+        title: "notes",
+        body: "we deploy with kubernetis every day",
+        stack: &["x"],
+        tools: &[],
+        difficulty: "beginner",
+        quality: 50,
+        views: 10,
+    });
+    let engine = engine_with(&[typo, exact]);
+    assert_eq!(
+        ids(&engine, &SearchRequest::new("kubernetes")),
+        ["exact", "typo"]
+    );
+    assert_eq!(
+        ids(&engine, &SearchRequest::new("kubernetis")),
+        ["typo", "exact"]
+    );
+    let off = SearchRequest {
+        typos: false,
+        ..SearchRequest::new("kubernetes")
+    };
+    assert_eq!(ids(&engine, &off), ["exact"]);
+    // A typo'd query finds the word and highlights it.
+    let resp = engine.search(&SearchRequest::new("kubernets")).unwrap();
+    assert_eq!(resp.total, 2);
+    assert!(resp
+        .hits
+        .iter()
+        .any(|h| h.snippet.contains("<mark>kubernetes</mark>")));
+}
+
+#[test]
+fn short_queries_need_every_word_and_relax_when_nothing_matches() {
+    let engine = engine_with(&corpus());
+    let r = engine.search(&SearchRequest::new("django flaky")).unwrap();
+    assert_eq!((r.total, r.relaxed), (1, false));
+    let r = engine
+        .search(&SearchRequest::new("django kubernetes"))
+        .unwrap();
+    assert!(r.relaxed);
+    assert!(r.total >= 3);
+    let r = engine
+        .search(&SearchRequest {
+            match_mode: MatchMode::All,
+            ..SearchRequest::new("django kubernetes")
+        })
+        .unwrap();
+    assert_eq!((r.total, r.relaxed), (0, false));
+    // Four or more words: any word, BM25-ranked.
+    let r = engine
+        .search(&SearchRequest::new("django kubernetes rails memory"))
+        .unwrap();
+    assert!(!r.relaxed);
+    assert!(r.total >= 4);
+}
+
+#[test]
+fn phrases_exclusions_and_split_words() {
+    let engine = engine_with(&corpus());
+    assert_eq!(
+        ids(&engine, &SearchRequest::new("\"cache invalidation\"")),
+        ["p3"]
+    );
+    assert!(ids(&engine, &SearchRequest::new("\"invalidation cache\"")).is_empty());
+    let with = ids(&engine, &SearchRequest::new("django"));
+    let without = ids(&engine, &SearchRequest::new("django -flaky"));
+    assert_eq!(with.len(), 2);
+    assert_eq!(without, ["p1"]);
+    assert_eq!(ids(&engine, &SearchRequest::new("n+1")), ["p1"]);
+    assert!(ids(&engine, &SearchRequest::new("-django"))
+        .iter()
+        .all(|id| id != "p1" && id != "p5"));
+}
+
+#[test]
+fn field_filters_and_numeric_comparisons() {
+    let engine = engine_with(&corpus());
+    let mut got = ids(&engine, &SearchRequest::new("stack:python"));
+    got.sort();
+    assert_eq!(got, ["p1", "p4", "p5"]);
+    assert_eq!(
+        ids(&engine, &SearchRequest::new("stack:\"python services\"")),
+        ["p4"]
+    );
+    assert_eq!(
+        ids(
+            &engine,
+            &SearchRequest::new("tools:pytest difficulty:beginner")
+        ),
+        ["p5"]
+    );
+    let mut got = ids(&engine, &SearchRequest::new("quality:>=85"));
+    got.sort();
+    assert_eq!(got, ["p2", "p5"]);
+    assert_eq!(
+        ids(&engine, &SearchRequest::new("django quality:<85")),
+        ["p1"]
+    );
+    assert_eq!(ids(&engine, &SearchRequest::new("views:>10000")), ["p2"]);
+    assert_eq!(ids(&engine, &SearchRequest::new("title:caching")), ["p3"]);
+    let err = engine
+        .search(&SearchRequest::new("quality:>=high"))
+        .unwrap_err();
+    assert_eq!(err.code(), postsearch_store::ErrorCode::BadRequest);
+}
+
+#[test]
+fn prefix_matches_the_last_word_unstemmed() {
+    let engine = engine_with(&corpus());
+    assert!(ids(&engine, &SearchRequest::new("kuber")).is_empty());
+    let req = SearchRequest {
+        prefix: true,
+        ..SearchRequest::new("kuber")
+    };
+    assert_eq!(ids(&engine, &req), ["p2"]);
+    // `invalidat` is not a stem of anything, but completes `invalidation`.
+    let req = SearchRequest {
+        prefix: true,
+        ..SearchRequest::new("cache invalidat")
+    };
+    assert_eq!(ids(&engine, &req), ["p3"]);
+}
+
+#[test]
+fn sorts_break_ties_by_id() {
+    let engine = engine_with(&corpus());
+    let by = |sort| {
+        ids(
+            &engine,
+            &SearchRequest {
+                sort,
+                limit: 10,
+                ..SearchRequest::new("")
+            },
+        )
+    };
+    assert_eq!(by(Sort::Views), ["p2", "p4", "p5", "p1", "p3", "p6"]);
+    assert_eq!(by(Sort::Quality), ["p2", "p5", "p1", "p6", "p4", "p3"]);
+    // Paging walks the same order.
+    let page = |offset| {
+        ids(
+            &engine,
+            &SearchRequest {
+                sort: Sort::Views,
+                limit: 2,
+                offset,
+                ..SearchRequest::new("")
+            },
+        )
+    };
+    assert_eq!([page(0), page(2), page(4)].concat(), by(Sort::Views));
+}
+
+#[test]
+fn facet_counts_are_disjunctive() {
+    let engine = engine_with(&corpus());
+    let r = engine.search(&SearchRequest::new("")).unwrap();
+    assert_eq!(r.facets["stack"]["python"], 3);
+    assert_eq!(r.facets["difficulty"]["beginner"], 3);
+    assert_eq!(r.facets["quality"]["85-100"], 2);
+    // Selecting difficulty=beginner: the difficulty counts ignore it, the
+    // others are narrowed by it.
+    let r = engine
+        .search(&SearchRequest::new("").facet("difficulty", "beginner"))
+        .unwrap();
+    assert_eq!(r.total, 3);
+    assert_eq!(r.facets["difficulty"]["advanced"], 2);
+    assert_eq!(r.facets["difficulty"]["beginner"], 3);
+    assert_eq!(r.facets["stack"]["python"], 1);
+    assert_eq!(r.facets["stack"].get("kubernetes"), None);
+    // OR within a field, AND across.
+    let r = engine
+        .search(
+            &SearchRequest::new("")
+                .facet("difficulty", "beginner")
+                .facet("difficulty", "advanced")
+                .facet("stack", "python"),
+        )
+        .unwrap();
+    assert_eq!(r.total, 2);
+    let r = engine
+        .search(&SearchRequest::new("").facet("quality", "85-100"))
+        .unwrap();
+    assert_eq!(r.total, 2);
+    assert_eq!(r.facets["quality"]["70-84"], 3);
+    assert!(engine
+        .search(&SearchRequest::new("").facet("colour", "red"))
+        .is_err());
+}
+
+#[test]
+fn hits_are_html_safe_and_keep_stored_values() {
+    let engine = engine_with(&corpus());
+    let r = engine.search(&SearchRequest::new("alert")).unwrap();
+    let hit = &r.hits[0];
+    assert!(!hit.snippet.contains("<script>"));
+    assert!(hit.snippet.contains("&lt;script&gt;<mark>alert</mark>"));
+    assert_eq!(hit.stack, ["security"]);
+    let r = engine.search(&SearchRequest::new("kubernetes")).unwrap();
+    assert_eq!(r.hits[0].title, "kubernetes rollout strategies");
+    assert_eq!(
+        r.hits[0].title_html,
+        "<mark>kubernetes</mark> rollout strategies"
+    );
+}
+
+#[test]
+fn similar_posts_skip_self_and_duplicates() {
+    let mut posts = corpus();
+    let mut dup = posts[0].clone();
+    dup.id = "p1-copy".into();
+    posts.push(dup); // same hash as p1
+    let mut near = posts[4].clone();
+    near.id = "p5-near".into();
+    near.hash = Some("other".into());
+    near.title = "django tests that flake".into();
+    posts.push(near);
+    let engine = engine_with(&posts);
+    let r = engine.similar("p1", 5).unwrap();
+    let got: Vec<_> = r.hits.iter().map(|h| h.id.as_str()).collect();
+    assert!(!got.contains(&"p1") && !got.contains(&"p1-copy"), "{got:?}");
+    assert!(got[0] == "p5" || got[0] == "p5-near", "{got:?}");
+    let r = engine.similar("p5", 5).unwrap();
+    assert_eq!(r.hits[0].id, "p5-near");
+    assert!(engine.similar("missing", 5).is_err());
+    let r = engine
+        .similar_to_text(
+            "draft",
+            "our django view makes n+1 queries to the database",
+            3,
+        )
+        .unwrap();
+    assert_eq!(r.hits[0].id, "p1");
+}
+
+#[test]
+fn suggestions_complete_words_and_titles() {
+    let engine = engine_with(&corpus());
+    let r = engine.suggest("kube", 5).unwrap();
+    assert!(r
+        .suggestions
+        .iter()
+        .any(|s| s.kind == "term" && s.text == "kubernetes"));
+    assert!(r
+        .suggestions
+        .iter()
+        .any(|s| s.kind == "title" && s.id.as_deref() == Some("p2")));
+    let r = engine.suggest("fixing n+1 que", 5).unwrap();
+    assert!(r
+        .suggestions
+        .iter()
+        .any(|s| s.text == "fixing n 1 queries" || s.kind == "title"));
+    assert!(engine.suggest("", 5).unwrap().suggestions.is_empty());
+}
+
+#[test]
+fn title_suggestions_hold_the_typed_words_once_each() {
+    let mut posts = corpus();
+    // p7 shares p2's title; p8 mentions a rollout only in its body.
+    let mut twin = posts[1].clone();
+    twin.id = "p7".into();
+    posts.push(twin);
+    let mut body_only = posts[2].clone();
+    body_only.id = "p8".into();
+    body_only.body = Some("kubernetes rollout notes".into());
+    posts.push(body_only);
+    let engine = engine_with(&posts);
+    let titles: Vec<String> = engine
+        .suggest("kubernetes roll", 10)
+        .unwrap()
+        .suggestions
+        .into_iter()
+        .filter(|s| s.kind == "title")
+        .map(|s| s.text)
+        .collect();
+    assert_eq!(titles, ["kubernetes rollout strategies"]);
+}
+
+#[test]
+fn limits_are_enforced() {
+    let engine = engine_with(&corpus());
+    for (req, param) in [
+        (
+            SearchRequest {
+                limit: 101,
+                ..SearchRequest::new("x")
+            },
+            "limit",
+        ),
+        (
+            SearchRequest {
+                offset: 20_000,
+                ..SearchRequest::new("x")
+            },
+            "offset",
+        ),
+        (SearchRequest::new("x".repeat(2000)), "q"),
+    ] {
+        match engine.search(&req) {
+            Err(postsearch_store::Error::BadRequest { param: p, .. }) => assert_eq!(p, param),
+            other => panic!("{other:?}"),
+        }
+    }
+}
