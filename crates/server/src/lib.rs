@@ -10,6 +10,7 @@ pub mod errors;
 pub mod meili;
 pub mod metrics;
 pub mod params;
+pub mod routes;
 pub mod settings;
 
 pub use settings::{RequestLimits, ServeOptions, ServerConfig};
@@ -23,7 +24,8 @@ use postsearch_engine::Engine;
 use postsearch_engine::{EngineOptions, Error};
 use postsearch_store::index::PostIndex;
 use postsearch_store::indexer::{ImportSummary, Writer, WriterOptions};
-use postsearch_store::ingest::{json::parse_body, ReadOptions};
+use postsearch_store::ingest::ReadOptions;
+use routes::Route;
 use serde::Serialize;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -117,7 +119,11 @@ where
     let started = Instant::now();
     let (method, path) = (req.method.clone(), req.path.clone());
     let headers = &req.headers;
-    let route = route_label(&method, &path);
+    let route = {
+        let segments = routes::segments(&path);
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        Route::of(&segs).label()
+    };
     let origin = headers.get("origin").cloned();
     let limits = state.requests;
     let mut response = if method == Method::OPTIONS {
@@ -161,28 +167,6 @@ where
     response
 }
 
-/// The route a path belongs to, for metrics (ids are not labels).
-fn route_label(method: &Method, path: &str) -> &'static str {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (method, segments.as_slice()) {
-        (_, [""]) => "/",
-        (_, ["widget.js"]) => "/widget.js",
-        (_, ["healthz"]) => "/healthz",
-        (_, ["readyz"]) => "/readyz",
-        (_, ["metrics"]) => "/metrics",
-        (_, ["api", "search"]) => "/api/search",
-        (_, ["api", "suggest"]) => "/api/suggest",
-        (_, ["api", "facets"]) => "/api/facets",
-        (_, ["api", "posts"]) => "/api/posts",
-        (_, ["api", "posts", _]) => "/api/posts/{id}",
-        (_, ["api", "posts", _, "similar"]) => "/api/posts/{id}/similar",
-        (_, ["meili", ..]) => "/meili",
-        (_, ["meili-demo"]) => "/meili-demo",
-        (_, ["vendor", _]) => "/vendor",
-        _ => "other",
-    }
-}
-
 async fn dispatch<S, B>(state: Arc<AppState>, req: Incoming<S>) -> Reply
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
@@ -195,20 +179,17 @@ where
         headers,
         body,
     } = req;
-    let segments: Vec<String> = path
-        .trim_matches('/')
-        .split('/')
-        .map(percent_decode)
-        .collect();
+    let segments = routes::segments(&path);
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let route = Route::of(&segs);
     let get = method == Method::GET || method == Method::HEAD;
-    if let ["meili", rest @ ..] = segs.as_slice() {
+    if let Route::Meili(rest) = route {
         return meili::handle(state.clone(), &method, &path, rest, &query, body).await;
     }
-    let result: Result<Reply, Error> = match (segs.as_slice(), get) {
-        ([""], true) => Ok(asset(INDEX_HTML, "text/html; charset=utf-8")),
-        (["widget.js"], true) => Ok(asset(WIDGET_JS, "application/javascript; charset=utf-8")),
-        (["meili-demo"], true) => {
+    let result: Result<Reply, Error> = match (route, get) {
+        (Route::Home, true) => Ok(asset(INDEX_HTML, "text/html; charset=utf-8")),
+        (Route::Widget, true) => Ok(asset(WIDGET_JS, "application/javascript; charset=utf-8")),
+        (Route::MeiliDemo, true) => {
             let page = meili::assets::demo_page(&state.server.meili_index_uid);
             let mut resp = Response::new(hyper::Body::from(page));
             resp.headers_mut().insert(
@@ -217,22 +198,22 @@ where
             );
             Ok(resp)
         }
-        (["vendor", name], true) if meili::assets::vendor(name).is_some() => {
+        (Route::Vendor(name), true) if meili::assets::vendor(name).is_some() => {
             let (body, content_type) = meili::assets::vendor(name).expect("checked");
             Ok(asset(body, content_type))
         }
-        (["healthz"], true) => Ok(json_response(
+        (Route::Healthz, true) => Ok(json_response(
             StatusCode::OK,
             &serde_json::json!({"status": "ok"}),
         )),
-        (["readyz"], true) => {
+        (Route::Readyz, true) => {
             let docs = state.engine.index().searcher().num_docs();
             Ok(json_response(
                 StatusCode::OK,
                 &serde_json::json!({"ready": true, "documents": docs}),
             ))
         }
-        (["metrics"], true) => {
+        (Route::Metrics, true) => {
             let docs = state.engine.index().searcher().num_docs();
             let mut resp = Response::new(hyper::Body::from(state.metrics.render(docs)));
             resp.headers_mut().insert(
@@ -241,11 +222,11 @@ where
             );
             Ok(resp)
         }
-        (["api", "search"], true) => match params::search_request(&query, state.engine.limits()) {
+        (Route::Search, true) => match params::search_request(&query, state.engine.limits()) {
             Ok(req) => blocking(&state, move |e| e.search(&req)).await,
             Err(e) => Err(e),
         },
-        (["api", "suggest"], true) => {
+        (Route::Suggest, true) => {
             match params::limit_only(&query, 5, &["q"], state.engine.limits()) {
                 Ok((limit, rest)) => {
                     let q = rest
@@ -258,17 +239,15 @@ where
                 Err(e) => Err(e),
             }
         }
-        (["api", "facets"], true) => {
-            match params::limit_only(&query, 0, &[], state.engine.limits()) {
-                Ok(_) => blocking(&state, |e| e.all_facets()).await,
-                Err(e) => Err(e),
-            }
-        }
-        (["api", "posts", id], true) => {
+        (Route::Facets, true) => match params::limit_only(&query, 0, &[], state.engine.limits()) {
+            Ok(_) => blocking(&state, |e| e.all_facets()).await,
+            Err(e) => Err(e),
+        },
+        (Route::Post(id), true) => {
             let id = id.to_string();
             blocking(&state, move |e| e.post(&id)).await
         }
-        (["api", "posts", id, "similar"], true) => {
+        (Route::Similar(id), true) => {
             match params::limit_only(&query, 5, &[], state.engine.limits()) {
                 Ok((limit, _)) => {
                     let id = id.to_string();
@@ -277,15 +256,14 @@ where
                 Err(e) => Err(e),
             }
         }
-        (["api", "posts"], false) if method == Method::POST => {
+        (Route::Posts, false) if method == Method::POST => {
             write(&state, &headers, WriteOp::Upsert(body)).await
         }
-        (["api", "posts", id], false) if method == Method::DELETE => {
+        (Route::Post(id), false) if method == Method::DELETE => {
             write::<S, B>(&state, &headers, WriteOp::Delete(id.to_string())).await
         }
         _ => {
-            let known = route_label(&method, &path) != "other";
-            return if known {
+            return if route != Route::Unknown {
                 error_response(
                     Code::MethodNotAllowed,
                     &format!("{method} is not allowed on {path}"),
@@ -296,13 +274,6 @@ where
         }
     };
     result.unwrap_or_else(|e| api_error(&e))
-}
-
-fn percent_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
 
 /// Runs quick engine work (completions: a fraction of a millisecond) on the
@@ -359,23 +330,38 @@ fn yield_to_requests() {
     });
 }
 
+/// Runs `f` on the state's engine on the blocking pool (see
+/// [`spawn_engine_work`]); `None` if the task failed (it panicked), which is
+/// logged. Every route that searches, `/api` and `/meili` alike, goes
+/// through here.
+pub(crate) async fn on_engine<R, F>(state: &Arc<AppState>, f: F) -> Option<R>
+where
+    R: Send + 'static,
+    F: FnOnce(&Engine) -> R + Send + 'static,
+{
+    let engine = state.engine.clone();
+    match spawn_engine_work(move || f(&engine)).await {
+        Ok(r) => Some(r),
+        Err(join) => {
+            tracing::error!("engine task failed: {join}");
+            None
+        }
+    }
+}
+
 /// Runs engine work on the blocking pool and answers its result as JSON.
 async fn blocking<T, F>(state: &Arc<AppState>, f: F) -> Result<Reply, Error>
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&Engine) -> postsearch_engine::Result<T> + Send + 'static,
 {
-    let engine = state.engine.clone();
-    match spawn_engine_work(move || f(&engine)).await {
-        Ok(Ok(value)) => Ok(json_response(StatusCode::OK, &value)),
-        Ok(Err(e)) => Err(e),
-        Err(join) => {
-            tracing::error!("engine task failed: {join}");
-            Ok(error_response(
-                Code::Internal,
-                "the request failed; the server is still running",
-            ))
-        }
+    match on_engine(state, f).await {
+        Some(Ok(value)) => Ok(json_response(StatusCode::OK, &value)),
+        Some(Err(e)) => Err(e),
+        None => Ok(error_response(
+            Code::Internal,
+            "the request failed; the server is still running",
+        )),
     }
 }
 
@@ -487,37 +473,15 @@ fn too_large(limit: u64) -> Reply {
     resp
 }
 
-/// Parses a JSON / JSON array / JSONL body and upserts every post in one
-/// commit; the rejected ones are listed in the answer.
+/// Upserts every post of a JSON / JSON array / JSONL body in one commit;
+/// the rejected ones are listed in the answer.
 fn upsert_body(index: &PostIndex, bytes: &[u8]) -> postsearch_engine::Result<ImportSummary> {
-    let mut writer = Writer::new(
-        index,
-        WriterOptions {
-            budget_bytes: 64 << 20,
-            threads: 1,
-            ..WriterOptions::default()
-        },
-    )?;
-    let mut summary = ImportSummary::default();
-    let mut failure = None;
-    parse_body(
-        bytes,
-        "body",
-        &ReadOptions::default(),
-        &mut |item| match item {
-            Ok(p) if failure.is_none() => match writer.upsert(p.post) {
-                Ok(outcome) => summary.count(outcome),
-                Err(e) => failure = Some(e),
-            },
-            Ok(_) => {}
-            Err(r) => summary.rejected.push(r.into()),
-        },
-    );
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    writer.commit()?;
-    Ok(summary)
+    let opts = WriterOptions {
+        budget_bytes: 64 << 20,
+        threads: 1,
+        ..WriterOptions::default()
+    };
+    postsearch_store::indexer::import_body(index, bytes, "body", opts)
 }
 
 /// Whether the request carries the write token (compared in constant time).

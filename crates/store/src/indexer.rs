@@ -8,6 +8,7 @@
 use crate::document::PostDocument;
 use crate::error::{Error, Result};
 use crate::index::PostIndex;
+use crate::ingest::json::parse_body;
 use crate::ingest::{read_paths, ReadItem, ReadOptions, Rejection};
 use crate::post::Post;
 use crate::schema::Fields;
@@ -224,20 +225,19 @@ impl Writer {
     }
 }
 
-/// Reads every post under `paths` and upserts it; commits at the end (and
-/// every `commit_every` changes). `on_item` sees each post or rejection as
-/// it goes (for a progress bar).
-pub fn import_paths(
-    index: &PostIndex,
-    paths: &[PathBuf],
-    read_opts: &ReadOptions,
-    writer_opts: WriterOptions,
+/// Upserts with `writer` every post that `read` hands to its sink;
+/// rejections are kept in the summary. `on_item` sees each post or
+/// rejection as it goes (for a progress bar). A failed write stops the
+/// import and is returned; committing is the caller's. The one import loop
+/// behind [`import_paths`] and [`import_body`].
+pub fn upsert_all(
+    writer: &mut Writer,
+    read: impl FnOnce(&mut dyn FnMut(ReadItem)) -> Result<()>,
     on_item: &mut dyn FnMut(&ReadItem),
 ) -> Result<ImportSummary> {
-    let mut writer = Writer::new(index, writer_opts)?;
     let mut summary = ImportSummary::default();
     let mut failure = None;
-    read_paths(paths, read_opts, &mut |item| {
+    read(&mut |item| {
         if failure.is_some() {
             return;
         }
@@ -250,10 +250,51 @@ pub fn import_paths(
             Err(rejection) => summary.rejected.push(rejection.into()),
         }
     })?;
-    if let Some(e) = failure {
-        return Err(e);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(summary),
     }
+}
+
+/// Reads every post under `paths` and upserts it (see [`upsert_all`]);
+/// commits at the end (and every `commit_every` changes), then waits for
+/// merges.
+pub fn import_paths(
+    index: &PostIndex,
+    paths: &[PathBuf],
+    read_opts: &ReadOptions,
+    writer_opts: WriterOptions,
+    on_item: &mut dyn FnMut(&ReadItem),
+) -> Result<ImportSummary> {
+    let mut writer = Writer::new(index, writer_opts)?;
+    let summary = upsert_all(
+        &mut writer,
+        |sink| read_paths(paths, read_opts, sink),
+        on_item,
+    )?;
     writer.finish()?;
+    Ok(summary)
+}
+
+/// Parses a JSON / JSON array / JSON lines body (an HTTP write) and upserts
+/// every post in it in one commit (see [`upsert_all`]); rejections name
+/// `name` and the line.
+pub fn import_body(
+    index: &PostIndex,
+    bytes: &[u8],
+    name: &str,
+    writer_opts: WriterOptions,
+) -> Result<ImportSummary> {
+    let mut writer = Writer::new(index, writer_opts)?;
+    let summary = upsert_all(
+        &mut writer,
+        |sink| {
+            parse_body(bytes, name, &ReadOptions::default(), sink);
+            Ok(())
+        },
+        &mut |_| {},
+    )?;
+    writer.commit()?;
     Ok(summary)
 }
 

@@ -190,20 +190,15 @@ fn index_not_found(uid: &str) -> MeiliError {
     )
 }
 
-/// Runs engine work on the blocking pool.
+/// Runs engine work on the blocking pool (see [`super::on_engine`]).
 async fn blocking<T, F>(state: &Arc<AppState>, f: F) -> MResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&Engine) -> MResult<T> + Send + 'static,
 {
-    let engine = state.engine.clone();
-    match super::spawn_engine_work(move || f(&engine)).await {
-        Ok(r) => r,
-        Err(join) => {
-            tracing::error!("meili engine task failed: {join}");
-            Err(MeiliError::internal())
-        }
-    }
+    super::on_engine(state, f)
+        .await
+        .unwrap_or_else(|| Err(MeiliError::internal()))
 }
 
 async fn json_body<S, B>(state: &Arc<AppState>, body: S) -> MResult<Value>
