@@ -1,4 +1,4 @@
-//! The query language (DESIGN.md): words, `"quoted phrases"`, `-exclusions`,
+//! The query language (docs/DESIGN.md): words, `"quoted phrases"`, `-exclusions`,
 //! `field:value` filters on the facet fields, `quality:>=80` comparisons on
 //! the numeric fields, and `title:word` to search one text field.
 //!

@@ -1,4 +1,4 @@
-//! The post record: the one shape both input formats parse to (FORMAT.md).
+//! The post record: the one shape both input formats parse to (docs/FORMAT.md).
 //!
 //! Only `id` and `title` are required. Every other field is optional and is
 //! left out of the JSON when absent, so a post round-trips as it came in.
@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// One technical post, as FORMAT.md describes it.
+/// One technical post, as docs/FORMAT.md describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Post {
     /// Unique key; in the text form it is `payload.source id`.
@@ -204,7 +204,7 @@ impl Post {
             .filter(|p| !p.is_empty())
     }
 
-    /// The post as one line of JSON (the FORMAT.md schema).
+    /// The post as one line of JSON (the docs/FORMAT.md schema).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).expect("a Post always serializes")
     }

@@ -1,5 +1,5 @@
 //! Reading posts from files, directories and stdin, in both formats
-//! (FORMAT.md). Every post read comes out either as a [`SourcedPost`] or as a
+//! (docs/FORMAT.md). Every post read comes out either as a [`SourcedPost`] or as a
 //! [`Rejection`] naming `path:line` and the reason — nothing is dropped.
 
 pub mod json;

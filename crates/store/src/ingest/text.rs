@@ -1,4 +1,4 @@
-//! The text form of a post (a page dump; FORMAT.md §2): parsing and writing.
+//! The text form of a post (a page dump; docs/FORMAT.md §2): parsing and writing.
 
 use super::Rejection;
 use crate::post::{Entity, Payload, Post, Revision, Score};
