@@ -326,3 +326,31 @@ fn searches_run_below_the_priority_of_the_request_tasks() {
         "{base} {nice:?}"
     );
 }
+
+#[test]
+fn a_raised_limit_holds_on_every_route_and_quoted_filter_values_work() {
+    let s = Server::start(&[("POSTSEARCH_LIMITS_MAX_LIMIT", "300")]);
+    let (code, r) = get(&s.url("/api/search?q=the&limit=250"));
+    assert_eq!(code, 200, "{r}");
+    assert!(r["hits"].as_array().unwrap().len() > 100);
+    let id = r["hits"][0]["id"].as_str().unwrap().to_string();
+    let (code, r) = get(&s.url(&format!("/api/posts/{id}/similar?limit=250")));
+    assert_eq!(code, 200, "{r}");
+    let (code, r) = get(&s.url("/api/search?q=the&limit=301"));
+    assert_eq!((code, r["error"]["param"].as_str()), (400, Some("limit")));
+    let search = |body: &str| send(ureq::post(&s.url("/meili/indexes/posts/search")), body);
+    let (code, r) = search(r#"{"q":"the","limit":250}"#);
+    assert_eq!(code, 200, "{r}");
+    assert!(r["hits"].as_array().unwrap().len() > 100);
+    let (code, r) = search(r#"{"q":"the","limit":301}"#);
+    assert_eq!(
+        (code, r["code"].as_str()),
+        (400, Some("invalid_search_limit"))
+    );
+    let (_, settings) = get(&s.url("/meili/indexes/posts/settings"));
+    assert_eq!(settings["pagination"]["maxTotalHits"], 10_300);
+    // A filter value holding a double quote is a value like any other.
+    let (code, r) = search(r#"{"q":"","filter":"stack = 'say \"hi\"' OR stack = python"}"#);
+    assert_eq!(code, 200, "{r}");
+    assert!(r["estimatedTotalHits"].as_u64().unwrap() > 0, "{r}");
+}

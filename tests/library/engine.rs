@@ -1,10 +1,13 @@
 //! The query engine's contracts, on small hand-made corpora: ranking,
 //! query language, facets, snippets, similar posts, suggestions.
 
-use postsearch_engine::{Engine, MatchMode, RankingConfig, SearchRequest, Sort};
+use postsearch_engine::{
+    Engine, EngineOptions, Filter, Limits, MatchMode, RankingConfig, SearchRequest, Sort,
+};
 use postsearch_store::index::PostIndex;
 use postsearch_store::indexer::{Writer, WriterOptions};
 use postsearch_store::post::{Post, Score};
+use std::ops::Bound;
 
 struct Spec<'a> {
     id: &'a str,
@@ -259,6 +262,75 @@ fn field_filters_and_numeric_comparisons() {
 }
 
 #[test]
+fn typed_filters_select_as_the_query_language_does() {
+    let engine = engine_with(&corpus());
+    let typed = |q: &str, filters: Vec<Filter>, excluded: Vec<Filter>| {
+        let mut got = ids(
+            &engine,
+            &SearchRequest {
+                filters,
+                excluded_filters: excluded,
+                ..SearchRequest::new(q)
+            },
+        );
+        got.sort();
+        got
+    };
+    let facet = |f: &str, v: &str| Filter::facet(f, v).unwrap();
+    // Values are normalized as the index holds them.
+    assert_eq!(
+        typed("", vec![facet("stack", " Python ")], vec![]),
+        ["p1", "p4", "p5"]
+    );
+    assert_eq!(
+        typed("", vec![facet("stack", "python services")], vec![]),
+        ["p4"]
+    );
+    assert_eq!(
+        typed(
+            "",
+            vec![facet("stack", "python")],
+            vec![facet("stack", "django")]
+        ),
+        ["p4"]
+    );
+    let at_least_85 = Filter::range("quality", Bound::Included(85), Bound::Unbounded).unwrap();
+    assert_eq!(typed("", vec![at_least_85.clone()], vec![]), ["p2", "p5"]);
+    // With the query's own words and filters, ANDed.
+    assert_eq!(typed("django", vec![at_least_85], vec![]), ["p5"]);
+    assert_eq!(
+        typed(
+            "stack:python tests",
+            vec![facet("tools", "freezegun")],
+            vec![]
+        ),
+        ["p5"]
+    );
+    // A value no query text could hold (a quote) is just a value.
+    assert!(typed("", vec![facet("stack", "say \"hi\"")], vec![]).is_empty());
+    // Typed filters do not count against the query's clause cap: 40 words
+    // (past the cap of 32) and a filter still filter.
+    let words = "django ".repeat(40);
+    assert_eq!(
+        typed(&words, vec![facet("difficulty", "beginner")], vec![]),
+        ["p5"]
+    );
+    // A field that is not a facet (or numeric) field is the caller's error.
+    let err = engine
+        .search(&SearchRequest {
+            filters: vec![Filter::Facet {
+                field: "colour".into(),
+                value: "red".into(),
+            }],
+            ..SearchRequest::new("")
+        })
+        .unwrap_err();
+    assert_eq!(err.param(), Some("filter"));
+    assert!(Filter::facet("colour", "red").is_err());
+    assert!(Filter::range("stack", Bound::Unbounded, Bound::Unbounded).is_err());
+}
+
+#[test]
 fn prefix_matches_the_last_word_unstemmed() {
     let engine = engine_with(&corpus());
     assert!(ids(&engine, &SearchRequest::new("kuber")).is_empty());
@@ -455,4 +527,29 @@ fn limits_are_enforced() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+#[test]
+fn configured_limits_are_the_ones_enforced() {
+    let index = engine_with(&corpus()).index().clone();
+    let raised = Engine::with_options(
+        index,
+        EngineOptions {
+            limits: Limits {
+                max_limit: 500,
+                ..Limits::default()
+            },
+            ..EngineOptions::default()
+        },
+    );
+    let req = SearchRequest {
+        limit: 300,
+        ..SearchRequest::new("django")
+    };
+    assert_eq!(raised.search(&req).unwrap().hits.len(), 2);
+    assert!(raised.similar("p1", 300).is_ok());
+    let err = raised
+        .search(&SearchRequest { limit: 501, ..req })
+        .unwrap_err();
+    assert_eq!(err.param(), Some("limit"));
 }
