@@ -21,7 +21,7 @@ fn engine() -> &'static Engine {
         ];
         for p in posts {
             let post: Post = serde_json::from_str(p).unwrap();
-            w.upsert(&post).unwrap();
+            w.upsert(post).unwrap();
         }
         w.commit().unwrap();
         Engine::new(index, Default::default())
