@@ -332,6 +332,47 @@ test('c. demo page: a facet narrows the total, counts match the API, a second va
   } finally { await page.closeAll(); }
 });
 
+test('c2. demo page: typing in a facet list\'s search box shows the values found, counted as the API counts them', async () => {
+  const page = await newPage();
+  try {
+    await page.goto(BASE + '/?q=' + encodeURIComponent(ctx.word));
+    await demoSettled(page);
+    const all = await api(searchQs({ q: ctx.word }));
+    // Type the beginning of a tool that is not among the 10 shown, if any.
+    const shown = await facetCounts(page, 'tools');
+    const tools = Object.entries(all.facets.tools).filter(([, n]) => n > 0).map(([v]) => v);
+    const target = tools.find((v) => !(v in shown)) || tools[0];
+    assert(target, `no tools for ${ctx.word}`);
+    const typed = target.slice(0, 3);
+    const box = page.locator('#facets fieldset[data-field="tools"] input.facet-search');
+    await box.click();
+    await box.pressSequentially(typed, { delay: 30 });
+    const expected = await api(`/api/facets/tools/search?q=${encodeURIComponent(typed)}&query=${encodeURIComponent(ctx.word)}&limit=10`);
+    const want = Object.fromEntries(expected.hits.map((h) => [h.value, h.count]));
+    await page.waitForFunction((w) => {
+      const labels = [...document.querySelectorAll('#facets fieldset[data-field="tools"] label')];
+      return labels.length === Object.keys(w).length && labels.every((l) => l.querySelector('input').value in w);
+    }, want, { timeout: TIMEOUT });
+    eq(await facetCounts(page, 'tools'), want, `tools matching "${typed}"`);
+    assert(target in want, `${target} found by "${typed}"`);
+    eq(await box.inputValue(), typed, 'the box keeps what was typed');
+    const focusedBox = await page.evaluate(() => document.activeElement && document.activeElement.classList.contains('facet-search'));
+    assert(focusedBox, 'the search box keeps the focus while the list is redrawn');
+    // Ticking a value found narrows the results to its count.
+    await page.check(`#facets fieldset[data-field="tools"] input[type="checkbox"][value="${target}"]`);
+    await page.waitForURL((u) => u.searchParams.getAll('facet').includes('tools:' + target));
+    await demoSettled(page);
+    eq(await total(page), want[target], `total after tools:${target}`);
+    // Clearing the box shows the top values again.
+    await box.fill('');
+    await page.waitForFunction(() => !document.querySelector('#facets fieldset[data-field="tools"] input.facet-search').value);
+    await page.waitForTimeout(100);
+    const again = await facetCounts(page, 'tools');
+    assert(Object.keys(again).length >= Math.min(10, tools.length), 'the top values are back');
+    page.assertNoErrors();
+  } finally { await page.closeAll(); }
+});
+
 test('d. pagination: next page shows different results; sort changes the order', async () => {
   const page = await newPage();
   try {

@@ -31,3 +31,34 @@ fn instantsearch_demo_in_chromium() {
         "InstantSearch demo test failed ({status})"
     );
 }
+
+/// InstantSearch on a site's own origin (`tests/meili/cross_origin.mjs`):
+/// the page and the libraries served from a second loopback port, the
+/// searches sent across origins to `/meili` with nothing intercepted, with
+/// the vendored and the newest meilisearch JS client, and a searchable
+/// refinement list (facet search).
+#[test]
+fn instantsearch_on_another_origin_in_chromium() {
+    let Some((node, chromium)) =
+        crate::common::browser_prerequisites("the cross-origin InstantSearch test")
+    else {
+        return;
+    };
+    let root = crate::common::root();
+    let site_port = crate::common::free_port();
+    let origin = format!("http://127.0.0.1:{site_port}");
+    let server = crate::common::Server::start(&[("POSTSEARCH_SERVER_CORS_ORIGINS", &origin)]);
+    let status = Command::new(&node)
+        .arg(root.join("tests/meili/cross_origin.mjs"))
+        .arg(&server.base)
+        .env("SITE_PORT", site_port.to_string())
+        .env("CHROMIUM", &chromium)
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .status()
+        .expect("run node tests/meili/cross_origin.mjs");
+    assert!(
+        status.success(),
+        "cross-origin InstantSearch test failed ({status})"
+    );
+}

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod collector;
 #[cfg(test)]
 pub(crate) mod every;
+pub mod facet_search;
 pub mod facets;
 pub mod limits;
 pub mod numeric;
@@ -26,6 +27,7 @@ pub mod threads;
 pub mod types;
 pub mod union;
 
+pub use facet_search::{FacetHit, FacetQuery, FacetSearchResponse};
 pub use limits::Limits;
 pub use postsearch_store::{Error, ErrorCode, PostIndex, Result};
 pub use query::Filter;

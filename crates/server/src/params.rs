@@ -94,6 +94,35 @@ pub fn search_request(raw: &str, limits: &Limits) -> Result<SearchRequest> {
     Ok(req)
 }
 
+/// Values shown by a facet search unless `limit` says otherwise.
+pub const DEFAULT_FACET_HITS: usize = 10;
+
+/// A `/api/facets/{field}/search` query string: `q` is what was typed in
+/// the facet's box, `limit` the values wanted; the search whose matches
+/// are counted is given as `/api/search` gives it, with its text in
+/// `query` (`query`, `facet`, `match`, `prefix`, `typos`, `meta_weight`).
+pub fn facet_search_request(raw: &str, limits: &Limits) -> Result<(SearchRequest, String, usize)> {
+    let mut typed = String::new();
+    let mut limit = DEFAULT_FACET_HITS;
+    let mut search = Vec::new();
+    for (name, value) in pairs(raw) {
+        match name.as_str() {
+            "q" => {
+                limits.check_query(&value)?;
+                typed = value;
+            }
+            "limit" => limit = number("limit", &value, "a whole number")?,
+            "query" => search.push(("q".to_string(), value)),
+            "facet" | "match" | "prefix" | "typos" | "meta_weight" => search.push((name, value)),
+            other => return Err(unknown(other)),
+        }
+    }
+    let raw_search = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(search)
+        .finish();
+    Ok((search_request(&raw_search, limits)?, typed, limit))
+}
+
 /// The error of a parameter this route does not take.
 pub fn unknown(name: &str) -> Error {
     let shown: String = name.chars().take(64).collect();

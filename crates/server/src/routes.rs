@@ -25,6 +25,8 @@ pub enum Route<'a> {
     Suggest,
     /// `/api/facets`.
     Facets,
+    /// `/api/facets/FIELD/search`: values of a facet matching what is typed.
+    FacetSearch(&'a str),
     /// `/api/posts`: writes.
     Posts,
     /// `/api/posts/ID`.
@@ -53,6 +55,7 @@ impl<'a> Route<'a> {
             ["api", "search"] => Route::Search,
             ["api", "suggest"] => Route::Suggest,
             ["api", "facets"] => Route::Facets,
+            ["api", "facets", field, "search"] => Route::FacetSearch(field),
             ["api", "posts"] => Route::Posts,
             ["api", "posts", id] => Route::Post(id),
             ["api", "posts", id, "similar"] => Route::Similar(id),
@@ -74,6 +77,7 @@ impl<'a> Route<'a> {
             Route::Search => "/api/search",
             Route::Suggest => "/api/suggest",
             Route::Facets => "/api/facets",
+            Route::FacetSearch(_) => "/api/facets/{field}/search",
             Route::Posts => "/api/posts",
             Route::Post(_) => "/api/posts/{id}",
             Route::Similar(_) => "/api/posts/{id}/similar",

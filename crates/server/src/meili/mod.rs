@@ -8,6 +8,7 @@
 //! compatibility".
 
 pub mod assets;
+pub mod facet_search;
 pub mod filter;
 pub mod search;
 
@@ -132,7 +133,7 @@ fn settings(limits: &postsearch_engine::Limits) -> Value {
         "embedders": {},
         "searchCutoffMs": null,
         "localizedAttributes": null,
-        "facetSearch": false,
+        "facetSearch": true,
         "prefixSearch": "indexingTime"
     })
 }
@@ -173,13 +174,14 @@ fn index_stats(engine: &Engine) -> MResult<Value> {
 }
 
 fn not_implemented(method: &Method, path: &str) -> MeiliError {
-    MeiliError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
+    let message = if method == Method::GET || method == Method::HEAD {
+        format!("postsearch's Meilisearch-compatible API does not implement {method} {path} (see docs/meilisearch.md for what it answers)")
+    } else {
         format!(
-            "postsearch's Meilisearch-compatible API is read-only: {method} {path} is not implemented (write through /api/posts instead)"
-        ),
-    )
+            "postsearch's Meilisearch-compatible API does not write: {method} {path} is not implemented (write through /api/posts instead)"
+        )
+    };
+    MeiliError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", message)
 }
 
 fn index_not_found(uid: &str) -> MeiliError {
@@ -349,6 +351,19 @@ where
                 let mut out = Vec::new();
                 search::run(e, &limits, params, None, &mut out)?;
                 Ok(Answer::Json(out))
+            })
+            .await;
+        }
+        (["indexes", _, "facet-search"], _, true) => {
+            let Value::Object(params) = json_body(state, body).await? else {
+                return Err(MeiliError::bad(
+                    "bad_request",
+                    "the facet search parameters must be a JSON object",
+                ));
+            };
+            let limits = *state.engine.limits();
+            return blocking(state, move |e| {
+                facet_search::run(e, &limits, params).map(Answer::Value)
             })
             .await;
         }

@@ -128,11 +128,13 @@ fn list_of(name: &str, v: &Value) -> MResult<Option<Vec<String>>> {
 /// Parameters accepted only with their neutral value.
 fn neutral(name: &str, v: &Value) -> Option<bool> {
     Some(match name {
-        "showMatchesPosition" | "showRankingScoreDetails" | "retrieveVectors" => {
-            v.is_null() || v == &Value::Bool(false)
-        }
+        "showMatchesPosition"
+        | "showRankingScoreDetails"
+        | "retrieveVectors"
+        | "showPerformanceDetails" => v.is_null() || v == &Value::Bool(false),
+        "locales" => v.is_null() || v.as_array().is_some_and(|a| a.is_empty()),
         "attributesToSearchOn" => v.is_null() || v == &json!(["*"]),
-        "rankingScoreThreshold" | "distinct" | "hybrid" | "vector" | "locales" | "media" => {
+        "rankingScoreThreshold" | "distinct" | "hybrid" | "vector" | "media" | "personalize" => {
             v.is_null()
         }
         _ => return None,
@@ -596,20 +598,10 @@ fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
     let _ = serde_json::to_writer(&mut *out, v);
 }
 
-/// Runs one search and writes its answer as JSON; `index_uid` is added to
-/// the answer (multi-search).
-pub fn run(
-    engine: &Engine,
-    limits: &Limits,
-    obj: Map<String, Value>,
-    index_uid: Option<&str>,
-    out: &mut Vec<u8>,
-) -> MResult<()> {
-    let started = Instant::now();
-    let p = parse_params(obj, limits)?;
-    let formatted = !p.highlight.is_empty() || !p.crop.is_empty();
-    let facets = p.facets.clone().unwrap_or_default();
-    let req = SearchRequest {
+/// The engine's request for the parameters `p`, counting the string facets
+/// among `facets`.
+pub(super) fn request(p: &Params, facets: &[String]) -> SearchRequest {
+    SearchRequest {
         q: p.q.clone(),
         facets: p.plan.facets.clone(),
         filters: p.plan.filters.clone(),
@@ -625,7 +617,23 @@ pub fn run(
         // `_formatted` is cut here, from the attributes asked for.
         with_snippets: false,
         ..SearchRequest::default()
-    };
+    }
+}
+
+/// Runs one search and writes its answer as JSON; `index_uid` is added to
+/// the answer (multi-search).
+pub fn run(
+    engine: &Engine,
+    limits: &Limits,
+    obj: Map<String, Value>,
+    index_uid: Option<&str>,
+    out: &mut Vec<u8>,
+) -> MResult<()> {
+    let started = Instant::now();
+    let p = parse_params(obj, limits)?;
+    let formatted = !p.highlight.is_empty() || !p.crop.is_empty();
+    let facets = p.facets.clone().unwrap_or_default();
+    let req = request(&p, &facets);
     let detailed = engine.search_detailed(&req).map_err(MeiliError::from)?;
     let resp = &detailed.response;
     let facet_maps = match p.facets {
@@ -818,44 +826,7 @@ fn facet_answer(
             }
             continue;
         }
-        let mut counts: BTreeMap<String, u64> = resp.facets.get(attr).cloned().unwrap_or_default();
-        if let Some(selected) = p.plan.facets.get(attr) {
-            // The engine's counts of a selected field are disjunctive
-            // (they ignore the field's own selection); Meilisearch counts
-            // within the filtered set. For a selected value both agree; for
-            // any other value v, count(F=v ∧ F∈S) = count(F=v) −
-            // count(F=v ∧ F∉S), the latter from one more query.
-            if matches!(attr, "difficulty" | "code_language") {
-                // Single-valued: a post in S has no other value.
-                counts.retain(|v, _| selected.contains(v));
-            } else if counts.keys().any(|v| !selected.contains(v)) {
-                let mut plan = p.plan.clone();
-                plan.facets.remove(attr);
-                for v in selected {
-                    plan.excluded.push(Filter::Facet {
-                        field: attr.to_string(),
-                        value: v.clone(),
-                    });
-                }
-                let outside = SearchRequest {
-                    facets: plan.facets,
-                    filters: plan.filters,
-                    excluded_filters: plan.excluded,
-                    limit: 0,
-                    offset: 0,
-                    with_snippets: false,
-                    with_facets: true,
-                    ..req.clone()
-                };
-                let other = engine.search(&outside)?;
-                let sub = other.facets.get(attr).cloned().unwrap_or_default();
-                for (v, n) in counts.iter_mut() {
-                    if !selected.contains(v) {
-                        *n = n.saturating_sub(sub.get(v).copied().unwrap_or(0));
-                    }
-                }
-            }
-        }
+        let counts = string_counts(engine, p, req, resp, attr)?;
         let m: Map<String, Value> = counts
             .into_iter()
             .filter(|(_, n)| *n > 0)
@@ -865,6 +836,57 @@ fn facet_answer(
         dist.insert(name.clone(), Value::Object(m));
     }
     Ok((dist, stats))
+}
+
+/// The counts of the values of string facet `attr` as Meilisearch counts
+/// them: over the matches of the whole filter, the attribute's own
+/// selection included (the engine's are disjunctive).
+pub(super) fn string_counts(
+    engine: &Engine,
+    p: &Params,
+    req: &SearchRequest,
+    resp: &postsearch_engine::SearchResponse,
+    attr: &str,
+) -> MResult<BTreeMap<String, u64>> {
+    let mut counts: BTreeMap<String, u64> = resp.facets.get(attr).cloned().unwrap_or_default();
+    if let Some(selected) = p.plan.facets.get(attr) {
+        // The engine's counts of a selected field are disjunctive
+        // (they ignore the field's own selection); Meilisearch counts
+        // within the filtered set. For a selected value both agree; for
+        // any other value v, count(F=v ∧ F∈S) = count(F=v) −
+        // count(F=v ∧ F∉S), the latter from one more query.
+        if matches!(attr, "difficulty" | "code_language") {
+            // Single-valued: a post in S has no other value.
+            counts.retain(|v, _| selected.contains(v));
+        } else if counts.keys().any(|v| !selected.contains(v)) {
+            let mut plan = p.plan.clone();
+            plan.facets.remove(attr);
+            for v in selected {
+                plan.excluded.push(Filter::Facet {
+                    field: attr.to_string(),
+                    value: v.clone(),
+                });
+            }
+            let outside = SearchRequest {
+                facets: plan.facets,
+                filters: plan.filters,
+                excluded_filters: plan.excluded,
+                limit: 0,
+                offset: 0,
+                with_snippets: false,
+                with_facets: true,
+                ..req.clone()
+            };
+            let other = engine.search(&outside)?;
+            let sub = other.facets.get(attr).cloned().unwrap_or_default();
+            for (v, n) in counts.iter_mut() {
+                if !selected.contains(v) {
+                    *n = n.saturating_sub(sub.get(v).copied().unwrap_or(0));
+                }
+            }
+        }
+    }
+    Ok(counts)
 }
 
 #[cfg(test)]
