@@ -1,9 +1,10 @@
 //! Parsing: the seed post's text form, and one generated post as a JSONL
 //! line.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use postsearch_corpus::generate_post;
 use postsearch_store::ingest::{read_reader_jsonl, text, ReadOptions};
+use std::hint::black_box;
 
 fn seed_text() -> Vec<u8> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/seed");

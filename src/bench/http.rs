@@ -3,12 +3,23 @@
 
 use super::{merge_all, BenchOptions, BenchQuery, Live, Plan, Recorder};
 use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use std::time::{Duration, Instant};
+
+/// A fetch that failed: while sending or while reading the answer.
+enum FetchError {
+    Send(hyper_util::client::legacy::Error),
+    Read(hyper::Error),
+}
 
 /// A server to send the queries to: a tokio runtime and a keep-alive client.
 pub(super) struct HttpTarget {
     runtime: tokio::runtime::Runtime,
-    client: hyper::Client<hyper::client::HttpConnector>,
+    client: Client<HttpConnector, Empty<Bytes>>,
     uris: Vec<hyper::Uri>,
 }
 
@@ -39,13 +50,14 @@ impl HttpTarget {
             .worker_threads(threads)
             .enable_all()
             .build()?;
-        let mut connector = hyper::client::HttpConnector::new();
+        let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = {
             let _guard = runtime.enter();
-            hyper::Client::builder()
+            Client::builder(TokioExecutor::new())
                 .pool_max_idle_per_host(concurrency)
                 .pool_idle_timeout(Duration::from_secs(90))
+                .pool_timer(hyper_util::rt::TokioTimer::new())
                 .build(connector)
         };
         Ok(HttpTarget {
@@ -89,22 +101,29 @@ impl HttpTarget {
         rec
     }
 
-    async fn fetch(&self, uri: &hyper::Uri) -> Result<u16, hyper::Error> {
-        let resp = self.client.get(uri.clone()).await?;
+    async fn fetch(&self, uri: &hyper::Uri) -> Result<u16, FetchError> {
+        let resp = self
+            .client
+            .get(uri.clone())
+            .await
+            .map_err(FetchError::Send)?;
         let status = resp.status().as_u16();
-        hyper::body::to_bytes(resp.into_body()).await?;
+        resp.into_body().collect().await.map_err(FetchError::Read)?;
         Ok(status)
     }
 }
 
-fn classify(e: &hyper::Error) -> &'static str {
-    if e.is_connect() {
-        "connect"
-    } else if e.is_timeout() {
-        "timeout"
-    } else if e.is_incomplete_message() || e.is_closed() {
-        "closed"
-    } else {
-        "io"
+fn classify(e: &FetchError) -> &'static str {
+    let hyper_error = match e {
+        FetchError::Send(e) if e.is_connect() => return "connect",
+        FetchError::Send(e) => {
+            std::error::Error::source(e).and_then(|s| s.downcast_ref::<hyper::Error>())
+        }
+        FetchError::Read(e) => Some(e),
+    };
+    match hyper_error {
+        Some(e) if e.is_timeout() => "timeout",
+        Some(e) if e.is_incomplete_message() || e.is_closed() => "closed",
+        _ => "io",
     }
 }

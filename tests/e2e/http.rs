@@ -354,3 +354,173 @@ fn a_raised_limit_holds_on_every_route_and_quoted_filter_values_work() {
     assert_eq!(code, 200, "{r}");
     assert!(r["estimatedTotalHits"].as_u64().unwrap() > 0, "{r}");
 }
+
+/// The raw bytes of an answer to `req` (status, headers, body), not decoded.
+fn raw(req: ureq::Request) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let resp = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .flat_map(|n| {
+            resp.all(&n)
+                .into_iter()
+                .map(|v| (n.clone(), v.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).unwrap();
+    (status, headers, body)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+#[test]
+fn answers_are_compressed_for_clients_that_accept_it() {
+    use std::io::Read;
+    let s = Server::start(&[]);
+    let url = s.url("/api/search?q=docker&limit=20");
+    let (_, plain_headers, plain) = raw(ureq::get(&url));
+    assert!(header(&plain_headers, "content-encoding").is_empty());
+    assert!(header(&plain_headers, "vary").contains(&"Accept-Encoding"));
+    let decoded = |encoding: &str, body: &[u8]| -> Vec<u8> {
+        let mut out = Vec::new();
+        match encoding {
+            "gzip" => flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .unwrap(),
+            "br" => brotli::Decompressor::new(body, 4096)
+                .read_to_end(&mut out)
+                .unwrap(),
+            e => panic!("{e}"),
+        };
+        out
+    };
+    let without_took = |bytes: &[u8]| {
+        let mut v: Value = serde_json::from_slice(bytes).unwrap();
+        v.as_object_mut().unwrap().remove("took_ms");
+        v
+    };
+    for (accept, encoding) in [
+        ("gzip", "gzip"),
+        ("gzip, deflate, br", "br"),
+        ("br;q=0, gzip", "gzip"),
+    ] {
+        let (status, headers, body) = raw(ureq::get(&url).set("accept-encoding", accept));
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "content-encoding"), [encoding], "{accept}");
+        assert!(
+            body.len() * 3 < plain.len(),
+            "{accept}: {} vs {}",
+            body.len(),
+            plain.len()
+        );
+        assert_eq!(
+            without_took(&decoded(encoding, &body)),
+            without_took(&plain)
+        );
+    }
+    // Refused, or too short to be worth it: as is.
+    let (_, headers, _) = raw(ureq::get(&url).set("accept-encoding", "identity"));
+    assert!(header(&headers, "content-encoding").is_empty());
+    let (_, headers, _) = raw(ureq::get(&s.url("/healthz")).set("accept-encoding", "gzip"));
+    assert!(header(&headers, "content-encoding").is_empty());
+    // A page and a script too.
+    let (_, headers, _) = raw(ureq::get(&s.url("/widget.js")).set("accept-encoding", "br"));
+    assert_eq!(header(&headers, "content-encoding"), ["br"]);
+}
+
+#[test]
+fn methods_paths_auth_and_numbers_follow_http() {
+    let s = Server::start(&[("POSTSEARCH_SERVER_WRITE_TOKEN", "tok")]);
+    let (status, headers, _) = raw(ureq::request("PUT", &s.url("/api/search")));
+    assert_eq!(
+        (status, header(&headers, "allow")),
+        (405, vec!["GET, HEAD"])
+    );
+    let (status, headers, _) = raw(ureq::request("PATCH", &s.url("/api/posts/x")));
+    assert_eq!(
+        (status, header(&headers, "allow")),
+        (405, vec!["GET, HEAD, DELETE"])
+    );
+    let (status, _, _) = raw(ureq::get(&s.url("/vendor/no-such-file.js")));
+    assert_eq!(status, 404);
+    // Meilisearch's read-only routes: 405 with Allow, as Meilisearch answers.
+    let (status, headers, body) = raw(ureq::request(
+        "DELETE",
+        &s.url("/meili/indexes/posts/search"),
+    ));
+    assert_eq!(
+        (status, header(&headers, "allow")),
+        (405, vec!["GET, HEAD, POST"])
+    );
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["code"], "method_not_allowed");
+    let (status, headers, _) = raw(ureq::get(&s.url("/meili/multi-search")));
+    assert_eq!((status, header(&headers, "allow")), (405, vec!["POST"]));
+    // The auth scheme is case-insensitive.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let (code, r) = send(
+            ureq::post(&s.url("/api/posts")).set("authorization", &format!("{scheme} tok")),
+            r#"{"id":"auth-1","title":"t"}"#,
+        );
+        assert_eq!(code, 200, "{scheme}: {r}");
+    }
+    let (code, _) = send(
+        ureq::post(&s.url("/api/posts")).set("authorization", "Basic tok"),
+        r#"{"id":"auth-1","title":"t"}"#,
+    );
+    assert_eq!(code, 401);
+    // took_ms to the microsecond, without float noise.
+    for _ in 0..20 {
+        let (_, _, body) = raw(ureq::get(&s.url("/api/search?q=queries")));
+        let text = String::from_utf8(body).unwrap();
+        let took = text
+            .split("\"took_ms\":")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap();
+        let decimals = took.split('.').nth(1).map_or(0, str::len);
+        assert!(decimals <= 3, "took_ms {took}");
+    }
+    // The OpenAPI description.
+    let (code, spec) = get(&s.url("/openapi.json"));
+    assert_eq!(code, 200);
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+#[test]
+fn http2_is_not_served() {
+    use std::io::{Read, Write};
+    let s = Server::start(&[]);
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    // The HTTP/2 connection preface, then an empty SETTINGS frame.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    // An HTTP/2 server would answer with a SETTINGS frame (type 4 at byte 3).
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 "),
+        "answered {:?}",
+        String::from_utf8_lossy(&answer[..answer.len().min(40)])
+    );
+}

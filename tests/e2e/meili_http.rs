@@ -36,7 +36,8 @@ fn meili_routes_errors_and_search() {
     );
     assert_eq!((s, e["code"].as_str()), (501, Some("not_implemented")));
     let (s, e) = call(ureq::delete(&server.url("/meili/indexes/articles")));
-    assert_eq!((s, e["code"].as_str()), (501, Some("not_implemented")));
+    assert_eq!((s, e["code"].as_str()), (405, Some("method_not_allowed")));
+    assert!(e["message"].as_str().unwrap().contains("/api/posts"), "{e}");
     let (s, e) = meili_post(
         &server,
         "/meili/indexes/articles/search",

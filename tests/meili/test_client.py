@@ -233,7 +233,10 @@ for call in [
         call()
         check(False, "writes must fail")
     except MeilisearchApiError as e:
-        check(e.code == "not_implemented" and e.status_code == 501, f"write: {e}")
+        # 501 on routes postsearch does not have; 405 (with Allow) on the
+        # ones it reads on. Either way the message says where writes go.
+        check((e.code, e.status_code) in [("not_implemented", 501), ("method_not_allowed", 405)]
+              and "/api/posts" in e.message, f"write: {e}")
 
 # GET search with the parameters in the query string.
 url = MEILI + "/indexes/posts/search?" + urllib.parse.urlencode(

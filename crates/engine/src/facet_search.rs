@@ -159,7 +159,7 @@ impl Engine {
             field: field.to_string(),
             query: typed.to_string(),
             hits: matching_values(&counts, &FacetQuery::new(typed), limit),
-            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            took_ms: crate::types::millis(started.elapsed()),
         })
     }
 }

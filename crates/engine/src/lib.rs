@@ -212,7 +212,7 @@ impl Engine {
         let response = SearchResponse {
             query: req.q.clone(),
             total: collected.total,
-            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            took_ms: crate::types::millis(started.elapsed()),
             relaxed,
             hits,
             facets: if req.with_facets {

@@ -15,7 +15,7 @@ pub const MAX_QUERY_BYTES: usize = 1024;
 /// Most typed filters one request may hold (kept and excluded together).
 pub const MAX_FILTERS: usize = 256;
 /// Largest meta weight a request may set.
-pub const MAX_META_WEIGHT: f32 = 100.0;
+pub const MAX_META_WEIGHT: f64 = 100.0;
 
 /// What one request may ask of the engine (`[limits]` in `postsearch.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,8 +77,9 @@ impl Limits {
         Ok(())
     }
 
-    /// Checks a meta weight.
-    pub fn check_meta_weight(&self, w: f32) -> Result<()> {
+    /// Checks a meta weight (as given, before it is rounded to the `f32`
+    /// the engine computes with: `-5e-324` is refused, not read as 0).
+    pub fn check_meta_weight(&self, w: f64) -> Result<()> {
         if !w.is_finite() || !(0.0..=MAX_META_WEIGHT).contains(&w) {
             return Err(Error::bad_request(
                 "meta_weight",
@@ -94,7 +95,7 @@ impl Limits {
         self.check_limit(req.limit)?;
         self.check_offset(req.offset)?;
         if let Some(w) = req.meta_weight {
-            self.check_meta_weight(w)?;
+            self.check_meta_weight(f64::from(w))?;
         }
         let filters = req.filters.len() + req.excluded_filters.len();
         if filters > MAX_FILTERS {
@@ -130,7 +131,7 @@ mod tests {
     fn meta_weights_outside_the_range_are_refused() {
         let l = Limits::default();
         assert!(l.check_meta_weight(0.0).is_ok() && l.check_meta_weight(100.0).is_ok());
-        for w in [-0.1, 100.5, f32::NAN, f32::INFINITY] {
+        for w in [-0.1, 100.5, f64::NAN, f64::INFINITY, -5e-324, 100.000001] {
             assert_eq!(
                 l.check_meta_weight(w).unwrap_err().param(),
                 Some("meta_weight")

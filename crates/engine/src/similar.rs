@@ -169,7 +169,7 @@ impl Engine {
         }
         Ok(SimilarResponse {
             id: source.id,
-            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            took_ms: crate::types::millis(started.elapsed()),
             hits,
         })
     }

@@ -112,7 +112,7 @@ impl Engine {
         }
         Ok(SuggestResponse {
             query: q.to_string(),
-            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            took_ms: crate::types::millis(started.elapsed()),
             suggestions,
         })
     }

@@ -205,3 +205,9 @@ pub struct SearchResponse {
     pub hits: Vec<Hit>,
     pub facets: FacetCounts,
 }
+
+/// A duration in milliseconds, to the microsecond: `took_ms` reads
+/// `12.664`, not `12.663649000000001`.
+pub fn millis(d: std::time::Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
+}

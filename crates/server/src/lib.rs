@@ -1,12 +1,14 @@
-//! The HTTP service (warp on tokio): routes translate requests into engine
-//! calls and engine results into JSON, nothing more.
+//! The HTTP service (hyper 1 on tokio, HTTP/1.1): routes translate
+//! requests into engine calls and engine results into JSON, nothing more.
 //!
 //! Every request goes through one dispatcher, so that limits, CORS, metrics,
 //! logging, time limits and panic handling apply to all routes alike. CPU
 //! work runs on the blocking pool; a panic there is answered 500 and the
 //! server keeps serving.
 
+pub mod cors;
 pub mod errors;
+pub mod http;
 pub mod meili;
 pub mod metrics;
 pub mod params;
@@ -15,10 +17,10 @@ pub mod settings;
 
 pub use settings::{RequestLimits, ServeOptions, ServerConfig};
 
-use bytes_buf::collect_body;
 use errors::Code;
+use http::{asset, collect_body, compress, json_response, BodyError, Reply};
 use hyper::header::{HeaderMap, HeaderValue};
-use hyper::{Method, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use metrics::Metrics;
 use postsearch_engine::Engine;
 use postsearch_engine::{EngineOptions, Error};
@@ -32,8 +34,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore};
-use warp::http::Response;
-use warp::Filter;
 
 /// The demo page served at `/`.
 pub const INDEX_HTML: &str = include_str!("../web/index.html");
@@ -71,54 +71,41 @@ impl AppState {
     }
 }
 
-type Reply = Response<hyper::Body>;
-
-/// The whole service as one warp filter.
-pub fn routes(
-    state: Arc<AppState>,
-) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
-    warp::method()
-        .and(warp::path::full())
-        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(warp::header::headers_cloned())
-        .and(warp::body::stream())
-        .and_then(
-            move |method, path: warp::path::FullPath, query, headers, body| {
-                let state = state.clone();
-                async move {
-                    let path = path.as_str().to_string();
-                    let req = Incoming {
-                        method,
-                        path,
-                        query,
-                        headers,
-                        body,
-                    };
-                    Ok::<_, Infallible>(handle(state, req).await)
-                }
-            },
-        )
-}
+/// The OpenAPI 3.1 description of the API, served at `/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
 /// One request as the dispatcher sees it.
-struct Incoming<S> {
+struct Call {
     method: Method,
     path: String,
     /// The raw query string ("" when absent).
     query: String,
     headers: HeaderMap,
-    body: S,
+    body: hyper::body::Incoming,
+}
+
+/// Answers one request of a connection (see [`serve`]).
+pub async fn answer(
+    state: Arc<AppState>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let call = Call {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts.headers,
+        body,
+    };
+    Ok(handle(state, call).await.map(http_body_util::Full::new))
 }
 
 /// Answers one request: limits, dispatch, CORS, metrics and a log line.
-async fn handle<S, B>(state: Arc<AppState>, req: Incoming<S>) -> Reply
-where
-    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
-    B: hyper::body::Buf + Send + 'static,
-{
+async fn handle(state: Arc<AppState>, req: Call) -> Reply {
     let started = Instant::now();
     let (method, path) = (req.method.clone(), req.path.clone());
-    let headers = &req.headers;
+    let headers = req.headers.clone();
+    let headers = &headers;
     let route = {
         let segments = routes::segments(&path);
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -127,7 +114,7 @@ where
     let origin = headers.get("origin").cloned();
     let limits = state.requests;
     let mut response = if method == Method::OPTIONS {
-        preflight(&state, origin.as_ref(), headers)
+        cors::preflight(&state, origin.as_ref(), headers)
     } else {
         match tokio::time::timeout(Duration::from_secs(1), state.permits.acquire()).await {
             Err(_) | Ok(Err(_)) => {
@@ -153,26 +140,25 @@ where
             }
         }
     };
-    add_cors(&state, origin.as_ref(), response.headers_mut());
+    cors::add_cors(&state, origin.as_ref(), response.headers_mut());
+    if method != Method::HEAD {
+        compress(headers, &mut response);
+    }
     let status = response.status().as_u16();
     let secs = started.elapsed().as_secs_f64();
     state.metrics.observe(route, method.as_str(), status, secs);
-    tracing::info!(
+    tracing::debug!(
         method = %method,
         path = %path,
         status,
-        duration_ms = secs * 1000.0,
+        duration_ms = (secs * 1e6).round() / 1e3,
         "request"
     );
     response
 }
 
-async fn dispatch<S, B>(state: Arc<AppState>, req: Incoming<S>) -> Reply
-where
-    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
-    B: hyper::body::Buf + Send + 'static,
-{
-    let Incoming {
+async fn dispatch(state: Arc<AppState>, req: Call) -> Reply {
+    let Call {
         method,
         path,
         query,
@@ -191,7 +177,7 @@ where
         (Route::Widget, true) => Ok(asset(WIDGET_JS, "application/javascript; charset=utf-8")),
         (Route::MeiliDemo, true) => {
             let page = meili::assets::demo_page(&state.server.meili_index_uid);
-            let mut resp = Response::new(hyper::Body::from(page));
+            let mut resp = hyper::Response::new(bytes::Bytes::from(page));
             resp.headers_mut().insert(
                 "content-type",
                 HeaderValue::from_static("text/html; charset=utf-8"),
@@ -202,6 +188,7 @@ where
             let (body, content_type) = meili::assets::vendor(name).expect("checked");
             Ok(asset(body, content_type))
         }
+        (Route::OpenApi, true) => Ok(asset(OPENAPI_JSON, "application/json")),
         (Route::Healthz, true) => Ok(json_response(
             StatusCode::OK,
             &serde_json::json!({"status": "ok"}),
@@ -215,7 +202,7 @@ where
         }
         (Route::Metrics, true) => {
             let docs = state.engine.index().searcher().num_docs();
-            let mut resp = Response::new(hyper::Body::from(state.metrics.render(docs)));
+            let mut resp = hyper::Response::new(bytes::Bytes::from(state.metrics.render(docs)));
             resp.headers_mut().insert(
                 "content-type",
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -269,16 +256,20 @@ where
             write(&state, &headers, WriteOp::Upsert(body)).await
         }
         (Route::Post(id), false) if method == Method::DELETE => {
-            write::<S, B>(&state, &headers, WriteOp::Delete(id.to_string())).await
+            write(&state, &headers, WriteOp::Delete(id.to_string())).await
         }
         _ => {
-            return if route != Route::Unknown {
-                error_response(
-                    Code::MethodNotAllowed,
-                    &format!("{method} is not allowed on {path}"),
-                )
-            } else {
-                error_response(Code::NotFound, &format!("no route {path}"))
+            return match route.methods() {
+                Some(allow) => {
+                    let mut resp = error_response(
+                        Code::MethodNotAllowed,
+                        &format!("{method} is not allowed on {path} (allowed: {allow})"),
+                    );
+                    resp.headers_mut()
+                        .insert("allow", HeaderValue::from_static(allow));
+                    resp
+                }
+                None => error_response(Code::NotFound, &format!("no route {path}")),
             };
         }
     };
@@ -374,8 +365,8 @@ where
     }
 }
 
-enum WriteOp<S> {
-    Upsert(S),
+enum WriteOp {
+    Upsert(hyper::body::Incoming),
     Delete(String),
 }
 
@@ -386,15 +377,7 @@ struct WriteAnswer {
     summary: ImportSummary,
 }
 
-async fn write<S, B>(
-    state: &Arc<AppState>,
-    headers: &HeaderMap,
-    op: WriteOp<S>,
-) -> Result<Reply, Error>
-where
-    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
-    B: hyper::body::Buf + Send + 'static,
-{
+async fn write(state: &Arc<AppState>, headers: &HeaderMap, op: WriteOp) -> Result<Reply, Error> {
     let token = &state.server.write_token;
     if token.is_empty() {
         return Ok(error_response(
@@ -499,122 +482,14 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
     let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let Some(given) = value.strip_prefix("Bearer ") else {
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    let Some((scheme, given)) = value.trim_start().split_once(' ') else {
         return false;
     };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return false;
+    }
     given.trim().as_bytes().ct_eq(token.as_bytes()).into()
-}
-
-/// Whether `origin` may read our answers.
-fn origin_allowed(state: &AppState, origin: &HeaderValue) -> bool {
-    let origins = &state.server.cors_origins;
-    origins
-        .iter()
-        .any(|o| o == "*" || o.as_bytes() == origin.as_bytes())
-}
-
-fn add_cors(state: &AppState, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
-    let origins = &state.server.cors_origins;
-    let wildcard = origins.iter().any(|o| o == "*");
-    // With a list of origins the answer depends on the request's origin
-    // (allowed or not), so caches must key on it.
-    if !origins.is_empty() && !wildcard && !headers.contains_key("vary") {
-        headers.insert("vary", HeaderValue::from_static("Origin"));
-    }
-    let Some(origin) = origin else { return };
-    if !origin_allowed(state, origin) {
-        return;
-    }
-    let value = if wildcard {
-        HeaderValue::from_static("*")
-    } else {
-        origin.clone()
-    };
-    headers.insert("access-control-allow-origin", value);
-}
-
-/// The request headers a preflight allows when the client does not list
-/// them: those of our own pages and of Meilisearch's clients.
-const ALLOWED_HEADERS: &str = "authorization, content-type, x-meilisearch-client";
-
-/// Longest `Access-Control-Request-Headers` echoed back.
-const MAX_REQUEST_HEADERS_LEN: usize = 1024;
-
-/// Answers a CORS preflight. For an allowed origin, the headers the client
-/// asks for are allowed (echoed, as Meilisearch does, when they are a
-/// well-formed list of header names): browser clients add their own (the
-/// Meilisearch JS client sends `X-Meilisearch-Client`), and a preflight
-/// that left one out would block every request of the page.
-fn preflight(state: &AppState, origin: Option<&HeaderValue>, headers: &HeaderMap) -> Reply {
-    let allowed = origin.is_some_and(|o| origin_allowed(state, o));
-    if !allowed {
-        let mut resp = error_response(
-            Code::CorsForbidden,
-            "this origin is not allowed (server.cors_origins)",
-        );
-        resp.headers_mut()
-            .insert("vary", HeaderValue::from_static("Origin"));
-        return resp;
-    }
-    let mut resp = Response::new(hyper::Body::empty());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    let h = resp.headers_mut();
-    h.insert(
-        "access-control-allow-methods",
-        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
-    );
-    let asked = headers
-        .get("access-control-request-headers")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= MAX_REQUEST_HEADERS_LEN && is_header_name_list(v))
-        .and_then(|v| HeaderValue::from_str(&v.to_ascii_lowercase()).ok());
-    h.insert(
-        "access-control-allow-headers",
-        asked.unwrap_or(HeaderValue::from_static(ALLOWED_HEADERS)),
-    );
-    h.insert("access-control-max-age", HeaderValue::from_static("600"));
-    h.insert(
-        "vary",
-        HeaderValue::from_static(
-            "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
-        ),
-    );
-    resp
-}
-
-/// Whether `v` is a comma-separated list of HTTP header names (tokens).
-fn is_header_name_list(v: &str) -> bool {
-    v.split(',').map(str::trim).all(|name| {
-        !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    })
-}
-
-fn asset(body: &'static str, content_type: &'static str) -> Reply {
-    let mut resp = Response::new(hyper::Body::from(body));
-    resp.headers_mut()
-        .insert("content-type", HeaderValue::from_static(content_type));
-    resp.headers_mut().insert(
-        "cache-control",
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    resp
-}
-
-fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Reply {
-    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
-    bytes_response(status, body)
-}
-
-/// A JSON body already written.
-fn bytes_response(status: StatusCode, body: Vec<u8>) -> Reply {
-    let mut resp = Response::new(hyper::Body::from(body));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    resp
 }
 
 /// `{"error":{"code","message"}}` with a status.
@@ -637,39 +512,6 @@ fn api_error(e: &Error) -> Reply {
         body["error"]["param"] = serde_json::Value::String(param.clone());
     }
     json_response(code.status(), &body)
-}
-
-/// Why a body could not be read.
-pub enum BodyError {
-    TooLarge,
-    Read(warp::Error),
-}
-
-mod bytes_buf {
-    use super::BodyError;
-    use futures_util::StreamExt;
-
-    /// Reads a body stream up to `limit` bytes.
-    pub async fn collect_body<S, B>(mut body: S, limit: u64) -> Result<Vec<u8>, BodyError>
-    where
-        S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
-        B: hyper::body::Buf,
-    {
-        let mut out = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let mut chunk = chunk.map_err(BodyError::Read)?;
-            if (out.len() + chunk.remaining()) as u64 > limit {
-                return Err(BodyError::TooLarge);
-            }
-            while chunk.has_remaining() {
-                let part = chunk.chunk();
-                out.extend_from_slice(part);
-                let n = part.len();
-                chunk.advance(n);
-            }
-        }
-        Ok(out)
-    }
 }
 
 /// Opens (or first builds) the index and serves until Ctrl-C or SIGTERM,
@@ -715,17 +557,58 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         .parse()
         .map_err(|e| anyhow::anyhow!("server.addr {:?}: {e}", server.addr))?;
     let state = Arc::new(AppState::new(index, engine, server, requests));
-    let svc = warp::service(routes(state));
-    let make = hyper::service::make_service_fn(move |_| {
-        let svc = svc.clone();
-        async move { Ok::<_, Infallible>(svc) }
-    });
-    let server = hyper::Server::try_bind(&addr)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?
-        .http1_header_read_timeout(Duration::from_secs(10))
-        .serve(make);
-    on_ready(server.local_addr());
-    server.with_graceful_shutdown(shutdown_signal()).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    on_ready(listener.local_addr()?);
+    // HTTP/1.1 only: a client speaking HTTP/2 gets an HTTP/1.1 error.
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let drain_limit =
+        Duration::from_millis(state.requests.request_timeout_ms.max(1)) + Duration::from_secs(5);
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, mostly: wait, then go on.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let service = hyper::service::service_fn(move |req| answer(state.clone(), req));
+                let conn = graceful.watch(
+                    http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+                );
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    // In-flight requests finish (within the time limit of a request, and a
+    // little more); idle keep-alive connections are closed.
+    if tokio::time::timeout(drain_limit, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "stopped with connections still open after {} s",
+            drain_limit.as_secs()
+        );
+    }
     tracing::info!("stopped");
     Ok(())
 }

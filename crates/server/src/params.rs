@@ -84,9 +84,9 @@ pub fn search_request(raw: &str, limits: &Limits) -> Result<SearchRequest> {
             "facets" => req.with_facets = boolean("facets", &value)?,
             "snippets" => req.with_snippets = boolean("snippets", &value)?,
             "meta_weight" => {
-                let w: f32 = number("meta_weight", &value, "a number")?;
+                let w: f64 = number("meta_weight", &value, "a number")?;
                 limits.check_meta_weight(w)?;
-                req.meta_weight = Some(w);
+                req.meta_weight = Some(w as f32);
             }
             other => return Err(unknown(other)),
         }

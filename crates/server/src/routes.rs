@@ -13,6 +13,8 @@ pub enum Route<'a> {
     MeiliDemo,
     /// `/vendor/NAME`: the demo's JavaScript libraries.
     Vendor(&'a str),
+    /// `/openapi.json`: the API's OpenAPI description.
+    OpenApi,
     /// `/healthz`.
     Healthz,
     /// `/readyz`.
@@ -49,6 +51,7 @@ impl<'a> Route<'a> {
             ["widget.js"] => Route::Widget,
             ["meili-demo"] => Route::MeiliDemo,
             ["vendor", name] => Route::Vendor(name),
+            ["openapi.json"] => Route::OpenApi,
             ["healthz"] => Route::Healthz,
             ["readyz"] => Route::Readyz,
             ["metrics"] => Route::Metrics,
@@ -71,6 +74,7 @@ impl<'a> Route<'a> {
             Route::Widget => "/widget.js",
             Route::MeiliDemo => "/meili-demo",
             Route::Vendor(_) => "/vendor",
+            Route::OpenApi => "/openapi.json",
             Route::Healthz => "/healthz",
             Route::Readyz => "/readyz",
             Route::Metrics => "/metrics",
@@ -83,6 +87,21 @@ impl<'a> Route<'a> {
             Route::Similar(_) => "/api/posts/{id}/similar",
             Route::Meili(_) => "/meili",
             Route::Unknown => "other",
+        }
+    }
+}
+
+impl Route<'_> {
+    /// The methods the route answers, as an `Allow` header lists them;
+    /// `None` for paths that are not routes (404, not 405). `/vendor/NAME`
+    /// is a route only for the files there are.
+    pub fn methods(&self) -> Option<&'static str> {
+        match self {
+            Route::Posts => Some("POST"),
+            Route::Post(_) => Some("GET, HEAD, DELETE"),
+            Route::Vendor(name) if crate::meili::assets::vendor(name).is_none() => None,
+            Route::Meili(_) | Route::Unknown => None,
+            _ => Some("GET, HEAD"),
         }
     }
 }
@@ -106,6 +125,22 @@ fn percent_decode(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn methods(path: &str) -> Option<&'static str> {
+        let segs = segments(path);
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        Route::of(&segs).methods()
+    }
+
+    #[test]
+    fn unknown_paths_have_no_methods_and_routes_list_theirs() {
+        assert_eq!(methods("/nowhere"), None);
+        assert_eq!(methods("/vendor/nothing.js"), None);
+        assert_eq!(methods("/vendor/meilisearch.js"), Some("GET, HEAD"));
+        assert_eq!(methods("/api/posts"), Some("POST"));
+        assert_eq!(methods("/api/posts/x"), Some("GET, HEAD, DELETE"));
+        assert_eq!(methods("/api/search"), Some("GET, HEAD"));
+    }
+
     fn route(path: &str) -> String {
         let segs = segments(path);
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -128,5 +163,151 @@ mod tests {
         );
         assert_eq!(route("/api/nowhere"), "other Unknown");
         assert_eq!(route("/vendor/a+b.js"), "/vendor Vendor(\"a+b.js\")");
+        assert_eq!(route("/openapi.json"), "/openapi.json OpenApi");
+    }
+}
+
+/// The OpenAPI document (`docs/openapi.json`, served at `/openapi.json`)
+/// against the route table, so that neither drifts from the other.
+#[cfg(test)]
+mod openapi {
+    use super::*;
+
+    /// A path of every route, one per variant: the exhaustive match makes a
+    /// new route fail to compile here until it has a sample (and so is
+    /// checked against the document).
+    fn sample(route: &Route) -> &'static str {
+        match route {
+            Route::Home => "/",
+            Route::Widget => "/widget.js",
+            Route::MeiliDemo => "/meili-demo",
+            Route::Vendor(_) => "/vendor/meilisearch.js",
+            Route::OpenApi => "/openapi.json",
+            Route::Healthz => "/healthz",
+            Route::Readyz => "/readyz",
+            Route::Metrics => "/metrics",
+            Route::Search => "/api/search",
+            Route::Suggest => "/api/suggest",
+            Route::Facets => "/api/facets",
+            Route::FacetSearch(_) => "/api/facets/tools/search",
+            Route::Posts => "/api/posts",
+            Route::Post(_) => "/api/posts/x",
+            Route::Similar(_) => "/api/posts/x/similar",
+            Route::Meili(_) => "/meili/indexes/posts/search",
+            Route::Unknown => "/nowhere",
+        }
+    }
+
+    fn route_of(path: &str, f: impl FnOnce(Route) -> bool) -> bool {
+        let segs = segments(path);
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        f(Route::of(&segs))
+    }
+
+    /// `path` with its `{parameters}` filled with a value each.
+    fn concrete(template: &str) -> String {
+        template
+            .split('/')
+            .map(|seg| match seg {
+                "{indexUid}" => "posts",
+                "{name}" => "meilisearch.js",
+                "{field}" => "tools",
+                s if s.starts_with('{') => "x",
+                s => s,
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    fn matches(template: &str, path: &str) -> bool {
+        let (t, p): (Vec<&str>, Vec<&str>) =
+            (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
+    }
+
+    #[test]
+    fn the_openapi_document_and_the_route_table_agree() {
+        let spec: serde_json::Value =
+            serde_json::from_str(crate::OPENAPI_JSON).expect("docs/openapi.json is JSON");
+        assert_eq!(spec["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
+        let paths = spec["paths"].as_object().expect("paths");
+        // Every documented operation is a route with that method.
+        for (template, ops) in paths {
+            let path = concrete(template);
+            let methods: Vec<String> = ops
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
+                .map(|m| m.to_uppercase())
+                .collect();
+            assert!(!methods.is_empty(), "{template}: no operation");
+            route_of(&path, |route| {
+                let allow = match route {
+                    Route::Meili(rest) => crate::meili::served_methods(rest),
+                    Route::Unknown => panic!("{template} is documented but is no route"),
+                    r => r.methods(),
+                };
+                if let Some(allow) = allow {
+                    for m in &methods {
+                        assert!(
+                            allow.split(", ").any(|a| a == m),
+                            "{m} {template}: route allows {allow}"
+                        );
+                    }
+                }
+                true
+            });
+        }
+        // Every route is documented, with every method it has.
+        let mut seen = Vec::new();
+        let samples = [
+            "/",
+            "/widget.js",
+            "/meili-demo",
+            "/vendor/meilisearch.js",
+            "/openapi.json",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/api/search",
+            "/api/suggest",
+            "/api/facets",
+            "/api/facets/tools/search",
+            "/api/posts",
+            "/api/posts/x",
+            "/api/posts/x/similar",
+            "/meili/indexes/posts/search",
+            "/nowhere",
+        ];
+        for path in samples {
+            route_of(path, |route| {
+                assert_eq!(sample(&route), path, "one sample per route");
+                seen.push(route.label());
+                let documented = paths.iter().find(|(t, _)| matches(t, path));
+                match (route, documented) {
+                    (Route::Unknown, None) => {}
+                    (Route::Unknown, Some((t, _))) => panic!("{path}: no route, documented as {t}"),
+                    (_, None) => panic!("{path} ({}) is not in docs/openapi.json", route.label()),
+                    (route, Some((t, ops))) => {
+                        for m in route
+                            .methods()
+                            .unwrap_or("")
+                            .split(", ")
+                            .filter(|m| !m.is_empty() && *m != "HEAD")
+                        {
+                            assert!(
+                                ops.get(m.to_lowercase()).is_some(),
+                                "{m} {t} is not documented"
+                            );
+                        }
+                    }
+                }
+                true
+            });
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), samples.len(), "a sample per route");
     }
 }

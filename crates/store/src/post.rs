@@ -35,9 +35,17 @@ pub struct Post {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub difficulty: Option<String>,
     /// Minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub reading_time: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub view_count: Option<u64>,
     /// The meta score inputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,13 +75,29 @@ pub struct Post {
 /// The four parts of a post's meta score, each an integer 0–100.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Score {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub quality: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub freshness: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub depth: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub clarity: Option<u64>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -111,11 +135,19 @@ pub struct Payload {
     pub source_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub paragraphs: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number"
+    )]
     pub seed: Option<u64>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -210,6 +242,46 @@ impl Post {
     }
 }
 
+/// A whole number of a post (a count, a score part), also when it is
+/// written with a fraction of zero (`12.0`): JSON Schema's `integer`, and
+/// what JSON from some languages looks like. A real fraction, a negative
+/// number or text is an error.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::{Error, Unexpected, Visitor};
+    struct Whole;
+    impl<'de> Visitor<'de> for Whole {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("u64")
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<Self::Value, E> {
+            if v.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&v) {
+                Ok(Some(v as u64))
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(Whole)
+        }
+    }
+    d.deserialize_option(Whole)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +315,20 @@ mod tests {
         assert!(Post::new(" ", "t").validate().is_err());
         assert!(Post::new("a", "").validate().is_err());
         assert!(Post::new("a", "t").validate().is_ok());
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        let p: Post = serde_json::from_str(
+            r#"{"id":"a","title":"t","view_count":12.0,"reading_time":null,"score":{"quality":80.0}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.view_count, Some(12));
+        assert_eq!(p.reading_time, None);
+        assert_eq!(p.score.unwrap().quality, Some(80));
+        for bad in [r#"1.5"#, "-1", r#""x""#, "1e30"] {
+            let json = format!(r#"{{"id":"a","title":"t","view_count":{bad}}}"#);
+            assert!(serde_json::from_str::<Post>(&json).is_err(), "{bad}");
+        }
     }
 }

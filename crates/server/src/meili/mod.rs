@@ -12,7 +12,9 @@ pub mod facet_search;
 pub mod filter;
 pub mod search;
 
-use super::{bytes_response, collect_body, json_response, AppState, BodyError, Reply};
+use crate::http::{bytes_response, collect_body, json_response, BodyError, Reply};
+use crate::AppState;
+use hyper::header::HeaderValue;
 use hyper::{Method, StatusCode};
 use postsearch_engine::Engine;
 use serde_json::{json, Map, Value};
@@ -27,6 +29,8 @@ pub struct MeiliError {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
+    /// The methods the route has, for a 405.
+    pub allow: Option<&'static str>,
 }
 
 impl MeiliError {
@@ -35,6 +39,25 @@ impl MeiliError {
             status,
             code: code.into(),
             message: message.into(),
+            allow: None,
+        }
+    }
+
+    /// A 405: `method` is not one of the route's `allow`.
+    fn method_not_allowed(method: &Method, path: &str, allow: &'static str) -> Self {
+        let writes = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
+        let message = if writes.contains(method) {
+            format!("postsearch's Meilisearch-compatible API does not write: {method} {path} is not allowed (allowed: {allow}; write through /api/posts instead)")
+        } else {
+            format!("{method} is not allowed on {path} (allowed: {allow})")
+        };
+        MeiliError {
+            allow: Some(allow),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                message,
+            )
         }
     }
 
@@ -58,7 +81,7 @@ impl MeiliError {
         } else {
             "invalid_request"
         };
-        json_response(
+        let mut resp = json_response(
             self.status,
             &json!({
                 "message": self.message,
@@ -66,7 +89,12 @@ impl MeiliError {
                 "type": kind,
                 "link": format!("https://docs.meilisearch.com/errors#{}", self.code),
             }),
-        )
+        );
+        if let Some(allow) = self.allow {
+            resp.headers_mut()
+                .insert("allow", HeaderValue::from_static(allow));
+        }
+        resp
     }
 }
 
@@ -98,6 +126,27 @@ impl From<postsearch_engine::Error> for MeiliError {
 }
 
 type MResult<T> = Result<T, MeiliError>;
+
+/// The methods postsearch answers on the `/meili` routes it knows; any
+/// other method there is a 405 with `Allow` (Meilisearch's writes among
+/// them: the message says to write through `/api/posts`). `None` for paths
+/// this table does not know (answered 501, whatever the method).
+pub(crate) fn served_methods(segs: &[&str]) -> Option<&'static str> {
+    Some(match segs {
+        ["indexes", _, "search"] => "GET, HEAD, POST",
+        ["indexes", _, "facet-search"] | ["multi-search"] => "POST",
+        ["health"]
+        | ["version"]
+        | ["stats"]
+        | ["indexes"]
+        | ["indexes", _]
+        | ["indexes", _, "stats"]
+        | ["indexes", _, "settings"]
+        | ["indexes", _, "settings", _]
+        | ["indexes", _, "documents", _] => "GET, HEAD",
+        _ => return None,
+    })
+}
 
 /// The filterable attributes (also the facets that can be asked for).
 pub use filter::FILTERABLE;
@@ -203,11 +252,7 @@ where
         .unwrap_or_else(|| Err(MeiliError::internal()))
 }
 
-async fn json_body<S, B>(state: &Arc<AppState>, body: S) -> MResult<Value>
-where
-    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
-    B: hyper::body::Buf + Send + 'static,
-{
+async fn json_body(state: &Arc<AppState>, body: hyper::body::Incoming) -> MResult<Value> {
     let limit = state.requests.max_body_bytes;
     let bytes = match collect_body(body, limit).await {
         Ok(b) => b,
@@ -238,18 +283,14 @@ where
 
 /// Answers a request under `/meili`; `segs` are the path segments after
 /// `meili`.
-pub async fn handle<S, B>(
+pub async fn handle(
     state: Arc<AppState>,
     method: &Method,
     path: &str,
     segs: &[&str],
     query: &str,
-    body: S,
-) -> Reply
-where
-    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
-    B: hyper::body::Buf + Send + 'static,
-{
+    body: hyper::body::Incoming,
+) -> Reply {
     match route(&state, method, path, segs, query, body).await {
         Ok(Answer::Value(v)) => json_response(StatusCode::OK, &v),
         Ok(Answer::Json(bytes)) => bytes_response(StatusCode::OK, bytes),
@@ -269,20 +310,22 @@ impl From<Value> for Answer {
     }
 }
 
-async fn route<S, B>(
+async fn route(
     state: &Arc<AppState>,
     method: &Method,
     path: &str,
     segs: &[&str],
     query: &str,
-    body: S,
-) -> MResult<Answer>
-where
-    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + Unpin + 'static,
-    B: hyper::body::Buf + Send + 'static,
-{
+    body: hyper::body::Incoming,
+) -> MResult<Answer> {
     let get = method == Method::GET || method == Method::HEAD;
     let post = method == Method::POST;
+    if let Some(allow) = served_methods(segs) {
+        let allowed = allow.split(", ").any(|m| m == method.as_str());
+        if !allowed {
+            return Err(MeiliError::method_not_allowed(method, path, allow));
+        }
+    }
     let uid = state.server.meili_index_uid.clone();
     if let ["indexes", u, ..] = segs {
         if *u != uid {
@@ -319,7 +362,13 @@ where
         (["indexes", _, "settings", name], true, _) => settings(state.engine.limits())
             .get(camel(name))
             .cloned()
-            .ok_or_else(|| not_implemented(method, path))?,
+            .ok_or_else(|| {
+                MeiliError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("Unknown setting `{name}`."),
+                )
+            })?,
         (["indexes", _, "documents", id], true, _) => {
             let fields: Option<Vec<String>> = super::params::pairs(query)
                 .into_iter()

@@ -19,6 +19,9 @@ pub const RANKING_SCORE_HALF: f64 = 10.0;
 /// Characters per word when `cropLength` (in words) becomes a snippet
 /// length (in characters).
 const CHARS_PER_WORD: usize = 7;
+/// Longest crop, in words (a longer `cropLength` crops nothing away: no
+/// stored text is that long).
+const MAX_CROP_WORDS: usize = 1 << 20;
 
 /// The parameters this layer understands.
 const KNOWN: [&str; 17] = [
@@ -86,12 +89,22 @@ pub struct Params {
 }
 
 fn usize_of(name: &str, v: &Value) -> MResult<usize> {
-    v.as_u64().map(|n| n as usize).ok_or_else(|| {
-        invalid(
-            name,
-            format!("expected a positive integer, but found `{v}`."),
-        )
-    })
+    // A whole number written with a fraction (`12.0`) is a whole number
+    // (as JSON Schema's `integer` says).
+    let whole = || {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f as u64)
+    };
+    v.as_u64()
+        .or_else(whole)
+        .map(|n| n as usize)
+        .ok_or_else(|| {
+            invalid(
+                name,
+                format!("expected a positive integer, but found `{v}`."),
+            )
+        })
 }
 
 fn string_of(name: &str, v: &Value) -> MResult<String> {
@@ -300,6 +313,11 @@ pub fn parse_params(obj: Map<String, Value>, limits: &Limits) -> MResult<Params>
             ),
         ));
     }
+    if p.page.is_some() && p.offset > limits.max_offset {
+        // A page past the deepest one has no hits (as in Meilisearch); the
+        // totals are still counted.
+        (p.limit, p.offset) = (0, 0);
+    }
     if p.offset > limits.max_offset {
         return Err(invalid(
             off_name,
@@ -365,13 +383,15 @@ pub fn params_from_query(raw: &str) -> MResult<Map<String, Value>> {
                     }
                 }
             }
-            "showRankingScore" | "showMatchesPosition" | "showRankingScoreDetails" => {
-                match v.trim() {
-                    "true" => json!(true),
-                    "false" => json!(false),
-                    _ => return Err(invalid(&k, format!("could not parse `{v}` as a boolean"))),
-                }
-            }
+            "showRankingScore"
+            | "showMatchesPosition"
+            | "showRankingScoreDetails"
+            | "retrieveVectors"
+            | "showPerformanceDetails" => match v.trim() {
+                "true" => json!(true),
+                "false" => json!(false),
+                _ => return Err(invalid(&k, format!("could not parse `{v}` as a boolean"))),
+            },
             "attributesToRetrieve"
             | "attributesToHighlight"
             | "attributesToCrop"
@@ -517,6 +537,10 @@ impl Attr<'_> {
 /// The attributes of the document of `stored` limited to `fields` (`None`
 /// or `*` = all, in stored order, the derived ones last; otherwise in the
 /// order asked, each once); `derived` are its derived attributes.
+/// Keys of a hit that the answer writes itself: a post's own fields of
+/// these names are left out (else the hit would hold the key twice).
+const RESERVED: [&str; 2] = ["_formatted", "_rankingScore"];
+
 fn attributes<'a>(
     stored: &'a StoredPost,
     fields: Option<&[String]>,
@@ -526,7 +550,7 @@ fn attributes<'a>(
     match fields.filter(|f| !f.iter().any(|x| x == "*")) {
         None => {
             for (name, raw) in stored.fields() {
-                if !DERIVED.contains(&name) {
+                if !DERIVED.contains(&name) && !RESERVED.contains(&name) {
                     out.push((name, Attr::Raw(raw)));
                 }
             }
@@ -543,7 +567,7 @@ fn attributes<'a>(
         }
         Some(fields) => {
             for name in fields {
-                if out.iter().any(|(n, _)| n == name) {
+                if out.iter().any(|(n, _)| n == name) || RESERVED.contains(&name.as_str()) {
                     continue;
                 }
                 // Names are borrowed from the derived list or the stored
@@ -751,7 +775,12 @@ fn format_value(out: &mut Vec<u8>, p: &Params, attr: &str, a: &Attr, h: &mut Hig
     };
     let text = |s: &str, h: &mut Highlighter| -> String {
         match crop {
-            Some(words) => h.snippet_within(s, words.max(1) * CHARS_PER_WORD, &marks),
+            Some(words) => {
+                let budget = words
+                    .clamp(1, MAX_CROP_WORDS)
+                    .saturating_mul(CHARS_PER_WORD);
+                h.snippet_within(s, budget, &marks)
+            }
             None => h.highlight_marked(s, &marks),
         }
     };
