@@ -103,8 +103,8 @@ impl Drop for Server {
 pub fn wait_ready(base: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        if let Ok(r) = ureq::get(&format!("{base}/readyz")).call() {
-            if r.status() == 200 {
+        if let Ok(r) = Req::get(&format!("{base}/readyz")).call() {
+            if r.status == 200 {
                 return;
             }
         }
@@ -137,29 +137,154 @@ pub fn spawn_server(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
 
 /// A GET: (status, body as JSON or text in "text").
 pub fn get(url: &str) -> (u16, serde_json::Value) {
-    call(ureq::get(url))
+    call(Req::get(url))
 }
 
 /// Any request, answered as (status, JSON body).
-pub fn call(req: ureq::Request) -> (u16, serde_json::Value) {
-    match req.call() {
-        Ok(r) => (r.status(), body_json(r)),
-        Err(ureq::Error::Status(code, r)) => (code, body_json(r)),
-        Err(e) => panic!("request failed: {e}"),
+pub fn call(req: Req) -> (u16, serde_json::Value) {
+    let r = req.call().unwrap_or_else(|e| panic!("request failed: {e}"));
+    (r.status, r.json())
+}
+
+/// A request with `body`, answered as (status, JSON body).
+pub fn send(req: Req, body: &str) -> (u16, serde_json::Value) {
+    let r = req
+        .send(body)
+        .unwrap_or_else(|e| panic!("request failed: {e}"));
+    (r.status, r.json())
+}
+
+/// A request being built: method, URL and headers, sent with ureq (every
+/// status is an answer, not an error; bodies are read whole).
+pub struct Req {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    timeout: Option<Duration>,
+}
+
+/// An answer: status, headers (names lower-case) and body, as received.
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Req {
+    /// A request of `method` to `url`; characters a URI cannot hold
+    /// (spaces, quotes, non-ASCII...) are percent-encoded, as browsers do.
+    pub fn new(method: &str, url: &str) -> Req {
+        let mut encoded = String::with_capacity(url.len());
+        for b in url.bytes() {
+            if b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b) {
+                encoded.push(b as char);
+            } else {
+                encoded.push_str(&format!("%{b:02X}"));
+            }
+        }
+        Req {
+            method: method.to_string(),
+            url: encoded,
+            headers: Vec::new(),
+            timeout: None,
+        }
+    }
+
+    pub fn get(url: &str) -> Req {
+        Req::new("GET", url)
+    }
+
+    pub fn post(url: &str) -> Req {
+        Req::new("POST", url)
+    }
+
+    pub fn delete(url: &str) -> Req {
+        Req::new("DELETE", url)
+    }
+
+    /// Adds a header.
+    pub fn set(mut self, name: &str, value: &str) -> Req {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Gives up after `t`.
+    pub fn timeout(mut self, t: Duration) -> Req {
+        self.timeout = Some(t);
+        self
+    }
+
+    /// Sends the request without a body.
+    pub fn call(self) -> Result<Resp, ureq::Error> {
+        self.run(Vec::new())
+    }
+
+    /// Sends the request with `body`.
+    pub fn send(self, body: &str) -> Result<Resp, ureq::Error> {
+        self.run(body.as_bytes().to_vec())
+    }
+
+    fn run(self, body: Vec<u8>) -> Result<Resp, ureq::Error> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .allow_non_standard_methods(true)
+            .timeout_global(self.timeout)
+            .build()
+            .into();
+        let mut request = ureq::http::Request::builder()
+            .method(self.method.as_str())
+            .uri(&self.url);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        let request = request.body(body).map_err(ureq::Error::from)?;
+        let mut resp = agent.run(request)?;
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut resp.body_mut().as_reader(), &mut body)
+            .map_err(ureq::Error::from)?;
+        Ok(Resp {
+            status: resp.status().as_u16(),
+            headers,
+            body,
+        })
     }
 }
 
-pub fn send(req: ureq::Request, body: &str) -> (u16, serde_json::Value) {
-    match req.send_string(body) {
-        Ok(r) => (r.status(), body_json(r)),
-        Err(ureq::Error::Status(code, r)) => (code, body_json(r)),
-        Err(e) => panic!("request failed: {e}"),
+impl Resp {
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.all(name).into_iter().next()
     }
-}
 
-fn body_json(r: ureq::Response) -> serde_json::Value {
-    let text = r.into_string().unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    /// Every value of header `name`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The `content-type` header ("" when absent).
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or("")
+    }
+
+    /// The body as text.
+    pub fn into_string(self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON (a string value when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        let text = String::from_utf8_lossy(&self.body);
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text.into_owned()))
+    }
 }
 
 /// Node and Chromium for a browser test, as `(node, chromium)`. When one is

@@ -7,7 +7,7 @@
 //! ignored in debug builds and run by hand in release:
 //! `cargo test --release --test crash -- --ignored --nocapture`.
 
-use crate::common::{bin, run, spawn_server, stderr};
+use crate::common::{bin, run, spawn_server, stderr, Req};
 use postsearch_store::index::PostIndex;
 use postsearch_store::Post;
 use rand::{Rng, SeedableRng};
@@ -235,17 +235,14 @@ fn server_kill_loop(count: usize, batch: usize, kills: usize, seed: u64) {
                 let end = (start + batch).min(lines.len());
                 let body = lines[start..end].join("\n");
                 let ids: Vec<String> = lines[start..end].iter().map(|l| id_of(l)).collect();
-                let answer = ureq::post(&format!("{base}/api/posts"))
+                let answer = Req::post(&format!("{base}/api/posts"))
                     .set("authorization", "Bearer crash")
                     .timeout(Duration::from_secs(60))
-                    .send_string(&body);
+                    .send(&body);
                 *next.lock().unwrap() = end;
                 match answer {
-                    Ok(r) if r.status() == 200 => posted.lock().unwrap().acked.extend(ids),
-                    Ok(r) => panic!("POST answered {}", r.status()),
-                    Err(ureq::Error::Status(code, r)) => {
-                        panic!("POST answered {code}: {}", r.into_string().unwrap())
-                    }
+                    Ok(r) if r.status == 200 => posted.lock().unwrap().acked.extend(ids),
+                    Ok(r) => panic!("POST answered {}: {}", r.status, r.json()),
                     Err(_) => {
                         // The server died under the request.
                         posted.lock().unwrap().unknown.push(ids);

@@ -1,12 +1,12 @@
 //! The Meilisearch-compatible API over HTTP without any client library:
 //! routes, error shapes, and a search answered like `/api/search`.
 
-use crate::common::{call, get, send, Server};
+use crate::common::{call, get, send, Req, Server};
 use serde_json::json;
 
 fn meili_post(server: &Server, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
     send(
-        ureq::post(&server.url(path)).set("content-type", "application/json"),
+        Req::post(&server.url(path)).set("content-type", "application/json"),
         &body.to_string(),
     )
 }
@@ -35,7 +35,7 @@ fn meili_routes_errors_and_search() {
         json!([{"id": "x"}]),
     );
     assert_eq!((s, e["code"].as_str()), (501, Some("not_implemented")));
-    let (s, e) = call(ureq::delete(&server.url("/meili/indexes/articles")));
+    let (s, e) = call(Req::delete(&server.url("/meili/indexes/articles")));
     assert_eq!((s, e["code"].as_str()), (405, Some("method_not_allowed")));
     assert!(e["message"].as_str().unwrap().contains("/api/posts"), "{e}");
     let (s, e) = meili_post(
@@ -209,7 +209,7 @@ fn preflights_allow_the_headers_meilisearch_clients_send() {
     let origin = "http://site.example";
     let server = Server::start(&[("POSTSEARCH_SERVER_CORS_ORIGINS", origin)]);
     let preflight = |asked: Option<&str>| {
-        let mut req = ureq::request("OPTIONS", &server.url("/meili/multi-search"))
+        let mut req = Req::new("OPTIONS", &server.url("/meili/multi-search"))
             .set("origin", origin)
             .set("access-control-request-method", "POST");
         if let Some(h) = asked {
@@ -218,7 +218,7 @@ fn preflights_allow_the_headers_meilisearch_clients_send() {
         let resp = req.call().unwrap();
         let header = |n: &str| resp.header(n).unwrap_or("").to_string();
         (
-            resp.status(),
+            resp.status,
             header("access-control-allow-headers"),
             header("access-control-allow-origin"),
             header("vary"),
@@ -238,7 +238,7 @@ fn preflights_allow_the_headers_meilisearch_clients_send() {
         );
     }
     // An answer to a listed origin varies with the origin, allowed or not.
-    let resp = ureq::get(&server.url("/healthz"))
+    let resp = Req::get(&server.url("/healthz"))
         .set("origin", "http://other.example")
         .call()
         .unwrap();
