@@ -416,6 +416,16 @@ fn answers_are_compressed_for_clients_that_accept_it() {
     // A page and a script too.
     let (_, headers, _) = raw(Req::get(&s.url("/widget.js")).set("accept-encoding", "br"));
     assert_eq!(header(&headers, "content-encoding"), ["br"]);
+    // A long answer (compressed off the request tasks) decodes whole.
+    let big = Req::post(&s.url("/meili/indexes/posts/search"))
+        .set("accept-encoding", "br")
+        .set("content-type", "application/json")
+        .send(r#"{"q":"the","limit":100}"#)
+        .unwrap();
+    assert_eq!(big.header("content-encoding"), Some("br"));
+    let answer: Value = serde_json::from_slice(&decoded("br", &big.body)).unwrap();
+    assert_eq!(answer["hits"].as_array().unwrap().len(), 100);
+    assert!(big.body.len() > 10_000, "a long answer: {}", big.body.len());
 }
 
 #[test]
