@@ -178,7 +178,9 @@ pub struct IndexArgs {
     /// Files or directories (.txt, .json, .jsonl, .ndjson); `-` reads JSONL from stdin.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Delete the index first and build it anew.
+    /// Build the index anew from PATH alone: built beside the old index,
+    /// which keeps serving and is replaced only when the import succeeded
+    /// (refused while another process writes to it).
     #[arg(long)]
     pub rebuild: bool,
     /// Print the summary as JSON.
@@ -348,10 +350,9 @@ pub fn run(cli: Cli) -> Result<i32> {
 fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
     let cfg = load_config(global, &[])?.config;
     let dir = &cfg.index.dir;
-    if args.rebuild && dir.exists() {
-        remove_index(dir)?;
+    if !postsearch_store::rebuild::may_hold_an_index(dir)? {
+        return Err(postsearch_store::rebuild::not_an_index(dir).into());
     }
-    let index = PostIndex::open_or_create(dir)?;
     let progress = progress_bar();
     let mut writer_opts = WriterOptions {
         budget_bytes: cfg.index.writer_budget_mb << 20,
@@ -361,13 +362,23 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
         writer_opts.commit_every = n.max(1);
     }
     let started = std::time::Instant::now();
-    let summary = import_paths(
-        &index,
-        &args.paths,
-        &ReadOptions::default(),
-        writer_opts,
-        &mut |_| progress.inc(1),
-    )
+    let read_opts = ReadOptions::default();
+    let mut on_item = |_: &_| progress.inc(1);
+    let summary = if args.rebuild {
+        // Built beside the old index, which serves until the new one is
+        // complete and survives any failure.
+        postsearch_store::rebuild::rebuild_paths(
+            dir,
+            &args.paths,
+            &read_opts,
+            writer_opts,
+            &mut on_item,
+        )
+    } else {
+        PostIndex::open_or_create(dir).and_then(|index| {
+            import_paths(&index, &args.paths, &read_opts, writer_opts, &mut on_item)
+        })
+    }
     .with_context(|| format!("indexing into {}", dir.display()))?;
     progress.finish_and_clear();
     report_import(&summary, started.elapsed(), args.json)?;
@@ -376,33 +387,6 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
     } else {
         EXIT_REJECTED
     })
-}
-
-/// Deletes an index directory's contents, refusing anything that is not an
-/// index (so `--rebuild --index ~` cannot wipe a home directory).
-fn remove_index(dir: &std::path::Path) -> Result<()> {
-    let looks_like_index = dir.join("meta.json").is_file()
-        || std::fs::read_dir(dir)?
-            .filter_map(|e| e.ok())
-            .all(|e| e.file_name() == ".gitkeep");
-    anyhow::ensure!(
-        looks_like_index,
-        "{} does not look like an index; not deleting it",
-        dir.display()
-    );
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_name() == ".gitkeep" {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path)?;
-        } else {
-            std::fs::remove_file(&path)?;
-        }
-    }
-    Ok(())
 }
 
 fn report_import(summary: &ImportSummary, took: std::time::Duration, json: bool) -> Result<()> {

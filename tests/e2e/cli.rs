@@ -348,3 +348,47 @@ fn a_killed_import_leaves_a_committed_index_and_a_rerun_finishes() {
     );
     assert_eq!(documents(dir.path()), 3000);
 }
+
+#[test]
+fn a_rebuild_never_loses_the_index_and_foreign_folders_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("ix");
+    let count = |ix: &std::path::Path| {
+        let out = run(ix, &["stats", "--json"]);
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        v["documents"].as_u64().unwrap()
+    };
+    let out = run(&index, &["index", "data/sample.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = count(&index);
+    assert!(before > 900);
+    // A rebuild from a missing file fails and leaves the index as it was.
+    let out = run(&index, &["index", "--rebuild", "no/such/file.jsonl"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(count(&index), before);
+    // A rebuild from the seed alone replaces it.
+    let out = run(&index, &["index", "--rebuild", "tests/fixtures/seed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(count(&index), 1);
+    // A folder of other files: refused, untouched, with or without --rebuild.
+    let mine = dir.path().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "mine").unwrap();
+    for args in [
+        &["index", "data/sample.jsonl"][..],
+        &["index", "--rebuild", "data/sample.jsonl"],
+    ] {
+        let out = run(&mine, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains("not a postsearch index"),
+            "{}",
+            stderr(&out)
+        );
+        let names: Vec<_> = std::fs::read_dir(&mine)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["notes.txt"], "{args:?}");
+    }
+}

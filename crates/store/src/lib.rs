@@ -22,6 +22,7 @@ pub mod indexer;
 pub mod ingest;
 pub mod meta;
 pub mod post;
+pub mod rebuild;
 pub mod schema;
 pub mod stored;
 pub mod values;
