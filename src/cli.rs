@@ -19,6 +19,11 @@ use std::path::PathBuf;
 
 /// Exit status when some posts were rejected.
 pub const EXIT_REJECTED: i32 = 2;
+/// Exit status of a command that failed (nothing done, or a fatal error).
+pub const EXIT_FAILED: i32 = 1;
+/// Exit status of a command line that could not be understood (sysexits'
+/// `EX_USAGE`), distinct from [`EXIT_REJECTED`].
+pub const EXIT_USAGE: i32 = 64;
 
 /// Full-text search for technical posts, on Tantivy.
 #[derive(Debug, Parser)]
@@ -291,7 +296,15 @@ pub fn load_config(
 
 /// Runs the CLI; returns the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print and succeed; anything else is a
+            // usage error, with its own exit status.
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { 0 };
+        }
+    };
     let default_level = match cli.command {
         Command::Serve(_) => "info",
         _ => "warn",
@@ -311,7 +324,7 @@ pub fn main() -> i32 {
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             eprintln!("postsearch: error: {e:#}");
-            1
+            EXIT_FAILED
         }
     }
 }
@@ -615,17 +628,32 @@ fn stats(global: &GlobalArgs, args: JsonArg) -> Result<i32> {
 fn delete(global: &GlobalArgs, args: DeleteArgs) -> Result<i32> {
     let cfg = load_config(global, &[])?.config;
     let index = PostIndex::open(&cfg.index.dir)?;
-    let mut writer = Writer::new(&index, WriterOptions::default())?;
-    let mut missing = 0;
+    // All or nothing: every id is checked before any is deleted.
+    let searcher = index.searcher();
+    let mut missing = Vec::new();
     for id in &args.ids {
-        if !writer.delete(id)? {
-            eprintln!("{id}: no such post");
-            missing += 1;
+        if index.locate(&searcher, id)?.is_none() {
+            missing.push(id);
         }
     }
+    if !missing.is_empty() {
+        for id in &missing {
+            eprintln!("{id}: no such post");
+        }
+        eprintln!(
+            "nothing deleted: {} of {} ids not found",
+            missing.len(),
+            args.ids.len()
+        );
+        return Ok(EXIT_FAILED);
+    }
+    let mut writer = Writer::new(&index, WriterOptions::default())?;
+    for id in &args.ids {
+        writer.delete(id)?;
+    }
     writer.finish()?;
-    eprintln!("{} deleted, {missing} not found", args.ids.len() - missing);
-    Ok(if missing == 0 { 0 } else { 1 })
+    eprintln!("{} deleted", args.ids.len());
+    Ok(0)
 }
 
 /// `postsearch config`.

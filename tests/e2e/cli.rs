@@ -134,9 +134,14 @@ fn a_changed_post_replaces_the_old_one_and_delete_removes_it() {
     };
     assert_eq!((search("zebra"), search("giraffe")), (0, 1));
     assert_eq!(documents(dir.path()), 2);
+    // All or nothing: one missing id, nothing deleted, each missing id said.
     let out = run(dir.path(), &["delete", "x1", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("nope: no such post"));
+    assert!(stderr(&out).contains("nothing deleted"), "{}", stderr(&out));
+    assert_eq!(documents(dir.path()), 2);
+    let out = run(dir.path(), &["delete", "x1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(documents(dir.path()), 1);
 }
 
@@ -208,7 +213,18 @@ fn search_prints_hits_and_json_has_the_contract_shape() {
     }
     assert!(resp["facets"]["quality"]["85-100"].is_u64());
     let out = run(dir.path(), &["search", "x", "--sort", "sideways"]);
-    assert_eq!(out.status.code(), Some(2), "clap rejects a bad sort");
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "clap rejects a bad sort: a usage error"
+    );
+    let out = run(dir.path(), &["search", "x", "--no-such-flag"]);
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "a usage error is not 2 (posts rejected)"
+    );
+    assert!(run(dir.path(), &["--help"]).status.success());
     let out = run(dir.path(), &["similar", "alphanode-013989", "--json"]);
     let sim: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(sim["hits"].as_array().unwrap().len(), 5);

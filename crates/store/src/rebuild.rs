@@ -15,14 +15,35 @@ use tantivy::Directory;
 /// (the repository's `index/` keeps a `.gitkeep`).
 const KEPT: [&str; 1] = [".gitkeep"];
 
-/// Whether `dir` is missing, empty (but for [`KEPT`] files) or an index:
-/// a folder postsearch may write an index into.
+/// Whether `dir` is missing, an index, or holds nothing but [`KEPT`] files
+/// and the files of an index whose creation was cut short: a folder
+/// postsearch may write an index into.
 pub fn may_hold_an_index(dir: &Path) -> Result<bool> {
     if !dir.exists() || PostIndex::exists(dir) {
         return Ok(true);
     }
     let mut entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    Ok(entries.all(|e| e.is_ok_and(|e| KEPT.iter().any(|k| e.file_name() == *k))))
+    Ok(entries.all(|e| {
+        e.is_ok_and(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            KEPT.contains(&name.as_str()) || is_index_file(&name)
+        })
+    }))
+}
+
+/// Whether `name` is a file tantivy writes in an index folder: its meta
+/// and lock files, a segment's files (`<32 hex digits>.<ext>`, deletes
+/// `<32 hex>.<opstamp>.del`) and its atomic writes' temporary files.
+fn is_index_file(name: &str) -> bool {
+    if matches!(
+        name,
+        "meta.json" | ".managed.json" | ".tantivy-meta.lock" | ".tantivy-writer.lock"
+    ) || name.starts_with(".tmp")
+    {
+        return true;
+    }
+    let (stem, _) = name.split_once('.').unwrap_or((name, ""));
+    stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The refusal to write an index into `dir`.
@@ -216,6 +237,22 @@ mod tests {
         rebuild(&kept, &file).unwrap();
         assert!(kept.join(".gitkeep").is_file());
         assert_eq!(docs(&kept), 1);
+    }
+
+    #[test]
+    fn the_files_of_an_index_cut_short_are_an_index_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        for name in [
+            ".tantivy-writer.lock",
+            ".managed.json",
+            "0123456789abcdef0123456789abcdef.idx",
+            ".tmpAbC12",
+        ] {
+            std::fs::write(tmp.path().join(name), "").unwrap();
+        }
+        assert!(may_hold_an_index(tmp.path()).unwrap());
+        std::fs::write(tmp.path().join("0123.idx"), "").unwrap();
+        assert!(!may_hold_an_index(tmp.path()).unwrap());
     }
 
     #[test]
