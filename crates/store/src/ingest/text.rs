@@ -151,7 +151,44 @@ pub fn to_text(post: &Post) -> String {
 
 /// Parses one post in the text form. `path` names the file in the rejection.
 pub fn parse(bytes: &[u8], path: &str) -> Result<Post, Rejection> {
-    let text = decode(bytes, path)?;
+    parse_text(decode(bytes, path)?, path)
+}
+
+/// Parses every post of a file in the text form: each ends with its
+/// `Similar Posts` line, and the last may lack it. Each post (with the
+/// 1-based line it starts on) or rejection goes to `sink`; text after the
+/// last `Similar Posts` that is not a post is a rejection with its line,
+/// never dropped in silence.
+pub fn parse_all(bytes: &[u8], path: &str, sink: &mut dyn FnMut(Result<(Post, usize), Rejection>)) {
+    let text = match decode(bytes, path) {
+        Ok(text) => text,
+        Err(r) => return sink(Err(r)),
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut start = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let last = i + 1 == lines.len();
+        if line.trim() != END_MARKER && !last {
+            continue;
+        }
+        let part = &lines[start..=i];
+        if part.iter().any(|l| !l.trim().is_empty()) {
+            // The post's own first line (blank lines before it skipped).
+            let first = start + part.iter().position(|l| !l.trim().is_empty()).unwrap_or(0);
+            let result = parse_text(&part.join("\n"), path)
+                .map(|post| (post, first + 1))
+                .map_err(|mut r| {
+                    r.line += start;
+                    r
+                });
+            sink(result);
+        }
+        start = i + 1;
+    }
+}
+
+/// Parses one post from its text (already decoded).
+fn parse_text(text: &str, path: &str) -> Result<Post, Rejection> {
     let lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
     let last = lines
         .iter()
@@ -791,5 +828,47 @@ mod tests {
             let back = parse(text.as_bytes(), "rt.txt").unwrap_or_else(|r| panic!("{r}\n{text}"));
             assert_eq!(back, post, "{text}");
         }
+    }
+
+    fn parse_file(text: &str) -> Vec<Result<(String, usize), String>> {
+        let mut out = Vec::new();
+        parse_all(text.as_bytes(), "f.txt", &mut |r| {
+            out.push(
+                r.map(|(p, line)| (p.id, line))
+                    .map_err(|r| format!("{}:{}", r.line, r.reason)),
+            )
+        });
+        out
+    }
+
+    #[test]
+    fn every_post_of_a_file_is_read_or_reported() {
+        let post = |id: &str| {
+            let mut p = Post::new(id, format!("title of {id}"));
+            p.body = Some("a body".into());
+            to_text(&p)
+        };
+        let (a, b) = (post("a"), post("b"));
+        let lines_of_a = a.lines().count();
+        // Two posts: both, each with the line it starts on.
+        let got = parse_file(&format!("{a}\n{b}\n"));
+        assert_eq!(got, [Ok(("a".into(), 1)), Ok(("b".into(), lines_of_a + 1))]);
+        // Blank lines between them change nothing but the line.
+        let got = parse_file(&format!("{a}\n\n\n{b}"));
+        assert_eq!(got[1], Ok(("b".into(), lines_of_a + 3)));
+        // Text after the last post that is not a post: a rejection at its line.
+        let got = parse_file(&format!("{a}\nstray words\n"));
+        assert_eq!(got[0], Ok(("a".into(), 1)));
+        let err = got[1].clone().unwrap_err();
+        assert!(err.starts_with(&format!("{}:", lines_of_a + 1)), "{err}");
+        // A bad second post is reported at its own lines; the first is kept.
+        let bad = b.replace("source id: b", "source id:");
+        let got = parse_file(&format!("{a}\n{bad}"));
+        assert_eq!(got[0], Ok(("a".into(), 1)));
+        let err = got[1].clone().unwrap_err();
+        let line: usize = err.split(':').next().unwrap().parse().unwrap();
+        assert!(line > lines_of_a, "{err}");
+        // One post, as before.
+        assert_eq!(parse_file(&a), [Ok(("a".into(), 1))]);
     }
 }

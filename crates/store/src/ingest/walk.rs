@@ -118,11 +118,13 @@ fn read_file(path: &Path, opts: &ReadOptions, sink: &mut dyn FnMut(ReadItem)) {
         Err(reason) => return sink(Err(Rejection::new(name, 0, reason))),
     };
     match format {
-        Format::Text => sink(text::parse(&bytes, &name).map(|post| SourcedPost {
-            post,
-            path: name.clone(),
-            line: 1,
-        })),
+        Format::Text => text::parse_all(&bytes, &name, &mut |parsed| {
+            sink(parsed.map(|(post, line)| SourcedPost {
+                post,
+                path: name.clone(),
+                line,
+            }))
+        }),
         _ => json::parse_json_document(&bytes, &name, sink),
     }
 }
