@@ -127,8 +127,30 @@ fn parse_array(bytes: &[u8], start: usize, path: &str, sink: &mut dyn FnMut(Read
             Some(Ok(v)) => sink(sourced(v, path, line, &format!("post #{n}: "))),
             Some(Err(e)) => {
                 let at = line + e.line().saturating_sub(1);
-                let reason = format!("post #{n}: invalid JSON: {}", message(&e));
-                return sink(Err(Rejection::new(path, at, reason)));
+                // Go on at the next element when the broken one can be
+                // stepped over (its brackets balance): one bad post does
+                // not take the rest of the array with it.
+                let (next, tail) = match skip_element(bytes, pos) {
+                    Skip::Next(next) => (Some(next), ""),
+                    Skip::End(end) => {
+                        let reason = format!("post #{n}: invalid JSON: {}", message(&e));
+                        sink(Err(Rejection::new(path, at, reason)));
+                        return expect_end(bytes, end + 1, path, &mut lines, sink);
+                    }
+                    Skip::Eof => (
+                        None,
+                        "; the array is not well-formed from here, so no post after it could be read",
+                    ),
+                };
+                let reason = format!("post #{n}: invalid JSON: {}{tail}", message(&e));
+                sink(Err(Rejection::new(path, at, reason)));
+                match next {
+                    Some(next) => {
+                        pos = next;
+                        continue;
+                    }
+                    None => return,
+                }
             }
             None => {
                 let reason = format!("post #{n}: unexpected end of file in the array");
@@ -146,6 +168,41 @@ fn parse_array(bytes: &[u8], start: usize, path: &str, sink: &mut dyn FnMut(Read
             }
         }
     }
+}
+
+/// Where an array goes on after a broken element that starts at `pos`.
+enum Skip {
+    /// The next element starts at this offset (after the `,`).
+    Next(usize),
+    /// The array's `]` is at this offset.
+    End(usize),
+    /// The brackets never balance: the rest cannot be read.
+    Eof,
+}
+
+/// Steps over the element at `pos`, counting brackets outside strings.
+fn skip_element(bytes: &[u8], pos: usize) -> Skip {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in bytes.iter().enumerate().skip(pos) {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b']' if depth == 0 => return Skip::End(i),
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => return Skip::Next(i + 1),
+            _ => {}
+        }
+    }
+    Skip::Eof
 }
 
 /// Rejects anything but whitespace after the closing `]`.
@@ -383,5 +440,45 @@ mod tests {
                 (d, t) => panic!("line {n}: {d:?} vs {t:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_broken_post_in_an_array_does_not_take_the_rest_with_it() {
+        let p = |id: &str| format!("{{\"id\":\"{id}\",\"title\":\"t {id}\"}}");
+        // #2 has a syntax error; #3 and #4 are read all the same.
+        let text = format!(
+            "[\n{},\n{{\"id\":\"b\" \"title\":1}},\n{},\n{}\n]\n",
+            p("a"),
+            p("c"),
+            p("d")
+        );
+        let items = doc(&text);
+        assert_eq!(
+            ids(&items),
+            [
+                ("a".to_string(), 2),
+                ("c".to_string(), 4),
+                ("d".to_string(), 5)
+            ]
+        );
+        let errs = rejections(&items);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("d.json:3: post #2: invalid JSON"),
+            "{errs:?}"
+        );
+        // The broken post is the last one: the array still ends well.
+        let text = format!("[{}, {{\"id\": }}]", p("a"));
+        let items = doc(&text);
+        assert_eq!(ids(&items).len(), 1);
+        assert_eq!(rejections(&items).len(), 1, "{:?}", rejections(&items));
+        // Unbalanced brackets: what follows cannot be read, and that is said.
+        let text = format!("[{}, {{\"id\": [1, {}]", p("a"), p("c"));
+        let errs = rejections(&doc(&text));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].contains("no post after it could be read"),
+            "{errs:?}"
+        );
     }
 }
