@@ -1,11 +1,11 @@
 //! The read side of Meilisearch's HTTP API under `/meili`, for one index
 //! (`server.meili_index_uid`, `posts` by default): search (GET, POST and
-//! multi-search), documents by id, and the index, settings, stats, health
-//! and version calls clients make on start-up. Everything that would write
-//! (documents, settings, keys, tasks, ...) is answered 501
+//! multi-search), facet search, documents by id, and the index, settings,
+//! stats, health and version calls clients make on start-up. A write on a
+//! route answered here is a 405 with `Allow` ([`served_methods`]); every
+//! other route (document writes, keys, tasks, ...) is a 501
 //! `not_implemented`. Errors have Meilisearch's shape
-//! `{"message","code","type","link"}`. See README "Meilisearch
-//! compatibility".
+//! `{"message","code","type","link"}`. See docs/meilisearch.md.
 
 pub mod assets;
 pub mod facet_search;
