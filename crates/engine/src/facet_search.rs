@@ -13,9 +13,6 @@ use postsearch_store::error::{Error, Result};
 use postsearch_store::schema::FACET_FIELDS;
 use serde::{Deserialize, Serialize};
 
-/// Most values one facet search may ask for.
-pub const MAX_FACET_HITS: usize = 100;
-
 /// A query typed into a facet's search box.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FacetQuery {
@@ -138,12 +135,7 @@ impl Engine {
                 ),
             ));
         }
-        if limit > MAX_FACET_HITS {
-            return Err(Error::bad_request(
-                "limit",
-                format!("limit must be at most {MAX_FACET_HITS}, got {limit}"),
-            ));
-        }
+        self.limits.check_facet_hits(limit)?;
         self.limits.check_query(typed)?;
         let counting = SearchRequest {
             limit: 0,

@@ -12,6 +12,8 @@ pub const MAX_LIMIT: usize = 100;
 pub const MAX_OFFSET: usize = 10_000;
 /// Longest query, in bytes, by default.
 pub const MAX_QUERY_BYTES: usize = 1024;
+/// Most values one facet search may ask for.
+pub const MAX_FACET_HITS: usize = 100;
 /// Most typed filters one request may hold (kept and excluded together).
 pub const MAX_FILTERS: usize = 256;
 /// Largest meta weight a request may set.
@@ -61,6 +63,17 @@ impl Limits {
             return Err(Error::bad_request(
                 "limit",
                 format!("limit must be at most {}, got {limit}", self.max_limit),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the number of values a facet search asks for.
+    pub fn check_facet_hits(&self, limit: usize) -> Result<()> {
+        if limit > MAX_FACET_HITS {
+            return Err(Error::bad_request(
+                "limit",
+                format!("limit must be at most {MAX_FACET_HITS}, got {limit}"),
             ));
         }
         Ok(())

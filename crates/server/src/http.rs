@@ -145,10 +145,22 @@ fn compressible(content_type: &str) -> bool {
     )
 }
 
-/// Compresses `resp` for a client whose request had `request_headers`,
-/// when it accepts an encoding we have, the body is text and long enough.
-/// Text answers vary with `Accept-Encoding`, compressed or not.
-pub fn compress(request_headers: &HeaderMap, resp: &mut Reply) {
+/// The encoding to answer a request with `headers` in (its
+/// `Accept-Encoding`, see [`negotiate`]).
+pub fn accepted(headers: &HeaderMap) -> Option<Encoding> {
+    let accept = headers
+        .get_all("accept-encoding")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    negotiate(&accept)
+}
+
+/// Compresses `resp` with `encoding` (the client's, see [`accepted`]) when
+/// the body is text and long enough. Text answers vary with
+/// `Accept-Encoding`, compressed or not.
+pub fn compress(encoding: Option<Encoding>, resp: &mut Reply) {
     let Some(content_type) = resp
         .headers()
         .get("content-type")
@@ -164,13 +176,7 @@ pub fn compress(request_headers: &HeaderMap, resp: &mut Reply) {
     if resp.body().len() < MIN_COMPRESSED_BYTES {
         return;
     }
-    let accept = request_headers
-        .get_all("accept-encoding")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
-    let Some(encoding) = negotiate(&accept) else {
+    let Some(encoding) = encoding else {
         return;
     };
     let body = resp.body();
@@ -224,7 +230,7 @@ mod tests {
         let mut resp = asset(Box::leak(body.to_string().into_boxed_str()), content_type);
         let mut headers = HeaderMap::new();
         headers.insert("accept-encoding", HeaderValue::from_str(accept).unwrap());
-        compress(&headers, &mut resp);
+        compress(accepted(&headers), &mut resp);
         resp
     }
 

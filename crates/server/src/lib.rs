@@ -18,7 +18,7 @@ pub mod settings;
 pub use settings::{RequestLimits, ServeOptions, ServerConfig};
 
 use errors::Code;
-use http::{asset, collect_body, compress, json_response, BodyError, Reply};
+use http::{accepted, asset, collect_body, compress, json_response, BodyError, Encoding, Reply};
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use metrics::Metrics;
@@ -78,6 +78,8 @@ pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 struct Call {
     method: Method,
     path: String,
+    /// The path's segments, percent-decoded (see [`routes::segments`]).
+    segments: Vec<String>,
     /// The raw query string ("" when absent).
     query: String,
     headers: HeaderMap,
@@ -92,6 +94,7 @@ pub async fn answer(
     let (parts, body) = req.into_parts();
     let call = Call {
         method: parts.method,
+        segments: routes::segments(parts.uri.path()),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().unwrap_or("").to_string(),
         headers: parts.headers,
@@ -104,17 +107,15 @@ pub async fn answer(
 async fn handle(state: Arc<AppState>, req: Call) -> Reply {
     let started = Instant::now();
     let (method, path) = (req.method.clone(), req.path.clone());
-    let headers = req.headers.clone();
-    let headers = &headers;
     let route = {
-        let segments = routes::segments(&path);
-        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
         Route::of(&segs).label()
     };
-    let origin = headers.get("origin").cloned();
+    let origin = req.headers.get("origin").cloned();
+    let encoding = accepted(&req.headers);
     let limits = state.requests;
     let mut response = if method == Method::OPTIONS {
-        cors::preflight(&state, origin.as_ref(), headers)
+        cors::preflight(&state, origin.as_ref(), &req.headers)
     } else {
         match tokio::time::timeout(Duration::from_secs(1), state.permits.acquire()).await {
             Err(_) | Ok(Err(_)) => {
@@ -142,7 +143,7 @@ async fn handle(state: Arc<AppState>, req: Call) -> Reply {
     };
     cors::add_cors(&state, origin.as_ref(), response.headers_mut());
     if method != Method::HEAD {
-        response = compressed(headers, response).await;
+        response = compressed(encoding, response).await;
     }
     let status = response.status().as_u16();
     let secs = started.elapsed().as_secs_f64();
@@ -161,11 +162,11 @@ async fn dispatch(state: Arc<AppState>, req: Call) -> Reply {
     let Call {
         method,
         path,
+        segments,
         query,
         headers,
         body,
     } = req;
-    let segments = routes::segments(&path);
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let route = Route::of(&segs);
     let get = method == Method::GET || method == Method::HEAD;
@@ -282,14 +283,13 @@ async fn dispatch(state: Arc<AppState>, req: Call) -> Reply {
 const COMPRESS_INLINE_MAX: usize = 64 << 10;
 
 /// `response`, compressed if the client accepts it (see [`compress`]).
-async fn compressed(headers: &HeaderMap, mut response: Reply) -> Reply {
-    if response.body().len() <= COMPRESS_INLINE_MAX {
-        compress(headers, &mut response);
+async fn compressed(encoding: Option<Encoding>, mut response: Reply) -> Reply {
+    if encoding.is_none() || response.body().len() <= COMPRESS_INLINE_MAX {
+        compress(encoding, &mut response);
         return response;
     }
-    let headers = headers.clone();
     spawn_engine_work(move || {
-        compress(&headers, &mut response);
+        compress(encoding, &mut response);
         response
     })
     .await

@@ -299,10 +299,10 @@ pub fn parse_params(obj: Map<String, Value>, limits: &Limits) -> MResult<Params>
             p.offset = (page - 1).saturating_mul(hpp);
         }
     }
-    let (lim_name, off_name) = if p.page.is_some() {
-        ("hitsPerPage", "page")
+    let lim_name = if p.page.is_some() {
+        "hitsPerPage"
     } else {
-        ("limit", "offset")
+        "limit"
     };
     if p.limit > limits.max_limit {
         return Err(invalid(
@@ -313,19 +313,19 @@ pub fn parse_params(obj: Map<String, Value>, limits: &Limits) -> MResult<Params>
             ),
         ));
     }
-    if p.page.is_some() && p.offset > limits.max_offset {
+    if p.offset > limits.max_offset {
+        if p.page.is_none() {
+            return Err(invalid(
+                "offset",
+                format!(
+                    "postsearch pages at most {} hits deep, got an offset of {}.",
+                    limits.max_offset, p.offset
+                ),
+            ));
+        }
         // A page past the deepest one has no hits (as in Meilisearch); the
         // totals are still counted.
         (p.limit, p.offset) = (0, 0);
-    }
-    if p.offset > limits.max_offset {
-        return Err(invalid(
-            off_name,
-            format!(
-                "postsearch pages at most {} hits deep, got an offset of {}.",
-                limits.max_offset, p.offset
-            ),
-        ));
     }
     Ok(p)
 }
