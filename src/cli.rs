@@ -176,6 +176,11 @@ pub struct ServeArgs {
     /// Origins allowed by CORS, comma-separated (`*` for any)
     #[arg(long, value_name = "ORIGINS")]
     pub cors_origins: Option<String>,
+    /// Serve the index as it is: writes are refused, no index is built when
+    /// there is none, and nothing is written in the index folder (it may be
+    /// on a read-only volume; commits by another process are picked up)
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -376,7 +381,14 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
     }
     let started = std::time::Instant::now();
     let read_opts = ReadOptions::default();
-    let mut on_item = |_: &_| progress.inc(1);
+    // Rejections are reported as they are read (the summary lists only
+    // the first ones): a file of millions of bad lines costs no memory.
+    let mut on_item = |item: &postsearch_store::ingest::ReadItem| {
+        progress.inc(1);
+        if let Err(r) = item {
+            progress.suspend(|| eprintln!("{r}"));
+        }
+    };
     let summary = if args.rebuild {
         // Built beside the old index, which serves until the new one is
         // complete and survives any failure.
@@ -395,7 +407,7 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
     .with_context(|| format!("indexing into {}", dir.display()))?;
     progress.finish_and_clear();
     report_import(&summary, started.elapsed(), args.json)?;
-    Ok(if summary.rejected.is_empty() {
+    Ok(if summary.rejected_count == 0 {
         0
     } else {
         EXIT_REJECTED
@@ -404,9 +416,6 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
 
 fn report_import(summary: &ImportSummary, took: std::time::Duration, json: bool) -> Result<()> {
     let mut err = std::io::stderr().lock();
-    for r in &summary.rejected {
-        writeln!(err, "{r}")?;
-    }
     let secs = took.as_secs_f64();
     let rate = summary.read() as f64 / secs.max(1e-9);
     if json {
@@ -680,6 +689,11 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
                 "--data",
             ),
             ("server.cors_origins", args.cors_origins, "--cors-origins"),
+            (
+                "server.read_only",
+                args.read_only.then(|| "true".to_string()),
+                "--read-only",
+            ),
         ],
     )?;
     // Searches run on the blocking pool, one per core: more at once only

@@ -64,8 +64,22 @@ pub struct LimitsConfig {
     pub max_limit: usize,
     /// Largest `offset`.
     pub max_offset: usize,
-    /// Largest request body (POST /api/posts), in bytes.
+    /// Most words, phrases and filters in one query.
+    pub max_query_terms: usize,
+    /// Most words in one quoted phrase.
+    pub max_phrase_words: usize,
+    /// Most facets one search counts or selects.
+    pub max_facets: usize,
+    /// Most searches in one multi-search.
+    pub max_multi_search_queries: usize,
+    /// Longest highlight tag or crop marker, in bytes.
+    pub max_tag_bytes: usize,
+    /// Largest crop, in words.
+    pub max_crop_words: usize,
+    /// Largest request body of a write (POST /api/posts), in bytes.
     pub max_body_bytes: u64,
+    /// Largest body of any other request (a `/meili` search), in bytes.
+    pub max_search_body_bytes: u64,
     /// Time limit of one request, in milliseconds.
     pub request_timeout_ms: u64,
     /// Requests served at once; more wait in line.
@@ -79,7 +93,14 @@ impl Default for LimitsConfig {
             max_query_bytes: engine.max_query_bytes,
             max_limit: engine.max_limit,
             max_offset: engine.max_offset,
+            max_query_terms: engine.max_query_terms,
+            max_phrase_words: engine.max_phrase_words,
+            max_facets: engine.max_facets,
+            max_multi_search_queries: engine.max_multi_search_queries,
+            max_tag_bytes: engine.max_tag_bytes,
+            max_crop_words: engine.max_crop_words,
             max_body_bytes: requests.max_body_bytes,
+            max_search_body_bytes: requests.max_search_body_bytes,
             request_timeout_ms: requests.request_timeout_ms,
             max_concurrent_requests: requests.max_concurrent_requests,
         }
@@ -93,6 +114,12 @@ impl LimitsConfig {
             max_query_bytes: self.max_query_bytes,
             max_limit: self.max_limit,
             max_offset: self.max_offset,
+            max_query_terms: self.max_query_terms,
+            max_phrase_words: self.max_phrase_words,
+            max_facets: self.max_facets,
+            max_multi_search_queries: self.max_multi_search_queries,
+            max_tag_bytes: self.max_tag_bytes,
+            max_crop_words: self.max_crop_words,
         }
     }
 
@@ -100,6 +127,7 @@ impl LimitsConfig {
     pub fn requests(&self) -> RequestLimits {
         RequestLimits {
             max_body_bytes: self.max_body_bytes,
+            max_search_body_bytes: self.max_search_body_bytes,
             request_timeout_ms: self.request_timeout_ms,
             max_concurrent_requests: self.max_concurrent_requests,
         }

@@ -27,6 +27,9 @@ const TYPO_SKIP_DOC_RATIO: u64 = 200;
 const TYPO_SKIP_MIN_DOCS: u64 = 20;
 /// Most typo variants one word expands to (the most frequent are kept).
 const MAX_TYPO_TERMS: usize = 8;
+/// Words of more letters get no typo variants: a hash or a long identifier
+/// is copied, not typed, and its automaton would cost for nothing.
+const MAX_TYPO_LETTERS: usize = 32;
 /// Most completions of a prefix (the most frequent are kept).
 const MAX_PREFIX_TERMS: usize = 24;
 /// Dictionary entries scanned for completions of one prefix.
@@ -271,7 +274,7 @@ impl Builder<'_> {
             return Ok(Vec::new());
         };
         let letters = typed.chars().filter(|c| c.is_alphabetic()).count();
-        if typed.chars().any(|c| c.is_ascii_digit()) || letters < 5 {
+        if typed.chars().any(|c| c.is_ascii_digit()) || !(5..=MAX_TYPO_LETTERS).contains(&letters) {
             return Ok(Vec::new());
         }
         // A word that many posts contain is not a typo: expanding it would
@@ -291,6 +294,7 @@ impl Builder<'_> {
                 let automaton = FuzzyTermQuery::new(probe, distance, true).automaton()?;
                 let mut found = Vec::new();
                 for segment in self.searcher.segment_readers() {
+                    crate::budget::check_tantivy()?;
                     let inverted = segment.inverted_index(self.fields.words)?;
                     let mut stream = inverted.terms().search(&automaton).into_stream()?;
                     while stream.advance() {
@@ -329,6 +333,7 @@ impl Builder<'_> {
                     let upper = prefix_upper_bound(&typed);
                     let mut found = Vec::new();
                     for segment in self.searcher.segment_readers() {
+                        crate::budget::check_tantivy()?;
                         let inverted = segment.inverted_index(self.fields.words)?;
                         let mut range = inverted.terms().range().ge(typed.as_bytes());
                         if let Some(upper) = &upper {

@@ -7,6 +7,7 @@
 //! server and the benchmark all call it; it knows nothing of HTTP or the
 //! command line, and every limit of a request is checked here ([`Limits`]).
 
+pub mod budget;
 pub mod build;
 pub mod cache;
 pub mod collector;
@@ -144,7 +145,7 @@ impl Engine {
 
     fn run(&self, req: &SearchRequest, keep_posts: bool) -> Result<DetailedSearch> {
         self.limits.check(req)?;
-        let parsed = parse_request(req)?;
+        let parsed = parse_request(req, &self.limits)?;
         self.run_parsed(req, parsed, keep_posts)
     }
 
@@ -251,6 +252,7 @@ impl Engine {
         query: &dyn tantivy::query::Query,
         collector: &C,
     ) -> Result<C::Fruit> {
+        budget::check()?;
         Ok(self.threads.search(searcher, query, collector)?)
     }
 
@@ -296,6 +298,7 @@ impl Engine {
             .iter()
             .skip(req.offset)
             .map(|c| {
+                budget::check()?;
                 let stored = self.index.stored_at(searcher, c.address)?;
                 let post = stored
                     .hit_post(req.with_snippets)
@@ -378,9 +381,11 @@ pub fn make_hit(
     }
 }
 
-/// The query of `req`: its text parsed, its typed filters checked and added.
-fn parse_request(req: &SearchRequest) -> Result<query::ParsedQuery> {
+/// The query of `req`: its text parsed and checked against `limits`, its
+/// typed filters checked and added.
+fn parse_request(req: &SearchRequest, limits: &Limits) -> Result<query::ParsedQuery> {
     let mut parsed = query::parse(&req.q).map_err(|e| Error::bad_request("q", e.0))?;
+    limits.check_parsed(&parsed)?;
     let typed = |filters: &[Filter]| -> Result<Vec<Filter>> {
         filters
             .iter()

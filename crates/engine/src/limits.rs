@@ -2,7 +2,9 @@
 //! every caller: the CLI, `/api` and `/meili` all pass their requests to the
 //! engine, which refuses what exceeds them with the field at fault.
 
+use crate::query::ParsedQuery;
 use crate::types::SearchRequest;
+use postsearch_store::analysis::{longest_word, MAX_WORD_BYTES};
 use postsearch_store::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +20,18 @@ pub const MAX_FACET_HITS: usize = 100;
 pub const MAX_FILTERS: usize = 256;
 /// Largest meta weight a request may set.
 pub const MAX_META_WEIGHT: f64 = 100.0;
+/// Most words, phrases and filters one query may hold, by default.
+pub const MAX_QUERY_TERMS: usize = 32;
+/// Most words one quoted phrase may hold, by default.
+pub const MAX_PHRASE_WORDS: usize = 32;
+/// Most facets one search may count or select, by default.
+pub const MAX_FACETS: usize = 64;
+/// Most searches one multi-search may hold, by default.
+pub const MAX_MULTI_SEARCH_QUERIES: usize = 64;
+/// Longest highlight tag or crop marker, in bytes, by default.
+pub const MAX_TAG_BYTES: usize = 256;
+/// Longest crop, in words, by default.
+pub const MAX_CROP_WORDS: usize = 1000;
 
 /// What one request may ask of the engine (`[limits]` in `postsearch.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +43,20 @@ pub struct Limits {
     pub max_limit: usize,
     /// Largest `offset`.
     pub max_offset: usize,
+    /// Most words, phrases and filters in one query (`q`).
+    pub max_query_terms: usize,
+    /// Most words in one quoted phrase.
+    pub max_phrase_words: usize,
+    /// Most facets one search may count (`/meili` `facets`) or select
+    /// (`/api` `facet=`).
+    pub max_facets: usize,
+    /// Most searches in one `/meili/multi-search`.
+    pub max_multi_search_queries: usize,
+    /// Longest `highlightPreTag`, `highlightPostTag` or `cropMarker`, in
+    /// bytes.
+    pub max_tag_bytes: usize,
+    /// Largest `cropLength`, in words.
+    pub max_crop_words: usize,
 }
 
 impl Default for Limits {
@@ -37,8 +65,26 @@ impl Default for Limits {
             max_query_bytes: MAX_QUERY_BYTES,
             max_limit: MAX_LIMIT,
             max_offset: MAX_OFFSET,
+            max_query_terms: MAX_QUERY_TERMS,
+            max_phrase_words: MAX_PHRASE_WORDS,
+            max_facets: MAX_FACETS,
+            max_multi_search_queries: MAX_MULTI_SEARCH_QUERIES,
+            max_tag_bytes: MAX_TAG_BYTES,
+            max_crop_words: MAX_CROP_WORDS,
         }
     }
+}
+
+/// `value` must be at most `max`, or the request is refused naming `param`
+/// and the `[limits]` key that sets `max`.
+fn at_most(param: &str, what: &str, value: usize, max: usize, key: &str) -> Result<()> {
+    if value > max {
+        return Err(Error::bad_request(
+            param,
+            format!("{what}: {value}; the limit is {max} (limits.{key})"),
+        ));
+    }
+    Ok(())
 }
 
 impl Limits {
@@ -102,6 +148,78 @@ impl Limits {
         Ok(())
     }
 
+    /// Checks a parsed query: the number of its terms, the words of each
+    /// phrase, and the length of every word (a word longer than the index
+    /// keeps could match nothing, so it is refused rather than dropped).
+    pub fn check_parsed(&self, parsed: &ParsedQuery) -> Result<()> {
+        let terms = parsed.clauses.len()
+            + parsed.excluded.len()
+            + parsed.filters.len()
+            + parsed.excluded_filters.len();
+        at_most(
+            "q",
+            "words, phrases and filters in the query",
+            terms,
+            self.max_query_terms,
+            "max_query_terms",
+        )?;
+        for clause in parsed.clauses.iter().chain(&parsed.excluded) {
+            if let Some(word) = longest_word(&clause.text).filter(|w| w.len() > MAX_WORD_BYTES) {
+                let shown: String = word.chars().take(20).collect();
+                return Err(Error::bad_request(
+                    "q",
+                    format!(
+                        "the word `{shown}…` is {} bytes long; words of more than {MAX_WORD_BYTES} bytes are not indexed, so it cannot be searched",
+                        word.len()
+                    ),
+                ));
+            }
+            if clause.phrase {
+                let words = postsearch_store::analysis::word_count(&clause.text);
+                at_most(
+                    "q",
+                    "words in a phrase",
+                    words,
+                    self.max_phrase_words,
+                    "max_phrase_words",
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the number of facets a search counts or selects.
+    pub fn check_facets(&self, param: &str, facets: usize) -> Result<()> {
+        at_most(param, "facets", facets, self.max_facets, "max_facets")
+    }
+
+    /// Checks the number of searches of a multi-search.
+    pub fn check_multi_search(&self, queries: usize) -> Result<()> {
+        at_most(
+            "queries",
+            "searches in one multi-search",
+            queries,
+            self.max_multi_search_queries,
+            "max_multi_search_queries",
+        )
+    }
+
+    /// Checks the length of a highlight tag or crop marker.
+    pub fn check_tag(&self, param: &str, tag: &str) -> Result<()> {
+        at_most(
+            param,
+            "bytes",
+            tag.len(),
+            self.max_tag_bytes,
+            "max_tag_bytes",
+        )
+    }
+
+    /// Checks a crop length, in words.
+    pub fn check_crop(&self, param: &str, words: usize) -> Result<()> {
+        at_most(param, "words", words, self.max_crop_words, "max_crop_words")
+    }
+
     /// Checks every limited value of a search.
     pub fn check(&self, req: &SearchRequest) -> Result<()> {
         self.check_query(&req.q)?;
@@ -110,6 +228,7 @@ impl Limits {
         if let Some(w) = req.meta_weight {
             self.check_meta_weight(f64::from(w))?;
         }
+        self.check_facets("facet", req.facets.values().map(Vec::len).sum())?;
         let filters = req.filters.len() + req.excluded_filters.len();
         if filters > MAX_FILTERS {
             return Err(Error::bad_request(

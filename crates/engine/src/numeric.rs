@@ -36,7 +36,7 @@ impl Engine {
                 ));
             }
         }
-        let parsed = super::parse_request(req)?;
+        let parsed = super::parse_request(req, &self.limits)?;
         let all = !relaxed
             && match req.match_mode {
                 MatchMode::All => true,

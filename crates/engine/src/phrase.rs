@@ -150,13 +150,11 @@ impl PhraseWeight {
         }
         .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
         let bm25 = self.bm25.as_ref().map(|w| w.boost_by(boost));
-        Ok(Some(Matches::collect(
-            &mut cursors,
-            |doc, count| match &bm25 {
-                Some(w) => w.score(fieldnorms.fieldnorm_id(doc), count),
-                None => 1.0,
-            },
-        )))
+        Matches::collect(&mut cursors, |doc, count| match &bm25 {
+            Some(w) => w.score(fieldnorms.fieldnorm_id(doc), count),
+            None => 1.0,
+        })
+        .map(Some)
     }
 }
 
@@ -260,13 +258,22 @@ struct Matches {
 impl Matches {
     /// Walks `cursors` (one per word, in phrase order) to the documents
     /// holding the phrase; `score` scores a document from its phrase count.
-    fn collect(cursors: &mut [Cursor], score: impl Fn(DocId, u32) -> Score) -> Matches {
+    /// Stops when the request's budget is spent (see [`crate::budget`]).
+    fn collect(
+        cursors: &mut [Cursor],
+        score: impl Fn(DocId, u32) -> Score,
+    ) -> tantivy::Result<Matches> {
         let mut out = Matches::default();
         let mut starts = Vec::new();
         let mut next = Vec::new();
         let mut bits = Vec::new();
         let mut target = cursors[0].doc();
+        let mut candidates = 0u32;
         'docs: while target != TERMINATED {
+            candidates = candidates.wrapping_add(1);
+            if candidates.is_multiple_of(crate::budget::CHECK_EVERY) {
+                crate::budget::check_tantivy()?;
+            }
             for cursor in cursors.iter_mut() {
                 let doc = cursor.seek(target);
                 if doc != target {
@@ -291,7 +298,7 @@ impl Matches {
             cursors[0].advance();
             target = cursors[0].doc();
         }
-        out
+        Ok(out)
     }
 }
 

@@ -10,9 +10,6 @@ use postsearch_store::schema::{FACET_FIELDS, TEXT_FIELDS};
 use postsearch_store::values::facet_value;
 use std::ops::Bound;
 
-/// Most clauses a query may hold; words past it are ignored.
-pub const MAX_CLAUSES: usize = 32;
-
 /// A text clause: one word or a phrase, optionally in one text field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextClause {
@@ -38,13 +35,21 @@ pub enum Filter {
 
 impl Filter {
     /// `field` has exactly `value` (normalized as the index holds it).
-    /// `field` must be a facet field.
+    /// `field` must be a facet field, and `value` not be empty or blank:
+    /// no post has an empty facet value, so a filter on one is a mistake
+    /// (it is refused rather than read as no filter at all).
     pub fn facet(field: &str, value: &str) -> Result<Filter, QueryError> {
         let canonical = facet_field(field)
             .ok_or_else(|| QueryError(format!("`{field}` is not a facet field")))?;
+        let value = facet_value(value);
+        if value.is_empty() {
+            return Err(QueryError(format!(
+                "a filter on `{canonical}` needs a value (got an empty one)"
+            )));
+        }
         Ok(Filter::Facet {
             field: canonical.into(),
-            value: facet_value(value),
+            value,
         })
     }
 
@@ -143,9 +148,6 @@ pub fn parse(q: &str) -> Result<ParsedQuery, QueryError> {
         i = next;
         let item = interpret(&token, quoted)?;
         let Some(item) = item else { continue };
-        if out.clauses.len() + out.excluded.len() + out.filters.len() >= MAX_CLAUSES {
-            break;
-        }
         match (item, negated) {
             (Item::Text(c), false) => out.clauses.push(c),
             (Item::Text(c), true) => out.excluded.push(c),
@@ -346,8 +348,15 @@ mod tests {
     }
 
     #[test]
-    fn clause_count_is_capped() {
+    fn every_clause_is_kept_for_the_limits_to_judge() {
         let q = parse(&"word ".repeat(500)).unwrap();
-        assert_eq!(q.clauses.len(), MAX_CLAUSES);
+        assert_eq!(q.clauses.len(), 500);
+    }
+
+    #[test]
+    fn an_empty_facet_value_is_refused() {
+        assert!(Filter::facet("stack", "").is_err());
+        assert!(Filter::facet("stack", "  ").is_err());
+        assert!(Filter::facet("stack", "django").is_ok());
     }
 }

@@ -88,6 +88,7 @@ impl Engine {
             self.limits.check(&req)?;
             let mut parsed = super::query::parse(&req.q)
                 .map_err(|e| postsearch_store::error::Error::bad_request("q", e.0))?;
+            self.limits.check_parsed(&parsed)?;
             for clause in &mut parsed.clauses {
                 clause.field.get_or_insert_with(|| "title".to_string());
             }

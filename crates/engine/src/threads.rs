@@ -95,12 +95,16 @@ impl SearchThreads {
         let next = AtomicUsize::new(0);
         let fruits: Vec<Mutex<Option<tantivy::Result<SegmentFruit<C>>>>> =
             readers.iter().map(|_| Mutex::new(None)).collect();
-        let work = || loop {
-            let Some(&ord) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                return;
-            };
-            let fruit = collector.collect_segment(weight.as_ref(), ord as u32, &readers[ord]);
-            *fruits[ord].lock().unwrap_or_else(|e| e.into_inner()) = Some(fruit);
+        // The helpers work within the request's budget too.
+        let budget = crate::budget::current().unwrap_or_default();
+        let work = || {
+            budget.enter(|| loop {
+                let Some(&ord) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    return;
+                };
+                let fruit = collector.collect_segment(weight.as_ref(), ord as u32, &readers[ord]);
+                *fruits[ord].lock().unwrap_or_else(|e| e.into_inner()) = Some(fruit);
+            })
         };
         helpers.in_place_scope(|scope| {
             for _ in 1..self.threads.min(readers.len()) {

@@ -31,8 +31,11 @@ pub enum Code {
     WritesDisabled,
     /// A write without the right token.
     Unauthorized,
-    /// A body over `limits.max_body_bytes`.
+    /// A body over `limits.max_body_bytes` (writes) or
+    /// `limits.max_search_body_bytes` (the rest).
     PayloadTooLarge,
+    /// A body that did not arrive within `limits.request_timeout_ms`.
+    BodyTimeout,
     /// A preflight from an origin not in `server.cors_origins`.
     CorsForbidden,
 }
@@ -53,6 +56,7 @@ impl Code {
             Code::WritesDisabled => (StatusCode::FORBIDDEN, "writes_disabled"),
             Code::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Code::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Code::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             Code::CorsForbidden => (StatusCode::FORBIDDEN, "cors_forbidden"),
         }
     }
@@ -77,6 +81,7 @@ impl From<ErrorCode> for Code {
             ErrorCode::Io => Code::Io,
             ErrorCode::Config => Code::Config,
             ErrorCode::Internal => Code::Internal,
+            ErrorCode::Interrupted => Code::Timeout,
         }
     }
 }
@@ -94,6 +99,7 @@ mod tests {
             ErrorCode::Io,
             ErrorCode::Config,
             ErrorCode::Internal,
+            ErrorCode::Interrupted,
         ] {
             let api = Code::from(code);
             assert_eq!(api.as_str(), code.as_str());

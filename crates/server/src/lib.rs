@@ -17,11 +17,13 @@ pub mod settings;
 
 pub use settings::{RequestLimits, ServeOptions, ServerConfig};
 
+use bytes::Bytes;
 use errors::Code;
 use http::{accepted, asset, collect_body, compress, json_response, BodyError, Encoding, Reply};
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use metrics::Metrics;
+use postsearch_engine::budget::{Budget, Cancel};
 use postsearch_engine::Engine;
 use postsearch_engine::{EngineOptions, Error};
 use postsearch_store::index::PostIndex;
@@ -107,47 +109,50 @@ pub async fn answer(
 async fn handle(state: Arc<AppState>, req: Call) -> Reply {
     let started = Instant::now();
     let (method, path) = (req.method.clone(), req.path.clone());
-    let route = {
+    let (label, meili, write_op) = {
         let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
-        Route::of(&segs).label()
+        let route = Route::of(&segs);
+        let write = match (route, &method) {
+            (Route::Posts, &Method::POST) => Some(WriteOp::Upsert),
+            (Route::Post(id), &Method::DELETE) => Some(WriteOp::Delete(id.to_string())),
+            _ => None,
+        };
+        (route.label(), matches!(route, Route::Meili(_)), write)
     };
     let origin = req.headers.get("origin").cloned();
     let encoding = accepted(&req.headers);
-    let limits = state.requests;
+    let deadline = started + Duration::from_millis(state.requests.request_timeout_ms.max(1));
     let mut response = if method == Method::OPTIONS {
         cors::preflight(&state, origin.as_ref(), &req.headers)
+    } else if let Some(op) = write_op {
+        write(&state, &req.headers, op, req.body, deadline)
+            .await
+            .unwrap_or_else(|e| api_error(&e))
     } else {
-        match tokio::time::timeout(Duration::from_secs(1), state.permits.acquire()).await {
-            Err(_) | Ok(Err(_)) => {
-                error_response(Code::Overloaded, "too many requests at once; try again")
+        match read(&state, req, deadline, label).await {
+            Ok(reply) => reply,
+            Err(Refusal(code, message)) if meili => {
+                meili::MeiliError::new(code.status(), code.as_str(), message).reply()
             }
-            Ok(Ok(_permit)) => {
-                let timeout = Duration::from_millis(limits.request_timeout_ms.max(1));
-                let work = tokio::spawn(dispatch(state.clone(), req));
-                match tokio::time::timeout(timeout, work).await {
-                    Ok(Ok(resp)) => resp,
-                    Ok(Err(join)) => {
-                        tracing::error!(%path, "handler panicked: {join}");
-                        error_response(
-                            Code::Internal,
-                            "the request failed; the server is still running",
-                        )
-                    }
-                    Err(_) => error_response(
-                        Code::Timeout,
-                        &format!("the request took longer than {} ms", timeout.as_millis()),
-                    ),
-                }
-            }
+            Err(Refusal(code, message)) => error_response(code, &message),
         }
     };
+    if matches!(
+        response.status(),
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+    ) {
+        // The rest of the body is not read: the connection cannot be reused.
+        response
+            .headers_mut()
+            .insert("connection", HeaderValue::from_static("close"));
+    }
     cors::add_cors(&state, origin.as_ref(), response.headers_mut());
     if method != Method::HEAD {
         response = compressed(encoding, response).await;
     }
     let status = response.status().as_u16();
     let secs = started.elapsed().as_secs_f64();
-    state.metrics.observe(route, method.as_str(), status, secs);
+    state.metrics.observe(label, method.as_str(), status, secs);
     tracing::debug!(
         method = %method,
         path = %path,
@@ -158,13 +163,169 @@ async fn handle(state: Arc<AppState>, req: Call) -> Reply {
     response
 }
 
-async fn dispatch(state: Arc<AppState>, req: Call) -> Reply {
-    let Call {
+/// A request the dispatcher answers itself, with its code and message
+/// (in the shape of the route's API: `/api` or `/meili`).
+struct Refusal(Code, String);
+
+tokio::task_local! {
+    /// The budget of the request whose task this is (see [`on_engine`]).
+    static REQUEST_BUDGET: Budget;
+}
+
+/// Answers a read (every request but a write): its body is read first, then
+/// it takes a slot and runs within the request's time limit. Its engine
+/// work stops when the limit passes (answered 503 `timeout`) or when the
+/// client goes away (see [`StopOnDrop`]).
+async fn read(
+    state: &Arc<AppState>,
+    req: Call,
+    deadline: Instant,
+    label: &'static str,
+) -> Result<Reply, Refusal> {
+    // The body is read before a slot is taken, so that clients trickling
+    // their bodies in hold none: slots go to requests ready to run.
+    let body = match req.method {
+        Method::GET | Method::HEAD => Bytes::new(),
+        _ => {
+            let limit = state.requests.max_search_body_bytes;
+            read_body(req.body, &req.headers, limit, deadline).await?
+        }
+    };
+    let _permit = match tokio::time::timeout(Duration::from_secs(1), state.permits.acquire()).await
+    {
+        Ok(Ok(permit)) => permit,
+        Err(_) | Ok(Err(_)) => {
+            return Err(Refusal(
+                Code::Overloaded,
+                "too many requests at once; try again".into(),
+            ))
+        }
+    };
+    let cancel = Cancel::new();
+    let budget = Budget::new(Some(deadline), cancel.clone());
+    let parts = Parts {
+        method: req.method,
+        path: req.path,
+        segments: req.segments,
+        query: req.query,
+        body,
+    };
+    let work = tokio::spawn(REQUEST_BUDGET.scope(budget, dispatch(state.clone(), parts)));
+    let mut stop = StopOnDrop {
+        state: state.clone(),
+        cancel,
+        abort: work.abort_handle(),
+        label,
+        armed: true,
+    };
+    let answer = tokio::time::timeout_at(deadline.into(), work).await;
+    stop.armed = false;
+    match answer {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(join)) => {
+            tracing::error!(route = label, "handler panicked: {join}");
+            Err(Refusal(
+                Code::Internal,
+                "the request failed; the server is still running".into(),
+            ))
+        }
+        Err(_) => {
+            stop.stop("timeout");
+            Err(Refusal(
+                Code::Timeout,
+                format!(
+                    "the request took longer than {} ms; its work was stopped",
+                    state.requests.request_timeout_ms
+                ),
+            ))
+        }
+    }
+}
+
+/// Stops a request's work if the request is dropped before it is answered:
+/// hyper drops it when its client closes the connection.
+struct StopOnDrop {
+    state: Arc<AppState>,
+    cancel: Cancel,
+    abort: tokio::task::AbortHandle,
+    label: &'static str,
+    /// Whether dropping it stops the work (cleared once answered).
+    armed: bool,
+}
+
+impl StopOnDrop {
+    /// Stops the work now, counting and logging it under `reason`.
+    fn stop(&self, reason: &str) {
+        self.cancel.cancel();
+        self.abort.abort();
+        self.state.metrics.stopped(self.label, reason);
+        tracing::warn!(
+            route = self.label,
+            reason,
+            "request stopped before its answer"
+        );
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.stop("client_gone");
+        }
+    }
+}
+
+/// Reads a request body of at most `limit` bytes that must arrive by
+/// `deadline`. A body announced over the limit is refused before any of it
+/// is read.
+async fn read_body(
+    body: hyper::body::Incoming,
+    headers: &HeaderMap,
+    limit: u64,
+    deadline: Instant,
+) -> Result<Bytes, Refusal> {
+    let too_large = || {
+        Refusal(
+            Code::PayloadTooLarge,
+            format!("the body is over the limit of {limit} bytes"),
+        )
+    };
+    let announced = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout_at(deadline.into(), collect_body(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(Bytes::from(bytes)),
+        Ok(Err(BodyError::TooLarge)) => Err(too_large()),
+        Ok(Err(BodyError::Read(e))) => Err(Refusal(
+            Code::BadRequest,
+            format!("could not read the body: {e}"),
+        )),
+        Err(_) => Err(Refusal(
+            Code::BodyTimeout,
+            "the body did not arrive within the request's time limit".into(),
+        )),
+    }
+}
+
+/// A read request, its body read.
+struct Parts {
+    method: Method,
+    path: String,
+    segments: Vec<String>,
+    query: String,
+    body: Bytes,
+}
+
+async fn dispatch(state: Arc<AppState>, req: Parts) -> Reply {
+    let Parts {
         method,
         path,
         segments,
         query,
-        headers,
         body,
     } = req;
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -194,13 +355,7 @@ async fn dispatch(state: Arc<AppState>, req: Call) -> Reply {
             StatusCode::OK,
             &serde_json::json!({"status": "ok"}),
         )),
-        (Route::Readyz, true) => {
-            let docs = state.engine.index().searcher().num_docs();
-            Ok(json_response(
-                StatusCode::OK,
-                &serde_json::json!({"ready": true, "documents": docs}),
-            ))
-        }
+        (Route::Readyz, true) => Ok(readiness(&state).await),
         (Route::Metrics, true) => {
             let docs = state.engine.index().searcher().num_docs();
             let mut resp = hyper::Response::new(bytes::Bytes::from(state.metrics.render(docs)));
@@ -253,12 +408,6 @@ async fn dispatch(state: Arc<AppState>, req: Call) -> Reply {
                 Err(e) => Err(e),
             }
         }
-        (Route::Posts, false) if method == Method::POST => {
-            write(&state, &headers, WriteOp::Upsert(body)).await
-        }
-        (Route::Post(id), false) if method == Method::DELETE => {
-            write(&state, &headers, WriteOp::Delete(id.to_string())).await
-        }
         _ => {
             return match route.methods() {
                 Some(allow) => {
@@ -275,6 +424,37 @@ async fn dispatch(state: Arc<AppState>, req: Call) -> Reply {
         }
     };
     result.unwrap_or_else(|e| api_error(&e))
+}
+
+/// `/readyz`: 200 when a search over every segment succeeds (a page of
+/// every post with its facets and snippet: the postings, the columns and
+/// the store are all read), else 503 with the error.
+async fn readiness(state: &Arc<AppState>) -> Reply {
+    let probe = on_engine(state, |e| {
+        let req = postsearch_engine::SearchRequest {
+            limit: 1,
+            ..postsearch_engine::SearchRequest::default()
+        };
+        e.search(&req).map(|_| e.index().searcher().num_docs())
+    })
+    .await;
+    match probe {
+        Some(Ok(docs)) => json_response(
+            StatusCode::OK,
+            &serde_json::json!({"ready": true, "documents": docs}),
+        ),
+        Some(Err(e)) => {
+            tracing::error!("not ready: a search fails: {e}");
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({"ready": false, "error": format!("a search fails: {e}")}),
+            )
+        }
+        None => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({"ready": false, "error": "a search failed (see the server log)"}),
+        ),
+    }
 }
 
 /// Answers longer than this are compressed on the blocking pool (a
@@ -357,16 +537,18 @@ fn yield_to_requests() {
 }
 
 /// Runs `f` on the state's engine on the blocking pool (see
-/// [`spawn_engine_work`]); `None` if the task failed (it panicked), which is
-/// logged. Every route that searches, `/api` and `/meili` alike, goes
-/// through here.
+/// [`spawn_engine_work`]), within the request's budget (its engine loops
+/// stop when the request times out or its client goes away); `None` if the
+/// task failed (it panicked), which is logged. Every route that searches,
+/// `/api` and `/meili` alike, goes through here.
 pub(crate) async fn on_engine<R, F>(state: &Arc<AppState>, f: F) -> Option<R>
 where
     R: Send + 'static,
     F: FnOnce(&Engine) -> R + Send + 'static,
 {
     let engine = state.engine.clone();
-    match spawn_engine_work(move || f(&engine)).await {
+    let budget = REQUEST_BUDGET.try_with(Budget::clone).unwrap_or_default();
+    match spawn_engine_work(move || budget.enter(|| f(&engine))).await {
         Ok(r) => Some(r),
         Err(join) => {
             tracing::error!("engine task failed: {join}");
@@ -391,8 +573,9 @@ where
     }
 }
 
+/// A write: `POST /api/posts` or `DELETE /api/posts/ID`.
 enum WriteOp {
-    Upsert(hyper::body::Incoming),
+    Upsert,
     Delete(String),
 }
 
@@ -403,8 +586,25 @@ struct WriteAnswer {
     summary: ImportSummary,
 }
 
-async fn write(state: &Arc<AppState>, headers: &HeaderMap, op: WriteOp) -> Result<Reply, Error> {
+/// Answers a write. Its body must arrive, and the write lock be free, by
+/// `deadline`; else it is refused (408 `body_timeout`, 503 `overloaded`)
+/// and nothing is applied. Once it runs, it runs to the end, whatever the
+/// time, and its answer says what was applied: a write is never answered
+/// 503 and applied after.
+async fn write(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    op: WriteOp,
+    body: hyper::body::Incoming,
+    deadline: Instant,
+) -> Result<Reply, Error> {
     let token = &state.server.write_token;
+    if state.server.read_only {
+        return Ok(error_response(
+            Code::WritesDisabled,
+            "writes are disabled: this server is read-only (server.read_only)",
+        ));
+    }
     if token.is_empty() {
         return Ok(error_response(
             Code::WritesDisabled,
@@ -420,32 +620,26 @@ async fn write(state: &Arc<AppState>, headers: &HeaderMap, op: WriteOp) -> Resul
             .insert("www-authenticate", HeaderValue::from_static("Bearer"));
         return Ok(resp);
     }
+    // The body is read before taking the write lock, so a client trickling
+    // its body in holds up no other write.
+    let bytes = match op {
+        WriteOp::Upsert => {
+            match read_body(body, headers, state.requests.max_body_bytes, deadline).await {
+                Ok(bytes) => bytes,
+                Err(Refusal(code, message)) => return Ok(error_response(code, &message)),
+            }
+        }
+        WriteOp::Delete(_) => Bytes::new(),
+    };
+    let Ok(_guard) = tokio::time::timeout_at(deadline.into(), state.write_lock.lock()).await else {
+        return Ok(error_response(
+            Code::Overloaded,
+            "another write held the index for the whole time limit; this one was not applied",
+        ));
+    };
     let index = state.engine.index().clone();
     match op {
-        WriteOp::Upsert(body) => {
-            let limit = state.requests.max_body_bytes;
-            // A body announced over the limit is refused before any of it
-            // is read (and before the client is kept sending it).
-            let announced = headers
-                .get("content-length")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            if announced.is_some_and(|n| n > limit) {
-                return Ok(too_large(limit));
-            }
-            let bytes = match collect_body(body, limit).await {
-                Ok(b) => b,
-                Err(BodyError::TooLarge) => return Ok(too_large(limit)),
-                Err(BodyError::Read(e)) => {
-                    return Err(Error::bad_request(
-                        "body",
-                        format!("could not read the body: {e}"),
-                    ))
-                }
-            };
-            // The body is read before taking the write lock, so a client
-            // trickling its body in holds up no other write.
-            let _guard = state.write_lock.lock().await;
+        WriteOp::Upsert => {
             let summary = spawn_engine_work(move || upsert_body(&index, &bytes))
                 .await
                 .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
@@ -453,7 +647,6 @@ async fn write(state: &Arc<AppState>, headers: &HeaderMap, op: WriteOp) -> Resul
             Ok(json_response(StatusCode::OK, &WriteAnswer { summary }))
         }
         WriteOp::Delete(id) => {
-            let _guard = state.write_lock.lock().await;
             let id2 = id.clone();
             let existed = spawn_engine_work(move || -> postsearch_engine::Result<bool> {
                 if index.locate(&index.searcher(), &id2)?.is_none() {
@@ -477,18 +670,6 @@ async fn write(state: &Arc<AppState>, headers: &HeaderMap, op: WriteOp) -> Resul
             }
         }
     }
-}
-
-/// The answer to a body over `limits.max_body_bytes`.
-fn too_large(limit: u64) -> Reply {
-    let mut resp = error_response(
-        Code::PayloadTooLarge,
-        &format!("the body is over the limit of {limit} bytes"),
-    );
-    // The rest of the body is not read: the connection cannot be reused.
-    resp.headers_mut()
-        .insert("connection", HeaderValue::from_static("close"));
-    resp
 }
 
 /// Upserts every post of a JSON / JSON array / JSONL body in one commit;
@@ -551,6 +732,12 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         engine,
     } = options;
     let dir = index_dir.clone();
+    if !PostIndex::exists(&dir) && server.read_only {
+        anyhow::bail!(
+            "{}: no index here, and a read-only server never builds one; build it with `postsearch index PATH`",
+            dir.display()
+        );
+    }
     if !PostIndex::exists(&dir) {
         let data = server.data_dir.clone();
         tracing::info!(
@@ -558,23 +745,25 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
             dir.display(),
             data.display()
         );
+        // Built beside its place and moved in when whole: a failed first
+        // import leaves no index behind (the next start tries again).
         let summary = spawn_engine_work(move || -> postsearch_engine::Result<ImportSummary> {
-            let index = PostIndex::open_or_create(&dir)?;
-            postsearch_store::indexer::import_paths(
-                &index,
+            postsearch_store::rebuild::rebuild_paths(
+                &dir,
                 &[data],
                 &ReadOptions::default(),
                 WriterOptions {
                     budget_bytes: budget,
                     ..WriterOptions::default()
                 },
-                &mut |_| {},
+                &mut |item| {
+                    if let Err(r) = item {
+                        tracing::warn!("{r}");
+                    }
+                },
             )
         })
         .await??;
-        for r in &summary.rejected {
-            tracing::warn!("{r}");
-        }
         tracing::info!("indexed: {summary}");
     }
     let index = PostIndex::open(&index_dir)?;

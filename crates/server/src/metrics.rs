@@ -27,6 +27,14 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     documents: Gauge,
     commits: Counter,
+    stopped: Family<StopLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StopLabels {
+    route: String,
+    /// `timeout` (answered 503) or `client_gone`.
+    reason: String,
 }
 
 impl Default for Metrics {
@@ -66,13 +74,31 @@ impl Metrics {
             "Commits made by this server",
             commits.clone(),
         );
+        let stopped = Family::<StopLabels, Counter>::default();
+        registry.register(
+            "requests_stopped",
+            "Requests whose work was stopped before it finished, by route and reason (timeout: answered 503; client_gone: the client closed the connection)",
+            stopped.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             documents,
             commits,
+            stopped,
         }
+    }
+
+    /// Records a request whose work was stopped (`reason`: `timeout` or
+    /// `client_gone`).
+    pub fn stopped(&self, route: &str, reason: &str) {
+        self.stopped
+            .get_or_create(&StopLabels {
+                route: route.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     /// Records one answered request.

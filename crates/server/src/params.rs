@@ -4,9 +4,6 @@
 use postsearch_engine::facets::parse_selection;
 use postsearch_engine::{Error, Limits, Result, SearchRequest};
 
-/// Most `facet` parameters one request may carry.
-pub const MAX_FACET_PARAMS: usize = 64;
-
 /// The `(name, value)` pairs of a raw query string.
 pub fn pairs(raw: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.as_bytes())
@@ -53,12 +50,7 @@ pub fn search_request(raw: &str, limits: &Limits) -> Result<SearchRequest> {
             }
             "facet" => {
                 facet_params += 1;
-                if facet_params > MAX_FACET_PARAMS {
-                    return Err(Error::bad_request(
-                        "facet",
-                        format!("at most {MAX_FACET_PARAMS} facet parameters are allowed"),
-                    ));
-                }
+                limits.check_facets("facet", facet_params)?;
                 let (field, v) = parse_selection(&value)?;
                 req.facets.entry(field).or_default().push(v);
             }

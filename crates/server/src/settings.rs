@@ -20,6 +20,9 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// The index uid the Meilisearch-compatible API (`/meili`) answers for.
     pub meili_index_uid: String,
+    /// Serve the index as it is: no writes, no first-run import, and no
+    /// file written in the index folder (a read-only volume works).
+    pub read_only: bool,
 }
 
 impl Default for ServerConfig {
@@ -30,12 +33,16 @@ impl Default for ServerConfig {
             write_token: String::new(),
             data_dir: PathBuf::from("data"),
             meili_index_uid: "posts".into(),
+            read_only: false,
         }
     }
 }
 
-/// Largest request body by default, in bytes.
+/// Largest body of a write by default, in bytes.
 pub const MAX_BODY_BYTES: u64 = 16 << 20;
+/// Largest body of any other request (a search) by default, in bytes: a
+/// `/meili` search with a long filter is a few kilobytes.
+pub const MAX_SEARCH_BODY_BYTES: u64 = 256 << 10;
 /// Time limit of one request by default, in milliseconds.
 pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 /// Requests served at once by default.
@@ -44,8 +51,10 @@ pub const MAX_CONCURRENT_REQUESTS: usize = 256;
 /// The HTTP layer's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestLimits {
-    /// Largest request body (POST /api/posts, /meili), in bytes.
+    /// Largest body of a write (`POST /api/posts`), in bytes.
     pub max_body_bytes: u64,
+    /// Largest body of any other request (a `/meili` search), in bytes.
+    pub max_search_body_bytes: u64,
     /// Time limit of one request, in milliseconds.
     pub request_timeout_ms: u64,
     /// Requests served at once; more wait in line.
@@ -56,6 +65,7 @@ impl Default for RequestLimits {
     fn default() -> Self {
         RequestLimits {
             max_body_bytes: MAX_BODY_BYTES,
+            max_search_body_bytes: MAX_SEARCH_BODY_BYTES,
             request_timeout_ms: REQUEST_TIMEOUT_MS,
             max_concurrent_requests: MAX_CONCURRENT_REQUESTS,
         }

@@ -28,8 +28,37 @@ pub const WORDS_ANALYZER: &str = "post_words";
 /// Unstemmed words, each once per text: the vocabulary field's analyzer.
 pub const VOCABULARY_ANALYZER: &str = "post_vocabulary";
 
-/// Words longer than this many bytes are dropped (base64 blobs, hashes).
-const MAX_TOKEN_BYTES: usize = 40;
+/// Words longer than this many bytes are not indexed: past a hash or a long
+/// identifier, a "word" is a blob (base64 data). A query holding one is
+/// refused, since it could match nothing (tantivy's own limit is 65,530).
+pub const MAX_WORD_BYTES: usize = 255;
+const MAX_TOKEN_BYTES: usize = MAX_WORD_BYTES;
+
+/// The longest word of `text`, split as the indexer splits it (before
+/// long words are dropped).
+pub fn longest_word(text: &str) -> Option<&str> {
+    let mut tokenizer = WordTokenizer::default();
+    let mut stream = tokenizer.token_stream(text);
+    let mut longest: Option<(usize, usize)> = None;
+    while let Some(t) = stream.next() {
+        let len = t.offset_to - t.offset_from;
+        if longest.is_none_or(|(from, to)| to - from < len) {
+            longest = Some((t.offset_from, t.offset_to));
+        }
+    }
+    longest.map(|(from, to)| &text[from..to])
+}
+
+/// The number of words of `text`, split as the indexer splits it.
+pub fn word_count(text: &str) -> usize {
+    let mut tokenizer = WordTokenizer::default();
+    let mut stream = tokenizer.token_stream(text);
+    let mut n = 0;
+    while stream.advance() {
+        n += 1;
+    }
+    n
+}
 
 /// Splits text on UAX #29 word boundaries, keeping only words that contain a
 /// letter or digit (so punctuation and emoji are not tokens).
@@ -589,6 +618,17 @@ mod tests {
     }
 
     #[test]
+    fn long_words_are_indexed_up_to_the_limit_and_measured() {
+        let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert_eq!(terms(&format!("sha {hash}")), ["sha", hash]);
+        let blob = "a".repeat(MAX_WORD_BYTES + 1);
+        assert_eq!(terms(&format!("x {blob}")), ["x"]);
+        assert_eq!(longest_word(&format!("x {blob} y")), Some(blob.as_str()));
+        assert_eq!(longest_word("  "), None);
+        assert_eq!(word_count("the the, the!"), 3);
+    }
+
+    #[test]
     fn possessive_is_stemmed_away() {
         assert_eq!(terms("FastAPI's"), ["fastapi"]);
         assert_eq!(terms("FastAPI"), terms("fastapi's"));
@@ -643,7 +683,7 @@ mod tests {
 
     #[test]
     fn overlong_tokens_are_dropped() {
-        let blob = "a".repeat(60);
+        let blob = "a".repeat(MAX_WORD_BYTES + 1);
         assert_eq!(words(&format!("x {blob} y")), ["x", "y"]);
     }
 

@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
 use tantivy::directory::{
     Advice, Directory, DirectoryLock, FileHandle, Lock, MmapDirectory, OwnedBytes, WatchCallback,
-    WatchHandle, WritePtr,
+    WatchHandle, WritePtr, META_LOCK,
 };
 use tantivy::HasLen;
 
@@ -146,7 +146,16 @@ impl Directory for IndexDirectory {
     }
 
     fn acquire_lock(&self, lock: &Lock) -> Result<DirectoryLock, LockError> {
-        self.mmap.acquire_lock(lock)
+        match self.mmap.acquire_lock(lock) {
+            // The meta lock only keeps a writer's clean-up from deleting the
+            // files a reader is opening. Where it cannot even be created (a
+            // read-only volume), no writer of this folder runs on this
+            // side, and readers go without it.
+            Err(LockError::IoError(_)) if lock.filepath == META_LOCK.filepath => {
+                Ok(DirectoryLock::from(Box::new(())))
+            }
+            other => other,
+        }
     }
 
     fn watch(&self, callback: WatchCallback) -> tantivy::Result<WatchHandle> {

@@ -23,7 +23,7 @@ pub enum Error {
     },
     /// A tantivy operation failed outside of opening an index.
     #[error(transparent)]
-    Tantivy(#[from] tantivy::TantivyError),
+    Tantivy(tantivy::TantivyError),
     /// Reading index data failed.
     #[error("index I/O: {0}")]
     IndexIo(#[from] std::io::Error),
@@ -43,9 +43,43 @@ pub enum Error {
     /// Work failed in a way the caller cannot fix (a panicked task).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The work was stopped before it finished: its time was up, or the
+    /// client that asked for it went away. Nothing was changed.
+    #[error("stopped: {0}")]
+    Interrupted(String),
+}
+
+/// Marks an [`Error::Interrupted`] carried through code that answers
+/// tantivy's error type (a scorer, a collector): see
+/// [`Error::into_tantivy`].
+const INTERRUPTED_MARK: &str = "postsearch:interrupted:";
+
+impl From<tantivy::TantivyError> for Error {
+    /// A tantivy error, or the interruption it carries (see
+    /// [`Error::into_tantivy`]).
+    fn from(e: tantivy::TantivyError) -> Error {
+        if let tantivy::TantivyError::InternalError(msg) = &e {
+            if let Some(reason) = msg.strip_prefix(INTERRUPTED_MARK) {
+                return Error::Interrupted(reason.to_string());
+            }
+        }
+        Error::Tantivy(e)
+    }
 }
 
 impl Error {
+    /// This error as tantivy's, for code that must answer tantivy's error
+    /// type; an interruption comes back whole through `From`.
+    pub fn into_tantivy(self) -> tantivy::TantivyError {
+        match self {
+            Error::Interrupted(reason) => {
+                tantivy::TantivyError::InternalError(format!("{INTERRUPTED_MARK}{reason}"))
+            }
+            Error::Tantivy(e) => e,
+            other => tantivy::TantivyError::InternalError(other.to_string()),
+        }
+    }
+
     /// A bad-request error about `param`.
     pub fn bad_request(param: impl Into<String>, message: impl Into<String>) -> Error {
         Error::BadRequest {
@@ -71,6 +105,7 @@ impl Error {
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Config(_) => ErrorCode::Config,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::Interrupted(_) => ErrorCode::Interrupted,
         }
     }
 
@@ -100,6 +135,8 @@ pub enum ErrorCode {
     Config,
     /// Work failed in a way the caller cannot fix.
     Internal,
+    /// The work was stopped before it finished (time limit, client gone).
+    Interrupted,
 }
 
 impl ErrorCode {
@@ -112,6 +149,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Config => "config_error",
             ErrorCode::Internal => "internal",
+            ErrorCode::Interrupted => "timeout",
         }
     }
 }

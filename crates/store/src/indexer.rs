@@ -39,8 +39,16 @@ pub struct ImportSummary {
     pub added: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// The first [`MAX_LISTED_REJECTIONS`] rejections (every one goes past
+    /// the import's `on_item` as it happens).
     pub rejected: Vec<RejectedPost>,
+    /// Every rejection, listed or not.
+    pub rejected_count: u64,
 }
+
+/// Most rejections an [`ImportSummary`] lists: a file of millions of bad
+/// lines is reported line by line as it is read, not kept in memory.
+pub const MAX_LISTED_REJECTIONS: usize = 1000;
 
 /// A rejection as reported in summaries and HTTP answers.
 #[derive(Debug, Clone, Serialize)]
@@ -69,7 +77,16 @@ impl std::fmt::Display for RejectedPost {
 impl ImportSummary {
     /// Posts read: indexed (in any way) plus rejected.
     pub fn read(&self) -> u64 {
-        self.added + self.updated + self.unchanged + self.rejected.len() as u64
+        self.added + self.updated + self.unchanged + self.rejected_count
+    }
+
+    /// Records a rejection (listed if fewer than [`MAX_LISTED_REJECTIONS`]
+    /// are).
+    pub fn reject(&mut self, rejection: RejectedPost) {
+        self.rejected_count += 1;
+        if self.rejected.len() < MAX_LISTED_REJECTIONS {
+            self.rejected.push(rejection);
+        }
     }
 
     /// Records the outcome of one upsert.
@@ -87,10 +104,7 @@ impl std::fmt::Display for ImportSummary {
         write!(
             f,
             "{} added, {} updated, {} unchanged, {} rejected",
-            self.added,
-            self.updated,
-            self.unchanged,
-            self.rejected.len()
+            self.added, self.updated, self.unchanged, self.rejected_count
         )
     }
 }
@@ -182,7 +196,9 @@ impl Writer {
             .delete_term(Term::from_field_text(self.fields.id, &post.id));
         self.pending.insert(post.id.clone(), Some(fingerprint));
         let doc = PostDocument::new(self.fields.clone(), post, json, fingerprint);
-        self.writer.add_document(doc)?;
+        if let Err(e) = self.writer.add_document(doc) {
+            return Err(self.cause_of(e));
+        }
         if self.pending.len() >= self.opts.commit_every {
             self.commit()?;
         }
@@ -202,6 +218,21 @@ impl Writer {
             .delete_term(Term::from_field_text(self.index.fields().id, id));
         self.pending.insert(id.to_string(), None);
         Ok(existed)
+    }
+
+    /// The cause of a failed `add_document`. tantivy answers only "an
+    /// index writer was killed" when an indexing thread stopped on an
+    /// error (the disk full, a read-only volume): the thread's own error,
+    /// which names the OS cause, comes out when the threads are joined to
+    /// prepare a commit (which is then abandoned: nothing is committed).
+    fn cause_of(&mut self, e: tantivy::TantivyError) -> Error {
+        match self.writer.prepare_commit() {
+            Err(cause) => cause.into(),
+            Ok(prepared) => {
+                let _ = prepared.abort();
+                e.into()
+            }
+        }
     }
 
     /// Makes every change so far durable and visible, atomically.
@@ -247,7 +278,7 @@ pub fn upsert_all(
                 Ok(outcome) => summary.count(outcome),
                 Err(e) => failure = Some(e),
             },
-            Err(rejection) => summary.rejected.push(rejection.into()),
+            Err(rejection) => summary.reject(rejection.into()),
         }
     })?;
     match failure {

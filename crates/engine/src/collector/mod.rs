@@ -233,11 +233,28 @@ impl Collector for SearchCollector {
         segment_ord: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<SegmentCollected> {
+        crate::budget::check_tantivy()?;
         let mut segment = self.for_segment(segment_ord, reader)?;
         let alive = reader.alive_bitset();
         let is_alive = |doc| alive.is_none_or(|a| a.is_alive(doc));
+        // The request's budget is checked every few matches; once it is
+        // spent, pruning stops at once (no score can pass an infinite
+        // threshold) and a plain walk takes no more matches.
+        let mut until_check = crate::budget::CHECK_EVERY;
+        let mut stopped = false;
+        let mut spent = || {
+            until_check -= 1;
+            if until_check == 0 {
+                until_check = crate::budget::CHECK_EVERY;
+                stopped = crate::budget::exhausted();
+            }
+            stopped
+        };
         if segment.max_lift.is_some() {
             weight.for_each_pruning(0.0, reader, &mut |doc, score| {
+                if spent() {
+                    return Score::INFINITY;
+                }
                 if is_alive(doc) {
                     segment.collect(doc, score);
                 }
@@ -245,11 +262,12 @@ impl Collector for SearchCollector {
             })?;
         } else {
             weight.for_each(reader, &mut |doc, score| {
-                if is_alive(doc) {
+                if !spent() && is_alive(doc) {
                     segment.collect(doc, score);
                 }
             })?;
         }
+        crate::budget::check_tantivy()?;
         Ok(segment.harvest())
     }
 

@@ -533,14 +533,13 @@ fn kind(attr: &str) -> R<(Kind, &'static str)> {
     ))
 }
 
-fn facet_term(field: &str, value: &str, negated: bool) -> Term {
-    (
-        negated,
-        Filter::Facet {
-            field: field.into(),
-            value: postsearch_store::values::facet_value(value),
-        },
-    )
+/// `field = value` (or `!=`, `negated`); an empty value is refused, as
+/// the engine refuses it (no post has one, so it is a mistake).
+fn facet_term(field: &str, value: &str, negated: bool) -> R<Term> {
+    match Filter::facet(field, value) {
+        Ok(filter) => Ok((negated, filter)),
+        Err(e) => err(e.0),
+    }
 }
 
 fn number(field: &str, v: &str) -> R<f64> {
@@ -687,11 +686,11 @@ fn negated_terms(e: Expr, out: &mut Plan) -> R<()> {
         Expr::Cond { attr, op } => {
             let (k, f) = kind(&attr)?;
             match (k, op) {
-                (Kind::Facet, Op::Eq(v)) => out.push(facet_term(f, &v, true)),
-                (Kind::Facet, Op::Ne(v)) => out.push(facet_term(f, &v, false)),
+                (Kind::Facet, Op::Eq(v)) => out.push(facet_term(f, &v, true)?),
+                (Kind::Facet, Op::Ne(v)) => out.push(facet_term(f, &v, false)?),
                 (Kind::Facet, Op::In(vs)) => {
                     for v in vs {
-                        out.push(facet_term(f, &v, true));
+                        out.push(facet_term(f, &v, true)?);
                     }
                 }
                 (Kind::Facet, _) => {
@@ -724,8 +723,8 @@ fn positive_terms(e: Expr, out: &mut Plan) -> R<()> {
         Expr::Cond { attr, op } => {
             let (k, f) = kind(&attr)?;
             match (k, op) {
-                (Kind::Facet, Op::Eq(v)) => out.push(facet_term(f, &v, false)),
-                (Kind::Facet, Op::Ne(v)) => out.push(facet_term(f, &v, true)),
+                (Kind::Facet, Op::Eq(v)) => out.push(facet_term(f, &v, false)?),
+                (Kind::Facet, Op::Ne(v)) => out.push(facet_term(f, &v, true)?),
                 (Kind::Facet, Op::Exists) => {
                     return err(format!(
                         "`{f} EXISTS` is not supported by postsearch on facet attributes"
@@ -769,6 +768,11 @@ pub fn translate(e: Expr) -> R<Plan> {
                 .collect();
             values.sort();
             values.dedup();
+            if values.iter().any(String::is_empty) {
+                return err(format!(
+                    "a filter on `{field}` needs a value (got an empty one)"
+                ));
+            }
             if values.is_empty() {
                 // `stack IN []` matches nothing.
                 plan.filters.push(nothing());
@@ -778,7 +782,7 @@ pub fn translate(e: Expr) -> R<Plan> {
                         "postsearch can evaluate only one OR group per facet attribute (`{field}` has two)"
                     ));
                 }
-                plan.push(facet_term(field, &values[0], false));
+                plan.push(facet_term(field, &values[0], false)?);
             } else {
                 plan.facets.insert(field.to_string(), values);
             }

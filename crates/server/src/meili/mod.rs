@@ -12,8 +12,9 @@ pub mod facet_search;
 pub mod filter;
 pub mod search;
 
-use crate::http::{bytes_response, collect_body, json_response, BodyError, Reply};
+use crate::http::{bytes_response, json_response, Reply};
 use crate::AppState;
+use bytes::Bytes;
 use hyper::header::HeaderValue;
 use hyper::{Method, StatusCode};
 use postsearch_engine::Engine;
@@ -117,6 +118,10 @@ impl From<postsearch_engine::Error> for MeiliError {
                 "document_not_found",
                 format!("Document `{id}` not found."),
             ),
+            Error::Interrupted(reason) => {
+                let code = crate::errors::Code::Timeout;
+                MeiliError::new(code.status(), code.as_str(), reason.clone())
+            }
             _ => {
                 tracing::error!("meili request failed: {e}");
                 MeiliError::internal()
@@ -252,33 +257,30 @@ where
         .unwrap_or_else(|| Err(MeiliError::internal()))
 }
 
-async fn json_body(state: &Arc<AppState>, body: hyper::body::Incoming) -> MResult<Value> {
-    let limit = state.requests.max_body_bytes;
-    let bytes = match collect_body(body, limit).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return Err(MeiliError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("The provided payload reached the size limit of {limit} bytes."),
-            ))
-        }
-        Err(BodyError::Read(e)) => {
-            return Err(MeiliError::bad(
-                "bad_request",
-                format!("could not read the body: {e}"),
-            ))
-        }
-    };
+/// The JSON of a request body (`{}` when it is empty). Called on the
+/// blocking pool: parsing takes time and memory in proportion to the body
+/// (itself within `limits.max_search_body_bytes`).
+fn json_body(bytes: &[u8]) -> MResult<Value> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    serde_json::from_slice(bytes).map_err(|e| {
         MeiliError::bad(
             "malformed_payload",
             format!("The json payload provided is malformed. `{e}`."),
         )
     })
+}
+
+/// The JSON object of a request body; `what` names it in the error.
+fn json_object(bytes: &[u8], what: &str) -> MResult<Map<String, Value>> {
+    match json_body(bytes)? {
+        Value::Object(params) => Ok(params),
+        _ => Err(MeiliError::bad(
+            "bad_request",
+            format!("the {what} must be a JSON object"),
+        )),
+    }
 }
 
 /// Answers a request under `/meili`; `segs` are the path segments after
@@ -289,7 +291,7 @@ pub async fn handle(
     path: &str,
     segs: &[&str],
     query: &str,
-    body: hyper::body::Incoming,
+    body: Bytes,
 ) -> Reply {
     match route(&state, method, path, segs, query, body).await {
         Ok(Answer::Value(v)) => json_response(StatusCode::OK, &v),
@@ -316,7 +318,7 @@ async fn route(
     path: &str,
     segs: &[&str],
     query: &str,
-    body: hyper::body::Incoming,
+    body: Bytes,
 ) -> MResult<Answer> {
     let get = method == Method::GET || method == Method::HEAD;
     let post = method == Method::POST;
@@ -384,19 +386,16 @@ async fn route(
             .await;
         }
         (["indexes", _, "search"], _, _) if get || post => {
-            let params = if get {
-                search::params_from_query(query)?
-            } else {
-                let Value::Object(params) = json_body(state, body).await? else {
-                    return Err(MeiliError::bad(
-                        "bad_request",
-                        "the search parameters must be a JSON object",
-                    ));
-                };
-                params
+            let from_query = match get {
+                true => Some(search::params_from_query(query)?),
+                false => None,
             };
             let limits = *state.engine.limits();
             return blocking(state, move |e| {
+                let params = match from_query {
+                    Some(params) => params,
+                    None => json_object(&body, "search parameters")?,
+                };
                 let mut out = Vec::new();
                 search::run(e, &limits, params, None, &mut out)?;
                 Ok(Answer::Json(out))
@@ -404,37 +403,43 @@ async fn route(
             .await;
         }
         (["indexes", _, "facet-search"], _, true) => {
-            let Value::Object(params) = json_body(state, body).await? else {
-                return Err(MeiliError::bad(
-                    "bad_request",
-                    "the facet search parameters must be a JSON object",
-                ));
-            };
             let limits = *state.engine.limits();
             return blocking(state, move |e| {
+                let params = json_object(&body, "facet search parameters")?;
                 facet_search::run(e, &limits, params).map(Answer::Value)
             })
             .await;
         }
         (["multi-search"], _, true) => {
-            let body = json_body(state, body).await?;
-            let queries = search::multi_search_queries(body, &uid)?;
             let limits = *state.engine.limits();
-            return blocking(state, move |e| {
-                let mut out = b"{\"results\":[".to_vec();
-                for (i, q) in queries.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    search::run(e, &limits, q, Some(&uid), &mut out).map_err(|mut err| {
-                        err.message = format!("Inside `.queries[{i}]`: {}", err.message);
-                        err
-                    })?;
-                }
-                out.extend_from_slice(b"]}");
-                Ok(Answer::Json(out))
+            let u = uid.clone();
+            let queries = blocking(state, move |_| {
+                search::multi_search_queries(json_body(&body)?, &u, &limits)
             })
-            .await;
+            .await?;
+            // One engine task per search: a long multi-search takes its
+            // turns on the blocking pool with the other requests' searches
+            // rather than holding a thread for all of its own.
+            let mut out = b"{\"results\":[".to_vec();
+            for (i, q) in queries.into_iter().enumerate() {
+                let u = uid.clone();
+                let one = blocking(state, move |e| {
+                    let mut one = Vec::new();
+                    search::run(e, &limits, q, Some(&u), &mut one)?;
+                    Ok(one)
+                })
+                .await
+                .map_err(|mut err| {
+                    err.message = format!("Inside `.queries[{i}]`: {}", err.message);
+                    err
+                })?;
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(&one);
+            }
+            out.extend_from_slice(b"]}");
+            return Ok(Answer::Json(out));
         }
         _ => return Err(not_implemented(method, path)),
     };

@@ -19,9 +19,6 @@ pub const RANKING_SCORE_HALF: f64 = 10.0;
 /// Characters per word when `cropLength` (in words) becomes a snippet
 /// length (in characters).
 const CHARS_PER_WORD: usize = 7;
-/// Longest crop, in words (a longer `cropLength` crops nothing away: no
-/// stored text is that long).
-const MAX_CROP_WORDS: usize = 1 << 20;
 
 /// The parameters this layer understands.
 const KNOWN: [&str; 17] = [
@@ -111,6 +108,18 @@ fn string_of(name: &str, v: &Value) -> MResult<String> {
     v.as_str()
         .map(str::to_string)
         .ok_or_else(|| invalid(name, format!("expected a string, but found `{v}`.")))
+}
+
+/// A limit's refusal as the parameter's Meilisearch error.
+fn within(name: &str, checked: postsearch_engine::Result<()>) -> MResult<()> {
+    checked.map_err(|e| invalid(name, format!("{e}.")))
+}
+
+/// A highlight tag or crop marker, within `limits.max_tag_bytes`.
+fn tag_of(name: &str, v: &Value, limits: &Limits) -> MResult<String> {
+    let tag = string_of(name, v)?;
+    within(name, limits.check_tag(name, &tag))?;
+    Ok(tag)
 }
 
 fn bool_of(name: &str, v: &Value) -> MResult<bool> {
@@ -210,7 +219,8 @@ pub fn parse_params(obj: Map<String, Value>, limits: &Limits) -> MResult<Params>
                 p.facets = match list_of(n, v)? {
                     None => None,
                     Some(list) => {
-                        let mut out = Vec::new();
+                        within(n, limits.check_facets(n, list.len()))?;
+                        let mut out: Vec<String> = Vec::new();
                         for f in list {
                             if f == "*" {
                                 out.extend(FILTERABLE.iter().map(|s| s.to_string()));
@@ -226,7 +236,8 @@ pub fn parse_params(obj: Map<String, Value>, limits: &Limits) -> MResult<Params>
                                 ));
                             }
                         }
-                        out.dedup();
+                        let mut seen = std::collections::HashSet::new();
+                        out.retain(|f| seen.insert(f.clone()));
                         Some(out)
                     }
                 }
@@ -237,11 +248,14 @@ pub fn parse_params(obj: Map<String, Value>, limits: &Limits) -> MResult<Params>
             }
             "attributesToRetrieve" => p.retrieve = list_of(n, v)?,
             "attributesToHighlight" => p.highlight = list_of(n, v)?.unwrap_or_default(),
-            "highlightPreTag" => p.pre = string_of(n, v)?,
-            "highlightPostTag" => p.post = string_of(n, v)?,
+            "highlightPreTag" => p.pre = tag_of(n, v, limits)?,
+            "highlightPostTag" => p.post = tag_of(n, v, limits)?,
             "attributesToCrop" => crop_attrs = list_of(n, v)?.unwrap_or_default(),
-            "cropLength" => crop_length = usize_of(n, v)?,
-            "cropMarker" => p.crop_marker = string_of(n, v)?,
+            "cropLength" => {
+                crop_length = usize_of(n, v)?;
+                within(n, limits.check_crop(n, crop_length))?;
+            }
+            "cropMarker" => p.crop_marker = tag_of(n, v, limits)?,
             "matchingStrategy" => {
                 p.matching = match v.as_str() {
                     Some("last") => MatchMode::Auto,
@@ -282,6 +296,10 @@ pub fn parse_params(obj: Map<String, Value>, limits: &Limits) -> MResult<Params>
                 let len = len.parse().map_err(|_| {
                     invalid("attributesToCrop", format!("bad crop length in `{a}`."))
                 })?;
+                within(
+                    "attributesToCrop",
+                    limits.check_crop("attributesToCrop", len),
+                )?;
                 p.crop.push((attr.to_string(), len));
             }
             None => p.crop.push((a, crop_length)),
@@ -410,7 +428,11 @@ pub fn params_from_query(raw: &str) -> MResult<Map<String, Value>> {
 }
 
 /// The queries of a multi-search body, checked against our index uid.
-pub fn multi_search_queries(body: Value, uid: &str) -> MResult<Vec<Map<String, Value>>> {
+pub fn multi_search_queries(
+    body: Value,
+    uid: &str,
+    limits: &Limits,
+) -> MResult<Vec<Map<String, Value>>> {
     let Value::Object(mut obj) = body else {
         return Err(MeiliError::bad(
             "bad_request",
@@ -441,6 +463,9 @@ pub fn multi_search_queries(body: Value, uid: &str) -> MResult<Vec<Map<String, V
             format!("Unknown field `{other}`: expected one of `queries`, `federation`."),
         ));
     }
+    limits
+        .check_multi_search(queries.len())
+        .map_err(|e| MeiliError::bad("invalid_multi_search_queries", format!("{e}.")))?;
     let mut out = Vec::with_capacity(queries.len());
     for (i, q) in queries.into_iter().enumerate() {
         let Value::Object(mut q) = q else {
@@ -776,10 +801,8 @@ fn format_value(out: &mut Vec<u8>, p: &Params, attr: &str, a: &Attr, h: &mut Hig
     let text = |s: &str, h: &mut Highlighter| -> String {
         match crop {
             Some(words) => {
-                let budget = words
-                    .clamp(1, MAX_CROP_WORDS)
-                    .saturating_mul(CHARS_PER_WORD);
-                h.snippet_within(s, budget, &marks)
+                let chars = words.max(1).saturating_mul(CHARS_PER_WORD);
+                h.snippet_within(s, chars, &marks)
             }
             None => h.highlight_marked(s, &marks),
         }
