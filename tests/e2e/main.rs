@@ -10,6 +10,7 @@ mod bench;
 mod browser;
 mod cli;
 mod crash;
+mod hardening;
 mod http;
 mod meili_browser;
 mod meili_http;

@@ -308,13 +308,18 @@ fn typed_filters_select_as_the_query_language_does() {
     );
     // A value no query text could hold (a quote) is just a value.
     assert!(typed("", vec![facet("stack", "say \"hi\"")], vec![]).is_empty());
-    // Typed filters do not count against the query's clause cap: 40 words
-    // (past the cap of 32) and a filter still filter.
-    let words = "django ".repeat(40);
+    // Typed filters do not count against the query's limit of 32 terms:
+    // 32 words and a filter still filter; a 33rd word is refused, not
+    // dropped.
+    let words = "django ".repeat(32);
     assert_eq!(
         typed(&words, vec![facet("difficulty", "beginner")], vec![]),
         ["p5"]
     );
+    let err = engine
+        .search(&SearchRequest::new(&"django ".repeat(33)))
+        .unwrap_err();
+    assert_eq!(err.param(), Some("q"));
     // A field that is not a facet (or numeric) field is the caller's error.
     let err = engine
         .search(&SearchRequest {

@@ -221,7 +221,13 @@ async fn read(
     let answer = tokio::time::timeout_at(deadline.into(), work).await;
     stop.armed = false;
     match answer {
-        Ok(Ok(resp)) => Ok(resp),
+        Ok(Ok(resp)) => {
+            if resp.status() == StatusCode::SERVICE_UNAVAILABLE && Instant::now() >= deadline {
+                // The engine saw the deadline pass before the timer did.
+                stop.stop("timeout");
+            }
+            Ok(resp)
+        }
         Ok(Err(join)) => {
             tracing::error!(route = label, "handler panicked: {join}");
             Err(Refusal(
