@@ -317,7 +317,7 @@ fn typed_filters_select_as_the_query_language_does() {
         ["p5"]
     );
     let err = engine
-        .search(&SearchRequest::new(&"django ".repeat(33)))
+        .search(&SearchRequest::new("django ".repeat(33)))
         .unwrap_err();
     assert_eq!(err.param(), Some("q"));
     // A field that is not a facet (or numeric) field is the caller's error.
