@@ -153,8 +153,9 @@ def write_headers(ctype="application/json"):
 class Server:
     """A `postsearch serve` child process with /proc readings."""
 
-    def __init__(self, binary, index, port, workdir):
+    def __init__(self, binary, index, port, workdir, env=None):
         self.binary, self.index, self.port = binary, index, port
+        self.extra_env = env or {}
         self.workdir = workdir
         self.proc = None
         self.log_path = os.path.join(workdir, "server-%d.log" % time.time_ns())
@@ -165,6 +166,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("POSTSEARCH_")}
         env["POSTSEARCH_SERVER_ADDR"] = "%s:%d" % (HOST, self.port)
         env["POSTSEARCH_SERVER_WRITE_TOKEN"] = TOKEN
+        env.update(self.extra_env)
         env.pop("RUST_LOG", None)
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
@@ -602,6 +604,10 @@ def attack_write_timeout(ctx, n_posts=200_000):
     }
 
 
+# Attacks run against a server with other limits: the big write under a
+# 1 s time limit, so that the write takes longer than the limit.
+SERVER_ENV = {"write_timeout": {"POSTSEARCH_LIMITS_REQUEST_TIMEOUT_MS": "1000"}}
+
 ATTACKS = [
     ("phrase250", attack_phrase250, False),
     ("multi50", attack_multi50, False),
@@ -648,7 +654,7 @@ def run_attack(name, fn, writable, args, workdir):
     try:
         if writable:
             copy = index = copy_index(args.index, workdir)
-        server = Server(args.bin, index, args.port, workdir)
+        server = Server(args.bin, index, args.port, workdir, SERVER_ENV.get(name))
         server.start()
         cpu0 = server.cpu()
         out["cpu_baseline_s"] = cpu0
@@ -739,9 +745,53 @@ def normal_request(port):
     return make
 
 
+PHRASE32 = '"' + " ".join(["the"] * 32) + '"'
+# 32 common words: the most terms one query may hold.
+WORDS32 = ("the and for with that this from when what how why use using error python "
+           "data file code server time test build run config memory cache query index "
+           "thread docker deploy async")
+
+
+def req_multi64_phrase32(port, timeout=120.0):
+    body = {"queries": [{"indexUid": "posts", "q": PHRASE32} for _ in range(64)]}
+    return http_request(port, "POST", "/meili/multi-search", json.dumps(body).encode(),
+                        timeout=timeout)
+
+
+def req_meili_heavy(port, timeout=120.0):
+    return meili_search(port, {
+        "q": WORDS32, "facets": ["*"], "attributesToHighlight": ["*"],
+        "highlightPreTag": "<" * 256, "highlightPostTag": ">" * 256,
+        "attributesToCrop": ["body"], "cropLength": 1000, "limit": 100,
+    }, timeout=timeout)
+
+
+def req_api_heavy(port, timeout=120.0):
+    path = "/api/search?limit=100&prefix=true&q=" + urllib.parse.quote(WORDS32)
+    return http_request(port, "GET", path, timeout=timeout)
+
+
+def req_phrase32(port, timeout=120.0):
+    return http_request(port, "GET", "/api/search?q=" + urllib.parse.quote(PHRASE32),
+                        timeout=timeout)
+
+
+# The attacker's requests in the load phase. `over-limits`: the heaviest
+# requests of the first measurement (the new limits refuse them at once).
+# `within-limits`: the heaviest requests the new default limits still
+# accept, which every version runs in full (a fair before/after).
+MIXES = {
+    "over-limits": [("phrase250", req_phrase250), ("multi50", req_multi50),
+                    ("facets10k", req_facets10k), ("tags100k", req_tags100k)],
+    "within-limits": [("multi64_phrase32", req_multi64_phrase32),
+                      ("meili_heavy", req_meili_heavy), ("api_heavy", req_api_heavy),
+                      ("phrase32", req_phrase32)],
+}
+MIX = "over-limits"
+
+
 def attacker_request(port):
-    shapes = [("phrase250", req_phrase250), ("multi50", req_multi50),
-              ("facets10k", req_facets10k), ("tags100k", req_tags100k)]
+    shapes = MIXES[MIX]
 
     def make(i):
         kind, f = shapes[i % len(shapes)]
@@ -934,7 +984,11 @@ def main():
     ap.add_argument("--out", default="attacks.json")
     ap.add_argument("--only", default="", help="comma-separated attack names (and/or `load`)")
     ap.add_argument("--load-seconds", type=float, default=30.0)
+    ap.add_argument("--mix", default="over-limits", choices=sorted(MIXES),
+                    help="the attacker's requests in the load phase")
     args = ap.parse_args()
+    global MIX
+    MIX = args.mix
     args.bin = os.path.abspath(args.bin)
     args.index = os.path.abspath(args.index)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
