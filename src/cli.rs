@@ -2,8 +2,10 @@
 //! point per subcommand. Each entry point parses nothing itself and calls the
 //! library; `main.rs` only dispatches.
 //!
-//! Exit codes: 0 success; 1 a fatal error (bad arguments, unreadable index);
-//! 2 some posts were rejected (the rest were indexed or checked).
+//! Exit codes: 0 success; 1 a fatal error (unreadable index, nothing done);
+//! 2 some posts were rejected (the rest were indexed or checked); 64 the
+//! command line could not be understood; 130 interrupted (Ctrl-C: nothing
+//! committed half-way).
 
 use crate::config::{Effective, Loader, DEFAULT_CONFIG_FILE};
 use anyhow::{Context, Result};
@@ -24,6 +26,9 @@ pub const EXIT_FAILED: i32 = 1;
 /// Exit status of a command line that could not be understood (sysexits'
 /// `EX_USAGE`), distinct from [`EXIT_REJECTED`].
 pub const EXIT_USAGE: i32 = 64;
+/// Exit status of a command stopped by Ctrl-C (128 + SIGINT, as shells
+/// report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Full-text search for technical posts, on Tantivy.
 #[derive(Debug, Parser)]
@@ -185,8 +190,16 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct IndexArgs {
-    /// Files or directories (.txt, .json, .jsonl, .ndjson); `-` reads JSONL from stdin.
-    #[arg(required = true, value_name = "PATH")]
+    /// Files or directories (.txt, .json, .jsonl, .ndjson); `-` reads JSONL
+    /// from stdin. Directories are walked in name order; hidden entries,
+    /// folders holding an index (this one's own included), links to folders
+    /// or to nothing, and FIFOs, sockets and devices are skipped and counted
+    /// in one line; files with other extensions (backups such as
+    /// `post.json.bak`, `post.txt~`) are not read. A path named here that is
+    /// not a regular file or a directory is rejected, not read. Ctrl-C
+    /// stops the import: nothing after the last commit is kept, and the
+    /// exit status is 130.
+    #[arg(required = true, value_name = "PATH", verbatim_doc_comment)]
     pub paths: Vec<PathBuf>,
     /// Build the index anew from PATH alone: built beside the old index,
     /// which keeps serving and is replaced only when the import succeeded
@@ -329,7 +342,17 @@ pub fn main() -> i32 {
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             eprintln!("postsearch: error: {e:#}");
-            EXIT_FAILED
+            let interrupted = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<postsearch_store::Error>(),
+                    Some(postsearch_store::Error::Interrupted(_))
+                )
+            });
+            if interrupted {
+                EXIT_INTERRUPTED
+            } else {
+                EXIT_FAILED
+            }
         }
     }
 }
@@ -380,7 +403,10 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
         writer_opts.commit_every = n.max(1);
     }
     let started = std::time::Instant::now();
-    let read_opts = ReadOptions::default();
+    let read_opts = ReadOptions {
+        stop: Some(stop_on_ctrl_c()?),
+        ..ReadOptions::default()
+    };
     // Rejections are reported as they are read (the summary lists only
     // the first ones): a file of millions of bad lines costs no memory.
     let mut on_item = |item: &postsearch_store::ingest::ReadItem| {
@@ -418,6 +444,9 @@ fn report_import(summary: &ImportSummary, took: std::time::Duration, json: bool)
     let mut err = std::io::stderr().lock();
     let secs = took.as_secs_f64();
     let rate = summary.read() as f64 / secs.max(1e-9);
+    if !summary.skipped.is_empty() {
+        writeln!(err, "{} (see `postsearch index --help`)", summary.skipped)?;
+    }
     if json {
         let mut value = serde_json::to_value(summary)?;
         value["seconds"] = serde_json::json!(secs);
@@ -426,6 +455,27 @@ fn report_import(summary: &ImportSummary, took: std::time::Duration, json: bool)
         writeln!(err, "{summary} ({secs:.1} s, {rate:.0} posts/s)")?;
     }
     Ok(())
+}
+
+/// A flag set by the first Ctrl-C (SIGINT): the import stops reading,
+/// commits nothing more and exits [`EXIT_INTERRUPTED`] saying what was
+/// committed. A second Ctrl-C exits at once (nothing half-committed either:
+/// a commit is atomic).
+fn stop_on_ctrl_c() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let flag = std::sync::Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    // SAFETY: the handler only touches an atomic and calls `_exit`, both
+    // async-signal-safe.
+    unsafe {
+        signal_hook_registry::register(libc::SIGINT, move || {
+            if set.swap(true, Ordering::SeqCst) {
+                libc::_exit(EXIT_INTERRUPTED);
+            }
+        })
+    }
+    .context("installing the Ctrl-C handler")?;
+    Ok(flag)
 }
 
 fn progress_bar() -> indicatif::ProgressBar {
@@ -448,7 +498,7 @@ fn check(args: CheckArgs) -> Result<i32> {
     let mut rejected = 0u64;
     let mut posts = 0u64;
     let mut write_error = None;
-    read_paths(
+    let skipped = read_paths(
         &args.paths,
         &ReadOptions::default(),
         &mut |item| match item {
@@ -473,6 +523,9 @@ fn check(args: CheckArgs) -> Result<i32> {
     }
     out.flush().ok();
     if !args.json {
+        if !skipped.is_empty() {
+            eprintln!("{skipped}");
+        }
         eprintln!("{posts} ok, {rejected} rejected");
     }
     Ok(if rejected == 0 { 0 } else { EXIT_REJECTED })

@@ -408,3 +408,91 @@ fn a_rebuild_never_loses_the_index_and_foreign_folders_are_refused() {
         assert_eq!(names, ["notes.txt"], "{args:?}");
     }
 }
+
+/// `n` small posts as JSON lines, ids `{prefix}-0..`.
+fn post_lines(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{{\"id\":\"{prefix}-{i}\",\"title\":\"post {i}\"}}\n"))
+        .collect()
+}
+
+#[test]
+fn a_walk_skips_what_is_not_a_post_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir_all(tree.join(".git")).unwrap();
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("a.jsonl"), post_lines("a", 2)).unwrap();
+    std::fs::write(tree.join(".hidden.jsonl"), post_lines("h", 1)).unwrap();
+    std::fs::write(tree.join(".git").join("x.json"), "{}").unwrap();
+    std::fs::write(tree.join("a.jsonl.bak"), post_lines("b", 1)).unwrap();
+    std::os::unix::fs::symlink("/nowhere", tree.join("dangling.jsonl")).unwrap();
+    std::os::unix::fs::symlink(tree.join("sub"), tree.join("sublink")).unwrap();
+    let fifo = tree.join("pipe.jsonl");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    // The index inside the tree walked (`postsearch index .` in a project).
+    let index = tree.join("index");
+    let out = run(&index, &["index", tree.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("2 added"), "{err}");
+    assert!(
+        err.contains("2 symbolic link(s)")
+            && err.contains("1 FIFO(s)")
+            && err.contains("2 hidden")
+            && err.contains("1 index folder(s)"),
+        "{err}"
+    );
+    // Again: the index's own files are not read as posts.
+    let out = run(&index, &["index", tree.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("0 rejected"), "{}", stderr(&out));
+    // A special file named explicitly is refused, not read forever.
+    let out = run(&index, &["index", fifo.to_str().unwrap(), "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out).matches("not a regular file").count(), 2);
+}
+
+#[test]
+fn ctrl_c_commits_nothing_half_way_and_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("posts.jsonl");
+    std::fs::write(&file, post_lines("p", 200_000)).unwrap();
+    let index = tmp.path().join("index");
+    let child = Command::new(crate::common::bin())
+        .arg("--index")
+        .arg(&index)
+        .args(["index", "--commit-every", "1000"])
+        .arg(&file)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first batch is committed, Ctrl-C.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !index.join("meta.json").exists() || documents(&index) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no commit within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("by Ctrl-C") && err.contains("were committed"),
+        "{err}"
+    );
+    let n = documents(&index);
+    assert!(n > 0 && n < 200_000 && n % 1000 == 0, "{n} documents");
+}

@@ -191,6 +191,78 @@ fn killed_imports_leave_a_committed_index_full() {
     import_kill_loop(count, 1000, kills, 20_000);
 }
 
+/// Kills `postsearch index --rebuild NEW` at seeded random points over an
+/// index of OLD: the index always opens holding exactly the old posts or
+/// exactly the new ones, never less or a mix; a rebuild run to its end
+/// leaves no folder of the killed ones behind.
+fn rebuild_kill_loop(count: usize, kills: usize, seed: u64) {
+    let c = corpus(count);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let work = tempfile::tempdir().unwrap();
+    let (old, new) = c.lines.split_at(count / 3);
+    let (old_file, new_file) = (work.path().join("old.jsonl"), work.path().join("new.jsonl"));
+    std::fs::write(&old_file, old.join("\n")).unwrap();
+    std::fs::write(&new_file, new.join("\n")).unwrap();
+    let idx = work.path().join("index");
+    let rebuild = |file: &Path| {
+        Command::new(bin())
+            .arg("--index")
+            .arg(&idx)
+            .args(["index", "--rebuild"])
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let started = Instant::now();
+    assert!(rebuild(&new_file).wait().unwrap().success());
+    let full = started.elapsed();
+    let (mut saw_old, mut saw_new) = (0, 0);
+    for i in 0..kills {
+        assert!(rebuild(&old_file).wait().unwrap().success());
+        let delay = full.mul_f64(rng.gen_range(0.0..1.1));
+        let mut child = rebuild(&new_file);
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let index = PostIndex::open(&idx).unwrap_or_else(|e| panic!("kill {i}: {e}"));
+        let n = index.searcher().num_docs() as usize;
+        let (expected, other) = if n == old.len() {
+            saw_old += 1;
+            (old, new)
+        } else {
+            assert_eq!(n, new.len(), "kill {i} after {delay:?}: {n} documents");
+            saw_new += 1;
+            (new, old)
+        };
+        for _ in 0..5 {
+            let line = &expected[rng.gen_range(0..expected.len())];
+            assert_whole(&index, line);
+            assert_eq!(
+                copies(&index, &id_of(&other[rng.gen_range(0..other.len())])),
+                0
+            );
+        }
+    }
+    assert!(rebuild(&new_file).wait().unwrap().success());
+    let leftovers: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".index."))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+    eprintln!(
+        "rebuild: {kills} kills, old index kept {saw_old} times, new one in place {saw_new} times"
+    );
+}
+
+#[test]
+fn killed_rebuilds_leave_the_old_index_or_the_new_one() {
+    rebuild_kill_loop(600, 8, 11);
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

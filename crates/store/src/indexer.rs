@@ -9,7 +9,7 @@ use crate::document::PostDocument;
 use crate::error::{Error, Result};
 use crate::index::PostIndex;
 use crate::ingest::json::parse_body;
-use crate::ingest::{read_paths, ReadItem, ReadOptions, Rejection};
+use crate::ingest::{read_paths, ReadItem, ReadOptions, Rejection, Skipped};
 use crate::post::Post;
 use crate::schema::Fields;
 use serde::Serialize;
@@ -44,6 +44,9 @@ pub struct ImportSummary {
     pub rejected: Vec<RejectedPost>,
     /// Every rejection, listed or not.
     pub rejected_count: u64,
+    /// What the walk of folders skipped.
+    #[serde(skip_serializing_if = "Skipped::is_empty")]
+    pub skipped: Skipped,
 }
 
 /// Most rejections an [`ImportSummary`] lists: a file of millions of bad
@@ -138,6 +141,8 @@ pub struct Writer {
     /// Fingerprints of posts changed since the last commit (not yet visible
     /// to the searcher), so a repeated id in one batch is judged correctly.
     pending: HashMap<String, Option<u64>>,
+    /// Changes committed so far by this writer.
+    committed: u64,
     opts: WriterOptions,
 }
 
@@ -169,6 +174,7 @@ impl Writer {
             writer,
             fields: Arc::new(index.fields().clone()),
             pending: HashMap::new(),
+            committed: 0,
             opts,
         })
     }
@@ -239,8 +245,14 @@ impl Writer {
     pub fn commit(&mut self) -> Result<()> {
         self.writer.commit()?;
         self.index.reload()?;
+        self.committed += self.pending.len() as u64;
         self.pending.clear();
         Ok(())
+    }
+
+    /// Changes committed so far by this writer.
+    pub fn committed(&self) -> u64 {
+        self.committed
     }
 
     /// Commits, then waits for background merges to finish.
@@ -298,11 +310,25 @@ pub fn import_paths(
     on_item: &mut dyn FnMut(&ReadItem),
 ) -> Result<ImportSummary> {
     let mut writer = Writer::new(index, writer_opts)?;
-    let summary = upsert_all(
+    let mut skipped = Skipped::default();
+    let mut summary = upsert_all(
         &mut writer,
-        |sink| read_paths(paths, read_opts, sink),
+        |sink| {
+            skipped = read_paths(paths, read_opts, sink)?;
+            Ok(())
+        },
         on_item,
     )?;
+    summary.skipped = skipped;
+    if read_opts.stopped() {
+        // Stopped (Ctrl-C): what was read since the last commit is dropped
+        // with the writer, whole; earlier commits stay.
+        return Err(Error::Interrupted(format!(
+            "by Ctrl-C: {} changed posts were committed before; the {} read since the last commit were not",
+            writer.committed(),
+            writer.pending()
+        )));
+    }
     writer.finish()?;
     Ok(summary)
 }

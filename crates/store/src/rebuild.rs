@@ -88,6 +88,7 @@ pub fn rebuild_paths(
         ),
         None => None,
     };
+    remove_dead_rebuilds(dir);
     let fresh = sibling(dir, "rebuild");
     if fresh.exists() {
         // Left by a rebuild that died: ours by its name, never served.
@@ -120,6 +121,38 @@ pub fn rebuild_paths(
         std::fs::rename(&fresh, dir).map_err(|e| Error::io(dir, e))?;
     }
     Ok(summary)
+}
+
+/// Removes the folders that rebuilds of `dir` killed before their end left
+/// beside it (named after a process that no longer runs; never served).
+/// We hold the index's writer lock, so no live rebuild of `dir` can be
+/// writing one; failing to remove one only leaves it for the next time.
+fn remove_dead_rebuilds(dir: &Path) {
+    let fresh = sibling(dir, "rebuild");
+    let (Some(parent), Some(ours)) = (fresh.parent(), fresh.file_name()) else {
+        return;
+    };
+    let ours = ours.to_string_lossy();
+    let Some((prefix, _)) = ours.rsplit_once('-') else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && pid != std::process::id() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A hidden folder beside `dir`, named after it, `what` and this process.

@@ -2,9 +2,12 @@
 //! file to the reader for its format.
 
 use super::{json, text, ReadItem, Rejection, SourcedPost};
+use serde::Serialize;
 use std::fs::File;
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use walkdir::WalkDir;
 
 /// The format of one input file, chosen by its extension.
@@ -38,6 +41,9 @@ pub struct ReadOptions {
     pub max_file_bytes: u64,
     /// Longest JSONL line; a longer one is rejected without being buffered.
     pub max_line_bytes: usize,
+    /// Set to stop reading (Ctrl-C): the walk ends at the next file or
+    /// line, and [`ReadOptions::stopped`] says so.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ReadOptions {
@@ -45,31 +51,92 @@ impl Default for ReadOptions {
         ReadOptions {
             max_file_bytes: 16 << 20,
             max_line_bytes: 16 << 20,
+            stop: None,
         }
     }
 }
 
+impl ReadOptions {
+    /// Whether reading was asked to stop.
+    pub fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+}
+
+/// What a walk of folders passed over without reading (files of other
+/// types aside, which are not posts), reported in one line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Symbolic links to folders, and links that lead nowhere.
+    pub links: u64,
+    /// FIFOs, sockets and devices.
+    pub special: u64,
+    /// Hidden files and folders (names starting with `.`).
+    pub hidden: u64,
+    /// Folders holding an index (the one written to, or any other).
+    pub index_folders: u64,
+}
+
+impl Skipped {
+    /// Whether nothing was skipped.
+    pub fn is_empty(&self) -> bool {
+        *self == Skipped::default()
+    }
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = [
+            (self.links, "symbolic link(s) to folders or to nothing"),
+            (self.special, "FIFO(s), socket(s) or device(s)"),
+            (self.hidden, "hidden file(s) or folder(s)"),
+            (self.index_folders, "index folder(s)"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        write!(f, "skipped {}", parts.join(", "))
+    }
+}
+
+/// Whether `dir` holds a tantivy index (its files are never posts).
+fn holds_index(dir: &Path) -> bool {
+    dir.join("meta.json").is_file() && dir.join(".managed.json").is_file()
+}
+
 /// Reads every post under `paths` and hands each one, or its rejection, to
-/// `sink`. Fails only when a path does not exist or cannot be listed; all
-/// paths are checked before anything is read.
+/// `sink`; returns what the walk of folders skipped. Fails only when a path
+/// does not exist or cannot be listed; all paths are checked before
+/// anything is read. A path named explicitly that is not a regular file or
+/// a folder (a FIFO, `/dev/zero`) is a rejection, not read.
 pub fn read_paths(
     paths: &[PathBuf],
     opts: &ReadOptions,
     sink: &mut dyn FnMut(ReadItem),
-) -> crate::Result<()> {
+) -> crate::Result<Skipped> {
     for path in paths.iter().filter(|p| !is_stdin(p)) {
         std::fs::metadata(path).map_err(|e| crate::Error::io(path, e))?;
     }
+    let mut skipped = Skipped::default();
     for path in paths {
+        if opts.stopped() {
+            break;
+        }
         if is_stdin(path) {
             read_reader_jsonl(&mut std::io::stdin().lock(), "-", opts, sink);
         } else if path.is_dir() {
-            read_dir(path, opts, sink)?;
-        } else {
+            read_dir(path, opts, sink, &mut skipped)?;
+        } else if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
             read_file(path, opts, sink);
+        } else {
+            let reason = "not a regular file (a FIFO, a socket or a device); not read";
+            sink(Err(Rejection::new(path.display().to_string(), 0, reason)));
         }
     }
-    Ok(())
+    Ok(skipped)
 }
 
 fn is_stdin(path: &Path) -> bool {
@@ -77,9 +144,20 @@ fn is_stdin(path: &Path) -> bool {
 }
 
 /// Reads the post files under `dir`, recursively, in file-name order.
-/// Files of other types are skipped; an unreadable entry is a rejection.
-fn read_dir(dir: &Path, opts: &ReadOptions, sink: &mut dyn FnMut(ReadItem)) -> crate::Result<()> {
-    for entry in WalkDir::new(dir).sort_by_file_name() {
+/// Files of other types are passed over; hidden entries, index folders,
+/// links to folders or to nothing, and special files are skipped and
+/// counted in `skipped`; an unreadable entry is a rejection.
+fn read_dir(
+    dir: &Path,
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(ReadItem),
+    skipped: &mut Skipped,
+) -> crate::Result<()> {
+    let mut walk = WalkDir::new(dir).sort_by_file_name().into_iter();
+    while let Some(entry) = walk.next() {
+        if opts.stopped() {
+            break;
+        }
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) if e.depth() == 0 => return Err(crate::Error::io(dir, e.into())),
@@ -90,8 +168,34 @@ fn read_dir(dir: &Path, opts: &ReadOptions, sink: &mut dyn FnMut(ReadItem)) -> c
             }
         };
         let path = entry.path();
-        let is_file = entry.file_type().is_file() || (entry.path_is_symlink() && path.is_file());
-        if is_file && Format::from_path(path).is_some() {
+        let kind = entry.file_type();
+        if entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.') {
+            skipped.hidden += 1;
+            if kind.is_dir() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        if kind.is_dir() {
+            if holds_index(path) {
+                skipped.index_folders += 1;
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        let is_file = if kind.is_symlink() {
+            let target = std::fs::metadata(path);
+            if !target.as_ref().is_ok_and(|m| m.is_file()) {
+                skipped.links += 1;
+                continue;
+            }
+            true
+        } else {
+            kind.is_file()
+        };
+        if !is_file {
+            skipped.special += 1;
+        } else if Format::from_path(path).is_some() {
             read_file(path, opts, sink);
         }
     }
@@ -213,6 +317,9 @@ pub fn read_reader_jsonl(
 ) {
     let mut buf = Vec::new();
     for line in 1.. {
+        if opts.stopped() {
+            break;
+        }
         match read_line_limited(reader, &mut buf, opts.max_line_bytes) {
             Ok(LineRead::Eof) => break,
             Ok(LineRead::Line) => jsonl_line(&buf, path, line, sink),
