@@ -151,7 +151,7 @@ pub fn to_text(post: &Post) -> String {
 
 /// Parses one post in the text form. `path` names the file in the rejection.
 pub fn parse(bytes: &[u8], path: &str) -> Result<Post, Rejection> {
-    parse_text(decode(bytes, path)?, path)
+    parse_text(decode(bytes, path)?, path, 0)
 }
 
 /// Parses every post of a file in the text form: each ends with its
@@ -175,25 +175,23 @@ pub fn parse_all(bytes: &[u8], path: &str, sink: &mut dyn FnMut(Result<(Post, us
         if part.iter().any(|l| !l.trim().is_empty()) {
             // The post's own first line (blank lines before it skipped).
             let first = start + part.iter().position(|l| !l.trim().is_empty()).unwrap_or(0);
-            let result = parse_text(&part.join("\n"), path)
-                .map(|post| (post, first + 1))
-                .map_err(|mut r| {
-                    r.line += start;
-                    r
-                });
-            sink(result);
+            let result = parse_text(&part.join("\n"), path, start);
+            sink(result.map(|post| (post, first + 1)));
         }
         start = i + 1;
     }
 }
 
-/// Parses one post from its text (already decoded).
-fn parse_text(text: &str, path: &str) -> Result<Post, Rejection> {
+/// Parses one post from its text (already decoded) that starts after the
+/// first `offset` lines of its file: every line number, in a rejection or
+/// in its message, is counted in the file.
+fn parse_text(text: &str, path: &str, offset: usize) -> Result<Post, Rejection> {
     let lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
-    let last = lines
-        .iter()
-        .rposition(|l| !l.is_empty())
-        .map_or(0, |i| i + 1);
+    let last = offset
+        + lines
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map_or(0, |i| i + 1);
     let Some(marker) = lines.iter().position(|l| l.trim() == META_MARKER) else {
         let reason = format!("truncated file: no `{META_MARKER}` line");
         return Err(Rejection::new(path, last, reason));
@@ -201,7 +199,7 @@ fn parse_text(text: &str, path: &str) -> Result<Post, Rejection> {
     let (title, title_line, body) = parse_head(&lines[..marker]);
     let mut post = Post::new("", title);
     post.body = body;
-    let id_line = Meta::new(&mut post, path).parse(&lines, marker + 1)?;
+    let id_line = Meta::new(&mut post, path, offset).parse(&lines, marker + 1)?;
     let Some(id_line) = id_line else {
         let reason = "truncated file: the meta has no `payload` › `source id`";
         return Err(Rejection::new(path, last, reason));
@@ -210,7 +208,7 @@ fn parse_text(text: &str, path: &str) -> Result<Post, Rejection> {
         let line = if post.id.trim().is_empty() || post.id.len() > 512 {
             id_line
         } else {
-            title_line.unwrap_or(marker + 1)
+            offset + title_line.unwrap_or(marker + 1)
         };
         return Err(Rejection::new(path, line, reason));
     }
@@ -315,17 +313,20 @@ struct Meta<'p> {
     open: Option<&'static str>,
     /// The line of `payload` › `source id`, once seen.
     id_line: Option<usize>,
-    /// The current line, 1-based.
+    /// The lines of the file before the post's first.
+    offset: usize,
+    /// The current line, 1-based, counted in the file.
     line: usize,
 }
 
 impl<'p> Meta<'p> {
-    fn new(post: &'p mut Post, path: &'p str) -> Meta<'p> {
+    fn new(post: &'p mut Post, path: &'p str, offset: usize) -> Meta<'p> {
         Meta {
             post,
             path,
             open: None,
             id_line: None,
+            offset,
             line: 0,
         }
     }
@@ -338,7 +339,7 @@ impl<'p> Meta<'p> {
     /// returns the line of the post's id, if any.
     fn parse(mut self, lines: &[&str], start: usize) -> Result<Option<usize>, Rejection> {
         for (idx, raw) in lines.iter().enumerate().skip(start) {
-            self.line = idx + 1;
+            self.line = self.offset + idx + 1;
             let line = raw.trim();
             if line == END_MARKER {
                 break;
