@@ -315,6 +315,9 @@ struct Meta<'p> {
     id_line: Option<usize>,
     /// The lines of the file before the post's first.
     offset: usize,
+    /// Each meta key given so far, with its line: a key given twice is an
+    /// error, never a silent replacement of the first value.
+    seen: Vec<(&'static str, usize)>,
     /// The current line, 1-based, counted in the file.
     line: usize,
 }
@@ -327,6 +330,7 @@ impl<'p> Meta<'p> {
             open: None,
             id_line: None,
             offset,
+            seen: Vec::new(),
             line: 0,
         }
     }
@@ -363,10 +367,15 @@ impl<'p> Meta<'p> {
         else {
             return Err(self.reject(format!("unknown meta key: {:?}", short(line))));
         };
-        if BLOCK_KEYS.contains(&key) {
-            if !value.is_empty() {
-                return Err(self.reject(format!("unknown meta key: {:?}", short(line))));
-            }
+        let block = BLOCK_KEYS.contains(&key);
+        if block && !value.is_empty() {
+            return Err(self.reject(format!("unknown meta key: {:?}", short(line))));
+        }
+        if let Some((_, first)) = self.seen.iter().find(|(k, _)| *k == key) {
+            return Err(self.reject(format!("`{key}` given twice (first at line {first})")));
+        }
+        self.seen.push((key, self.line));
+        if block {
             self.open = Some(key);
             self.open_block(key);
             return Ok(());
@@ -702,6 +711,61 @@ mod tests {
         assert!(r.reason.contains("`name` or `type`"), "{}", r.reason);
         let r = err(&with_meta("entities\n    • type: b\n"));
         assert_eq!(r.line, 10);
+    }
+
+    #[test]
+    fn a_key_given_twice_names_both_lines() {
+        // A second `payload` would change the post's id.
+        let r = err(&with_meta("payload\n  • source id: x-0\n"));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (11, "`payload` given twice (first at line 9)")
+        );
+        let meta = "score\n  • quality: 1\nrevision\n  • status: a\nscore\n  • depth: 2\n";
+        let r = err(&with_meta(meta));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (13, "`score` given twice (first at line 9)")
+        );
+        for key in [
+            "revision",
+            "ai outline",
+            "stack",
+            "tools",
+            "entities",
+            "flags",
+        ] {
+            let r = err(&with_meta(&format!("{key}\ntopicx\n{key}\n")));
+            let want = format!("`{key}` given twice (first at line 9)");
+            assert_eq!((r.line, r.reason), (11, want));
+        }
+        // Glued keys too, even with the same value.
+        let r = err(&with_meta("difficultyeasy\ntopicx\ndifficultyeasy\n"));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (11, "`difficulty` given twice (first at line 9)")
+        );
+        let r = err(&with_meta("view count1\nview count2\n"));
+        assert_eq!(r.line, 10);
+        assert!(
+            r.reason.starts_with("`view count` given twice"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn a_repeat_in_a_later_post_names_lines_of_the_file() {
+        let mut p = Post::new("a", "title a");
+        p.difficulty = Some("easy".into());
+        let a = to_text(&p);
+        let n = a.lines().count();
+        let b = to_text(&Post::new("b", "title b")).replace("payload\n", "payload\npayload\n");
+        let at = n + b.lines().position(|l| l == "payload").unwrap() + 1;
+        let got = parse_file(&format!("{a}\n{b}"));
+        assert_eq!(got[0], Ok(("a".into(), 1)));
+        let want = format!("{}:`payload` given twice (first at line {at})", at + 1);
+        assert_eq!(got[1], Err(want));
     }
 
     #[test]
