@@ -329,6 +329,9 @@ struct Meta<'p> {
     /// Each meta key given so far, with its line: a key given twice is an
     /// error, never a silent replacement of the first value.
     seen: Vec<(&'static str, usize)>,
+    /// The names of the open block's `name: value` items so far, as they
+    /// are stored, with their lines (`entities` repeats its names by design).
+    names: Vec<(String, usize)>,
     /// The current line, 1-based, counted in the file.
     line: usize,
 }
@@ -343,6 +346,7 @@ impl<'p> Meta<'p> {
             id_line: None,
             offset,
             seen: Vec::new(),
+            names: Vec::new(),
             line: 0,
         }
     }
@@ -390,6 +394,7 @@ impl<'p> Meta<'p> {
         if block {
             self.open = Some(key);
             self.indent = None;
+            self.names.clear();
             self.open_block(key);
             return Ok(());
         }
@@ -481,6 +486,22 @@ impl<'p> Meta<'p> {
 
     /// A `name: value` item of the block key `key`.
     fn pair(&mut self, key: &str, name: &str, value: &str) -> Result<(), Rejection> {
+        if key != "entities" {
+            // The outline keeps its names as written, the others in snake_case.
+            let stored = if key == "ai outline" {
+                name.to_string()
+            } else {
+                snake(name)
+            };
+            if let Some((_, first)) = self.names.iter().find(|(n, _)| *n == stored) {
+                let reason = format!(
+                    "`{key}` › {:?} given twice (first at line {first})",
+                    short(name)
+                );
+                return Err(self.reject(reason));
+            }
+            self.names.push((stored, self.line));
+        }
         match key {
             "ai outline" => {
                 let outline = self.post.outline.get_or_insert_with(Default::default);
@@ -896,6 +917,39 @@ mod tests {
         assert_eq!(got[0], Ok(("a".into(), 1)));
         let want = format!("{}:`payload` given twice (first at line {at})", at + 1);
         assert_eq!(got[1], Err(want));
+    }
+
+    #[test]
+    fn a_name_given_twice_in_a_block_names_both_lines() {
+        let meta = "score\n  • quality: 1\n  • depth: 2\n  • quality: 3\n";
+        let r = err(&with_meta(meta));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (12, "`score` › \"quality\" given twice (first at line 10)")
+        );
+        // Flags are compared as stored: `has images` is `has_images`.
+        let r = err(&with_meta("flags\n  • has images: 1\n  • has_images: 0\n"));
+        assert_eq!(r.line, 11);
+        assert!(
+            r.reason.starts_with("`flags` › \"has_images\" given twice"),
+            "{}",
+            r.reason
+        );
+        let r = err(&with_meta("ai outline\n  • context: a\n  • context: b\n"));
+        assert_eq!(r.line, 11);
+        assert!(
+            r.reason.starts_with("`ai outline` › \"context\""),
+            "{}",
+            r.reason
+        );
+        let r = err("t\nalphanode post meta\npayload\n  • source id: a\n  • source id: b\n");
+        assert_eq!(r.line, 5);
+        // Entities repeat `name` and `type`; outline names differ as written.
+        let meta = "entities\n    • name: a\n    • type: x\n    • name: b\n    • type: y\n\
+                    ai outline\n  • a b: 1\n  • a_b: 2\n";
+        let post = parse(with_meta(meta).as_bytes(), "f.txt").unwrap();
+        assert_eq!(post.entities.unwrap().len(), 2);
+        assert_eq!(post.outline.unwrap().len(), 2);
     }
 
     #[test]
