@@ -2,7 +2,6 @@
 
 use super::Rejection;
 use crate::post::{Entity, Payload, Post, Revision, Score};
-use serde_json::{Map, Value};
 
 /// The line that separates the body from the meta keys.
 pub const META_MARKER: &str = "alphanode post meta";
@@ -151,7 +150,7 @@ pub fn to_text(post: &Post) -> String {
 
 /// Parses one post in the text form. `path` names the file in the rejection.
 pub fn parse(bytes: &[u8], path: &str) -> Result<Post, Rejection> {
-    parse_text(decode(bytes, path)?, path)
+    parse_text(decode(bytes, path)?, path, 0)
 }
 
 /// Parses every post of a file in the text form: each ends with its
@@ -175,25 +174,23 @@ pub fn parse_all(bytes: &[u8], path: &str, sink: &mut dyn FnMut(Result<(Post, us
         if part.iter().any(|l| !l.trim().is_empty()) {
             // The post's own first line (blank lines before it skipped).
             let first = start + part.iter().position(|l| !l.trim().is_empty()).unwrap_or(0);
-            let result = parse_text(&part.join("\n"), path)
-                .map(|post| (post, first + 1))
-                .map_err(|mut r| {
-                    r.line += start;
-                    r
-                });
-            sink(result);
+            let result = parse_text(&part.join("\n"), path, start);
+            sink(result.map(|post| (post, first + 1)));
         }
         start = i + 1;
     }
 }
 
-/// Parses one post from its text (already decoded).
-fn parse_text(text: &str, path: &str) -> Result<Post, Rejection> {
+/// Parses one post from its text (already decoded) that starts after the
+/// first `offset` lines of its file: every line number, in a rejection or
+/// in its message, is counted in the file.
+fn parse_text(text: &str, path: &str, offset: usize) -> Result<Post, Rejection> {
     let lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
-    let last = lines
-        .iter()
-        .rposition(|l| !l.is_empty())
-        .map_or(0, |i| i + 1);
+    let last = offset
+        + lines
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map_or(0, |i| i + 1);
     let Some(marker) = lines.iter().position(|l| l.trim() == META_MARKER) else {
         let reason = format!("truncated file: no `{META_MARKER}` line");
         return Err(Rejection::new(path, last, reason));
@@ -201,7 +198,7 @@ fn parse_text(text: &str, path: &str) -> Result<Post, Rejection> {
     let (title, title_line, body) = parse_head(&lines[..marker]);
     let mut post = Post::new("", title);
     post.body = body;
-    let id_line = Meta::new(&mut post, path).parse(&lines, marker + 1)?;
+    let id_line = Meta::new(&mut post, path, offset).parse(&lines, marker + 1)?;
     let Some(id_line) = id_line else {
         let reason = "truncated file: the meta has no `payload` › `source id`";
         return Err(Rejection::new(path, last, reason));
@@ -210,7 +207,7 @@ fn parse_text(text: &str, path: &str) -> Result<Post, Rejection> {
         let line = if post.id.trim().is_empty() || post.id.len() > 512 {
             id_line
         } else {
-            title_line.unwrap_or(marker + 1)
+            offset + title_line.unwrap_or(marker + 1)
         };
         return Err(Rejection::new(path, line, reason));
     }
@@ -307,25 +304,49 @@ const BLOCK_KEYS: [&str; 10] = [
     "tools",
 ];
 
+/// The fields of the `name: value` blocks that take no others (post.rs
+/// `Score`, `Revision`, `Payload`), as the text form writes them. An item
+/// naming another field is misfiled (most often: the key line of the block
+/// it belongs to is missing), so it is an error, not an unknown field kept.
+const SCORE_FIELDS: [&str; 4] = ["quality", "freshness", "depth", "clarity"];
+const REVISION_FIELDS: [&str; 3] = ["status", "version", "last reviewed"];
+const PAYLOAD_FIELDS: [&str; 5] = ["source id", "generator", "paragraphs", "scenario", "seed"];
+
 /// The state of the meta section parser.
 struct Meta<'p> {
     post: &'p mut Post,
     path: &'p str,
     /// The block key the next `•` items belong to.
     open: Option<&'static str>,
+    /// The indentation of the open block's first item: an item indented
+    /// deeper is misfiled (the items of `entities` are indented deeper
+    /// than the others, so they land there when their key line is missing).
+    indent: Option<usize>,
     /// The line of `payload` › `source id`, once seen.
     id_line: Option<usize>,
-    /// The current line, 1-based.
+    /// The lines of the file before the post's first.
+    offset: usize,
+    /// Each meta key given so far, with its line: a key given twice is an
+    /// error, never a silent replacement of the first value.
+    seen: Vec<(&'static str, usize)>,
+    /// The names of the open block's `name: value` items so far, as they
+    /// are stored, with their lines (`entities` repeats its names by design).
+    names: Vec<(String, usize)>,
+    /// The current line, 1-based, counted in the file.
     line: usize,
 }
 
 impl<'p> Meta<'p> {
-    fn new(post: &'p mut Post, path: &'p str) -> Meta<'p> {
+    fn new(post: &'p mut Post, path: &'p str, offset: usize) -> Meta<'p> {
         Meta {
             post,
             path,
             open: None,
+            indent: None,
             id_line: None,
+            offset,
+            seen: Vec::new(),
+            names: Vec::new(),
             line: 0,
         }
     }
@@ -338,7 +359,7 @@ impl<'p> Meta<'p> {
     /// returns the line of the post's id, if any.
     fn parse(mut self, lines: &[&str], start: usize) -> Result<Option<usize>, Rejection> {
         for (idx, raw) in lines.iter().enumerate().skip(start) {
-            self.line = idx + 1;
+            self.line = self.offset + idx + 1;
             let line = raw.trim();
             if line == END_MARKER {
                 break;
@@ -347,7 +368,7 @@ impl<'p> Meta<'p> {
                 continue;
             }
             match item_text(line) {
-                Some(item) => self.item(item)?,
+                Some(item) => self.item(item, raw.len() - raw.trim_start().len())?,
                 None => self.key_line(line)?,
             }
         }
@@ -362,11 +383,18 @@ impl<'p> Meta<'p> {
         else {
             return Err(self.reject(format!("unknown meta key: {:?}", short(line))));
         };
-        if BLOCK_KEYS.contains(&key) {
-            if !value.is_empty() {
-                return Err(self.reject(format!("unknown meta key: {:?}", short(line))));
-            }
+        let block = BLOCK_KEYS.contains(&key);
+        if block && !value.is_empty() {
+            return Err(self.reject(format!("unknown meta key: {:?}", short(line))));
+        }
+        if let Some((_, first)) = self.seen.iter().find(|(k, _)| *k == key) {
+            return Err(self.reject(format!("`{key}` given twice (first at line {first})")));
+        }
+        self.seen.push((key, self.line));
+        if block {
             self.open = Some(key);
+            self.indent = None;
+            self.names.clear();
             self.open_block(key);
             return Ok(());
         }
@@ -410,12 +438,24 @@ impl<'p> Meta<'p> {
         }
     }
 
-    /// A `•` item of the open block key.
-    fn item(&mut self, item: &str) -> Result<(), Rejection> {
+    /// A `•` item of the open block key, indented by `indent` bytes.
+    fn item(&mut self, item: &str, indent: usize) -> Result<(), Rejection> {
         let Some(key) = self.open else {
             let reason = format!("`•` item with no list key before it: {:?}", short(item));
             return Err(self.reject(reason));
         };
+        match self.indent {
+            Some(first) if indent > first => {
+                let reason = format!(
+                    "misfiled item under `{key}`: indented deeper than its items above, \
+                     got {:?} (is a key line missing?)",
+                    short(item)
+                );
+                return Err(self.reject(reason));
+            }
+            Some(_) => {}
+            None => self.indent = Some(indent),
+        }
         let p = &mut *self.post;
         let list = match key {
             "stack" => p.stack.as_mut(),
@@ -425,6 +465,14 @@ impl<'p> Meta<'p> {
             _ => None,
         };
         if let Some(list) = list {
+            if split_pair(item).is_some() {
+                let reason = format!(
+                    "misfiled item under `{key}`: expected a plain item, got a `name: value` \
+                     pair {:?} (is a key line missing?)",
+                    short(item)
+                );
+                return Err(self.reject(reason));
+            }
             list.push(item.to_string());
             return Ok(());
         }
@@ -438,6 +486,22 @@ impl<'p> Meta<'p> {
 
     /// A `name: value` item of the block key `key`.
     fn pair(&mut self, key: &str, name: &str, value: &str) -> Result<(), Rejection> {
+        if key != "entities" {
+            // The outline keeps its names as written, the others in snake_case.
+            let stored = if key == "ai outline" {
+                name.to_string()
+            } else {
+                snake(name)
+            };
+            if let Some((_, first)) = self.names.iter().find(|(n, _)| *n == stored) {
+                let reason = format!(
+                    "`{key}` › {:?} given twice (first at line {first})",
+                    short(name)
+                );
+                return Err(self.reject(reason));
+            }
+            self.names.push((stored, self.line));
+        }
         match key {
             "ai outline" => {
                 let outline = self.post.outline.get_or_insert_with(Default::default);
@@ -450,7 +514,7 @@ impl<'p> Meta<'p> {
             }
             "entities" => self.entity(name, value)?,
             "score" => self.score(name, value)?,
-            "revision" => self.revision(name, value),
+            "revision" => self.revision(name, value)?,
             "payload" => self.payload(name, value)?,
             _ => unreachable!("every pair key is handled"),
         }
@@ -479,58 +543,75 @@ impl<'p> Meta<'p> {
 
     /// A `score` part: an unsigned integer.
     fn score(&mut self, name: &str, value: &str) -> Result<(), Rejection> {
-        let key = snake(name);
-        let slot = match key.as_str() {
-            "quality" | "freshness" | "depth" | "clarity" => {
-                Some(self.uint(&format!("score {name}"), value)?)
-            }
-            _ => None,
-        };
+        let field = self.field("score", &SCORE_FIELDS, name)?;
+        let n = Some(self.uint(&format!("score {name}"), value)?);
         let score = self.post.score.get_or_insert_with(Score::default);
-        match (key.as_str(), slot) {
-            ("quality", n) => score.quality = n,
-            ("freshness", n) => score.freshness = n,
-            ("depth", n) => score.depth = n,
-            ("clarity", n) => score.clarity = n,
-            _ => insert_extra(&mut score.extra, key, value),
+        match field {
+            "quality" => score.quality = n,
+            "freshness" => score.freshness = n,
+            "depth" => score.depth = n,
+            "clarity" => score.clarity = n,
+            _ => unreachable!("every score field is handled"),
         }
         Ok(())
     }
 
     /// A `revision` item.
-    fn revision(&mut self, name: &str, value: &str) {
+    fn revision(&mut self, name: &str, value: &str) -> Result<(), Rejection> {
+        let field = self.field("revision", &REVISION_FIELDS, name)?;
         let rev = self.post.revision.get_or_insert_with(Revision::default);
         let v = Some(value.to_string());
-        match snake(name).as_str() {
+        match field {
             "status" => rev.status = v,
             "version" => rev.version = v,
-            "last_reviewed" => rev.last_reviewed = v,
-            other => insert_extra(&mut rev.extra, other.to_string(), value),
+            "last reviewed" => rev.last_reviewed = v,
+            _ => unreachable!("every revision field is handled"),
         }
+        Ok(())
     }
 
     /// A `payload` item; `source id` is the post's id.
     fn payload(&mut self, name: &str, value: &str) -> Result<(), Rejection> {
-        let key = snake(name);
-        let int = match key.as_str() {
+        let field = self.field("payload", &PAYLOAD_FIELDS, name)?;
+        let int = match field {
             "paragraphs" | "seed" => Some(self.uint(&format!("payload {name}"), value)?),
             _ => None,
         };
-        if key == "source_id" {
+        if field == "source id" {
             self.id_line = Some(self.line);
             self.post.id = value.to_string();
         }
         let payload = self.post.payload.get_or_insert_with(Payload::default);
         let v = Some(value.to_string());
-        match key.as_str() {
-            "source_id" => payload.source_id = v,
+        match field {
+            "source id" => payload.source_id = v,
             "generator" => payload.generator = v,
             "scenario" => payload.scenario = v,
             "paragraphs" => payload.paragraphs = int,
             "seed" => payload.seed = int,
-            _ => insert_extra(&mut payload.extra, key, value),
+            _ => unreachable!("every payload field is handled"),
         }
         Ok(())
+    }
+
+    /// The field of `fields` (those of the block `key`) that `name` names,
+    /// written with spaces or `_`; any other name is a misfiled item.
+    fn field(
+        &self,
+        key: &str,
+        fields: &[&'static str],
+        name: &str,
+    ) -> Result<&'static str, Rejection> {
+        let wanted = snake(name);
+        match fields.iter().find(|f| snake(f) == wanted) {
+            Some(field) => Ok(field),
+            None => Err(self.reject(format!(
+                "misfiled item under `{key}`: {:?} is not one of its fields ({}) \
+                 (is a key line missing?)",
+                short(name),
+                fields.join(", ")
+            ))),
+        }
     }
 
     /// A flag value: `0`, `1`, `true` or `false`.
@@ -569,16 +650,6 @@ fn snake(name: &str) -> String {
     name.trim().replace(' ', "_")
 }
 
-/// Keeps an unknown sub-key: an integer as a number, anything else as text.
-fn insert_extra(extra: &mut Map<String, Value>, key: String, value: &str) {
-    let v = match (value.parse::<u64>(), value.parse::<i64>()) {
-        (Ok(n), _) => Value::from(n),
-        (_, Ok(n)) => Value::from(n),
-        _ => Value::from(value),
-    };
-    extra.insert(key, v);
-}
-
 /// The first 60 characters of `s`, for messages.
 fn short(s: &str) -> String {
     match s.char_indices().nth(60) {
@@ -591,6 +662,7 @@ fn short(s: &str) -> String {
 mod tests {
     use super::*;
     use indexmap::IndexMap;
+    use serde_json::Value;
 
     const SEED: &str = "000_8e5299e8999edf12";
 
@@ -667,14 +739,103 @@ mod tests {
         assert_eq!(post.topic.as_deref(), Some("русский / ąę"));
     }
 
+    /// The line of the rejection of `meta`, checking its reason names the
+    /// block the item was misfiled under and the item.
+    fn misfiled(meta: &str, key: &str, item: &str) -> usize {
+        let r = err(&with_meta(meta));
+        let under = format!("misfiled item under `{key}`: ");
+        assert!(r.reason.starts_with(&under), "{}", r.reason);
+        assert!(r.reason.contains(item), "{}", r.reason);
+        r.line
+    }
+
     #[test]
-    fn unknown_sub_keys_are_kept_in_extra() {
-        let meta = "score\n  • quality: 5\n  • zeal level: 9\nrevision\n  • editor: ann\n";
+    fn pairs_under_a_list_key_are_misfiled() {
+        // `tools` takes plain values: an entity pair there lost its key line.
+        let meta = "stack\n  • python\ntools\n  • git\n  • name: python\n  • type: stack\n";
+        assert_eq!(misfiled(meta, "tools", "\"name: python\""), 13);
+        // Even as the first item, at any indentation.
+        assert_eq!(
+            misfiled("notes\n    • name: rust\n", "notes", "name: rust"),
+            10
+        );
+        assert_eq!(
+            misfiled("checklist\n  • seed: 4\n", "checklist", "seed: 4"),
+            10
+        );
+    }
+
+    #[test]
+    fn plain_items_under_a_pairs_key_are_rejected() {
+        // `revision` takes `name: value` items: `tools` lost its key line.
+        let r = err(&with_meta("revision\n  • status: live\n  • fastapi\n"));
+        assert_eq!(r.line, 11);
+        assert!(r.reason.contains("under `revision`"), "{}", r.reason);
+        assert!(r.reason.contains("\"fastapi\""), "{}", r.reason);
+    }
+
+    #[test]
+    fn fields_a_block_does_not_know_are_misfiled() {
+        // `revision` lost its key line: its fields land in `score`.
+        let meta = "score\n  • quality: 76\n  • last reviewed: 2024-01-01\n";
+        assert_eq!(misfiled(meta, "score", "\"last reviewed\""), 11);
+        let meta = "revision\n  • status: live\n  • has images: 0\n";
+        assert_eq!(misfiled(meta, "revision", "\"has images\""), 11);
+        assert_eq!(
+            misfiled("revision\n  • editor: ann\n", "revision", "editor"),
+            10
+        );
+        let meta = "payload\n  • source id: x-0\n  • quality: 5\n";
+        assert_eq!(misfiled(meta, "payload", "\"quality\""), 11);
+        // Every known field is taken, written with spaces or `_`.
+        let meta = "score\n  • quality: 1\n  • freshness: 2\n  • depth: 3\n  • clarity: 4\n\
+                    revision\n  • status: s\n  • version: 1.0\n  • last_reviewed: 2024-01-01\n";
         let post = parse(with_meta(meta).as_bytes(), "f.txt").unwrap();
-        let score = post.score.unwrap();
-        assert_eq!(score.quality, Some(5));
-        assert_eq!(score.extra["zeal_level"], Value::from(9));
-        assert_eq!(post.revision.unwrap().extra["editor"], Value::from("ann"));
+        assert_eq!(post.score.unwrap().clarity, Some(4));
+        assert_eq!(
+            post.revision.unwrap().last_reviewed.as_deref(),
+            Some("2024-01-01")
+        );
+        let text = "t\nalphanode post meta\npayload\n  • source_id: a\n  • generator: g\n  \
+                    • paragraphs: 2\n  • scenario: s\n  • seed: 3\n";
+        let payload = parse(text.as_bytes(), "f.txt").unwrap().payload.unwrap();
+        assert_eq!(
+            (payload.source_id.as_deref(), payload.seed),
+            (Some("a"), Some(3))
+        );
+    }
+
+    #[test]
+    fn items_indented_deeper_than_their_block_are_misfiled() {
+        // `entities` lost its key line: its deeper items land in `checklist`.
+        let meta = "checklist\n  • one\n    • name: rust\n    • type: stack\n";
+        assert_eq!(misfiled(meta, "checklist", "deeper"), 11);
+        let meta = "ai outline\n  • context: c\n    • name: rust\n";
+        assert_eq!(misfiled(meta, "ai outline", "\"name: rust\""), 11);
+        let meta = "stack\n  • rust\n      • cargo\n";
+        assert_eq!(misfiled(meta, "stack", "\"cargo\""), 11);
+        // A block's own items set its indentation: `entities` is written
+        // deeper than the others (as in the seed), and any level is taken.
+        let meta = "entities\n    • name: rust\n    • type: stack\nstack\n• a\n• b\n";
+        let post = parse(with_meta(meta).as_bytes(), "f.txt").unwrap();
+        assert_eq!(post.entities.unwrap()[0].kind, "stack");
+        assert_eq!(post.stack.unwrap(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_misfiled_item_in_a_later_post_names_its_line_in_the_file() {
+        let a = to_text(&Post::new("a", "title a"));
+        let n = a.lines().count();
+        let mut p = Post::new("b", "title b");
+        p.stack = Some(vec!["rust".into()]);
+        let b = to_text(&p).replace("  • rust\n", "  • rust\n    • name: rust\n");
+        let at = n + b.lines().position(|l| l.ends_with("name: rust")).unwrap() + 1;
+        let got = parse_file(&format!("{a}\n{b}"));
+        let err = got[1].clone().unwrap_err();
+        assert!(
+            err.starts_with(&format!("{at}:misfiled item under `stack`")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -701,6 +862,94 @@ mod tests {
         assert!(r.reason.contains("`name` or `type`"), "{}", r.reason);
         let r = err(&with_meta("entities\n    • type: b\n"));
         assert_eq!(r.line, 10);
+    }
+
+    #[test]
+    fn a_key_given_twice_names_both_lines() {
+        // A second `payload` would change the post's id.
+        let r = err(&with_meta("payload\n  • source id: x-0\n"));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (11, "`payload` given twice (first at line 9)")
+        );
+        let meta = "score\n  • quality: 1\nrevision\n  • status: a\nscore\n  • depth: 2\n";
+        let r = err(&with_meta(meta));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (13, "`score` given twice (first at line 9)")
+        );
+        for key in [
+            "revision",
+            "ai outline",
+            "stack",
+            "tools",
+            "entities",
+            "flags",
+        ] {
+            let r = err(&with_meta(&format!("{key}\ntopicx\n{key}\n")));
+            let want = format!("`{key}` given twice (first at line 9)");
+            assert_eq!((r.line, r.reason), (11, want));
+        }
+        // Glued keys too, even with the same value.
+        let r = err(&with_meta("difficultyeasy\ntopicx\ndifficultyeasy\n"));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (11, "`difficulty` given twice (first at line 9)")
+        );
+        let r = err(&with_meta("view count1\nview count2\n"));
+        assert_eq!(r.line, 10);
+        assert!(
+            r.reason.starts_with("`view count` given twice"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn a_repeat_in_a_later_post_names_lines_of_the_file() {
+        let mut p = Post::new("a", "title a");
+        p.difficulty = Some("easy".into());
+        let a = to_text(&p);
+        let n = a.lines().count();
+        let b = to_text(&Post::new("b", "title b")).replace("payload\n", "payload\npayload\n");
+        let at = n + b.lines().position(|l| l == "payload").unwrap() + 1;
+        let got = parse_file(&format!("{a}\n{b}"));
+        assert_eq!(got[0], Ok(("a".into(), 1)));
+        let want = format!("{}:`payload` given twice (first at line {at})", at + 1);
+        assert_eq!(got[1], Err(want));
+    }
+
+    #[test]
+    fn a_name_given_twice_in_a_block_names_both_lines() {
+        let meta = "score\n  • quality: 1\n  • depth: 2\n  • quality: 3\n";
+        let r = err(&with_meta(meta));
+        assert_eq!(
+            (r.line, r.reason.as_str()),
+            (12, "`score` › \"quality\" given twice (first at line 10)")
+        );
+        // Flags are compared as stored: `has images` is `has_images`.
+        let r = err(&with_meta("flags\n  • has images: 1\n  • has_images: 0\n"));
+        assert_eq!(r.line, 11);
+        assert!(
+            r.reason.starts_with("`flags` › \"has_images\" given twice"),
+            "{}",
+            r.reason
+        );
+        let r = err(&with_meta("ai outline\n  • context: a\n  • context: b\n"));
+        assert_eq!(r.line, 11);
+        assert!(
+            r.reason.starts_with("`ai outline` › \"context\""),
+            "{}",
+            r.reason
+        );
+        let r = err("t\nalphanode post meta\npayload\n  • source id: a\n  • source id: b\n");
+        assert_eq!(r.line, 5);
+        // Entities repeat `name` and `type`; outline names differ as written.
+        let meta = "entities\n    • name: a\n    • type: x\n    • name: b\n    • type: y\n\
+                    ai outline\n  • a b: 1\n  • a_b: 2\n";
+        let post = parse(with_meta(meta).as_bytes(), "f.txt").unwrap();
+        assert_eq!(post.entities.unwrap().len(), 2);
+        assert_eq!(post.outline.unwrap().len(), 2);
     }
 
     #[test]
