@@ -81,6 +81,10 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Print the effective configuration and where each value came from.
     Config(JsonArg),
+    /// Copy the index's last commit to DEST (hard links where possible),
+    /// safely while it is written and served: DEST is a complete index, to
+    /// ship to read-only replicas (docs/deploy.md).
+    Snapshot(SnapshotArgs),
     /// Serve the HTTP API, the demo page and the widget.
     Serve(ServeArgs),
     /// Write a deterministic synthetic corpus shaped like the seed post.
@@ -168,6 +172,16 @@ pub struct GenerateArgs {
     /// Number of the first post (ids are alphanode-NNNNNN).
     #[arg(long, default_value_t = 0)]
     pub start: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Where to write the copy (must not exist, or be an empty folder)
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+    /// Print what was copied as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -379,6 +393,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Suggest(args) => suggest(&cli.global, args),
         Command::Stats(args) => stats(&cli.global, args),
         Command::Delete(args) => delete(&cli.global, args),
+        Command::Snapshot(args) => snapshot(&cli.global, args),
         Command::Config(args) => config(&cli.global, args),
         Command::Serve(args) => serve(&cli.global, args),
         Command::Generate(args) => generate(args),
@@ -766,6 +781,19 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
             eprintln!("postsearch: serving on http://{addr}/");
         },
     ))?;
+    Ok(0)
+}
+
+/// `postsearch snapshot DEST`.
+fn snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<i32> {
+    let cfg = load_config(global, &[])?.config;
+    let snap = postsearch_store::snapshot::snapshot(&cfg.index.dir, &args.dest)
+        .with_context(|| format!("snapshot of {}", cfg.index.dir.display()))?;
+    if args.json {
+        out(&serde_json::to_string(&snap)?)?;
+    } else {
+        eprintln!("snapshot {}: {snap}", args.dest.display());
+    }
     Ok(0)
 }
 

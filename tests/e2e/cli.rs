@@ -494,5 +494,8 @@ fn ctrl_c_commits_nothing_half_way_and_exits_130() {
         "{err}"
     );
     let n = documents(&index);
-    assert!(n > 0 && n < 200_000 && n.is_multiple_of(1000), "{n} documents");
+    assert!(
+        n > 0 && n < 200_000 && n.is_multiple_of(1000),
+        "{n} documents"
+    );
 }

@@ -16,3 +16,4 @@ mod meili_browser;
 mod meili_http;
 mod meili_python;
 mod props;
+mod replicas;

@@ -24,6 +24,7 @@ pub mod meta;
 pub mod post;
 pub mod rebuild;
 pub mod schema;
+pub mod snapshot;
 pub mod stored;
 pub mod values;
 
