@@ -156,7 +156,7 @@ fn remove_dead_rebuilds(dir: &Path) {
 }
 
 /// A hidden folder beside `dir`, named after it, `what` and this process.
-fn sibling(dir: &Path, what: &str) -> PathBuf {
+pub(crate) fn sibling(dir: &Path, what: &str) -> PathBuf {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

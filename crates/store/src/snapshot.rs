@@ -14,7 +14,7 @@
 use crate::error::{Error, Result};
 use crate::index::PostIndex;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tantivy::directory::{Directory, MmapDirectory, META_LOCK};
 
 /// What a snapshot copied.
@@ -67,7 +67,7 @@ pub fn snapshot(src: &Path, dest: &Path) -> Result<Snapshot> {
             )));
         }
     }
-    let tmp = hidden_sibling(dest);
+    let tmp = crate::rebuild::sibling(dest, "snapshot");
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }
@@ -151,19 +151,6 @@ fn segment_ids(meta: &[u8]) -> std::result::Result<BTreeSet<String>, String> {
                 .ok_or_else(|| "a segment without `segment_id`".to_string())
         })
         .collect()
-}
-
-/// A hidden folder beside `dest` to build the copy in.
-fn hidden_sibling(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "snapshot".into());
-    let parent = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    parent.join(format!(".{name}.snapshot-{}", std::process::id()))
 }
 
 #[cfg(test)]
