@@ -228,7 +228,10 @@ mod tests {
             assert!(snap.documents.is_multiple_of(10), "{snap}");
             let copy = PostIndex::open(&dest).unwrap();
             let last = snap.documents - 1;
-            assert_eq!(copy.get(&format!("p{last}")).unwrap().id, format!("p{last}"));
+            assert_eq!(
+                copy.get(&format!("p{last}")).unwrap().id,
+                format!("p{last}")
+            );
             taken += 1;
         }
         writer.join().unwrap();
