@@ -81,6 +81,11 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Print the effective configuration and where each value came from.
     Config(JsonArg),
+    /// Measure relevance against judgments: nDCG@10, Recall@100, MRR@10,
+    /// P@5 (trec_eval's definitions), for the configuration and for
+    /// another one to compare.
+    #[command(long_about = EVAL_ABOUT)]
+    Eval(EvalArgs),
     /// Copy the index's last commit to DEST (hard links where possible),
     /// safely while it is written and served: DEST is a complete index, to
     /// ship to read-only replicas (docs/deploy.md).
@@ -93,6 +98,25 @@ pub enum Command {
     #[command(long_about = BENCH_ABOUT)]
     Bench(BenchArgs),
 }
+
+const EVAL_ABOUT: &str = "\
+Measure relevance against judgments: nDCG@10, Recall@100, MRR@10 and P@5,
+with trec_eval's definitions (a ranking read by decreasing score, ties by
+decreasing document id; linear gains; means over every judged query, a
+query with no hits scoring 0).
+
+Queries: BEIR JSONL ({\"_id\", \"text\"} a line) or a TSV of id<TAB>text.
+Judgments: BEIR TSV (query-id corpus-id score, with or without a header)
+or TREC qrels (query-id iteration corpus-id score).
+The documents: the index (--index), or a BEIR corpus.jsonl (--corpus,
+indexed in memory as posts: title, and text as the body).
+
+--set KEY=VALUE changes the configuration evaluated (e.g.
+--set ranking.title_boost=0.5); --compare KEY=VALUE evaluates a second one
+(the first plus these changes) and lists the queries that won and lost most.
+
+  postsearch eval --corpus scifact/corpus.jsonl --queries scifact/queries.jsonl \\
+      --qrels scifact/qrels.tsv --compare ranking.title_boost=0.5";
 
 const BENCH_ABOUT: &str = "\
 Measure query latency, in-process (the library, C threads) or against a
@@ -172,6 +196,34 @@ pub struct GenerateArgs {
     /// Number of the first post (ids are alphanode-NNNNNN).
     #[arg(long, default_value_t = 0)]
     pub start: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The queries (BEIR JSONL or id<TAB>text)
+    #[arg(long, value_name = "FILE")]
+    pub queries: PathBuf,
+    /// The judgments (BEIR TSV or TREC qrels)
+    #[arg(long, value_name = "FILE")]
+    pub qrels: PathBuf,
+    /// Index this BEIR corpus in memory instead of using the index
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+    /// A configuration value to evaluate with (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// A change to evaluate as well, against the first (repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub compare: Vec<String>,
+    /// Write the run (of the first configuration) in TREC's format
+    #[arg(long, value_name = "FILE")]
+    pub run_out: Option<PathBuf>,
+    /// How many queries that won and lost most to list with --compare
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub top: usize,
+    /// Print the measures as JSON (with each query's)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -394,6 +446,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Stats(args) => stats(&cli.global, args),
         Command::Delete(args) => delete(&cli.global, args),
         Command::Snapshot(args) => snapshot(&cli.global, args),
+        Command::Eval(args) => eval(&cli.global, args),
         Command::Config(args) => config(&cli.global, args),
         Command::Serve(args) => serve(&cli.global, args),
         Command::Generate(args) => generate(args),
@@ -781,6 +834,139 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
             eprintln!("postsearch: serving on http://{addr}/");
         },
     ))?;
+    Ok(0)
+}
+
+/// `postsearch eval`.
+fn eval(global: &GlobalArgs, args: EvalArgs) -> Result<i32> {
+    use crate::eval;
+    let pairs = |list: &[String]| -> Result<Vec<(String, String)>> {
+        list.iter()
+            .map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .ok_or_else(|| anyhow::anyhow!("expected KEY=VALUE, got {kv:?}"))
+            })
+            .collect()
+    };
+    let (base, changes) = (pairs(&args.set)?, pairs(&args.compare)?);
+    let queries = eval::read_queries(&args.queries)?;
+    let qrels = eval::read_qrels(&args.qrels)?;
+    let (index, documents) = match &args.corpus {
+        Some(corpus) => eval::index_corpus(corpus)?,
+        None => {
+            let cfg = load_config(global, &[])?.config;
+            let index = PostIndex::open(&cfg.index.dir)?;
+            let docs = index.searcher().num_docs() as usize;
+            (index, docs)
+        }
+    };
+    let started = std::time::Instant::now();
+    let mut configs = vec![("base".to_string(), base.clone())];
+    if !changes.is_empty() {
+        let mut both = base.clone();
+        both.extend(changes.iter().cloned());
+        let label = changes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        configs.push((label, both));
+    }
+    let mut results = Vec::new();
+    for (label, set) in &configs {
+        let flags: Vec<(&str, Option<String>, &str)> = set
+            .iter()
+            .map(|(k, v)| (k.as_str(), Some(v.clone()), "--set"))
+            .collect();
+        let cfg = load_config(global, &flags)?.config;
+        let mut options = cfg.engine_options();
+        // Judged queries are often long (a claim, a question): the limits
+        // that guard a public endpoint do not apply offline.
+        options.limits.max_query_bytes = usize::MAX;
+        options.limits.max_query_terms = usize::MAX;
+        options.limits.max_phrase_words = usize::MAX;
+        options.limits.max_limit = options.limits.max_limit.max(100);
+        let engine = Engine::with_options(index.clone(), options);
+        let template = SearchRequest {
+            with_facets: false,
+            with_snippets: false,
+            ..SearchRequest::default()
+        };
+        let (run, ms) = eval::run(&engine, &queries, &qrels, &template)?;
+        if results.is_empty() {
+            if let Some(path) = &args.run_out {
+                let mut file = std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                );
+                eval::write_trec_run(&run, &mut file, "postsearch")?;
+                file.flush()?;
+            }
+        }
+        results.push((label.clone(), eval::evaluate(&run, &qrels), ms));
+    }
+    if args.json {
+        let configs: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(label, e, ms)| {
+                serde_json::json!({"config": label, "mean": e.mean, "mean_query_ms": ms,
+                    "queries": e.queries, "per_query": e.per_query})
+            })
+            .collect();
+        out(&serde_json::json!({"documents": documents, "configs": configs}).to_string())?;
+        return Ok(0);
+    }
+    out(&format!(
+        "{} judged queries, {documents} documents ({:.1} s)",
+        results[0].1.queries,
+        started.elapsed().as_secs_f64()
+    ))?;
+    out(&format!(
+        "{:<32} {:>8} {:>10} {:>7} {:>6} {:>9}",
+        "configuration", "nDCG@10", "Recall@100", "MRR@10", "P@5", "ms/query"
+    ))?;
+    for (label, e, ms) in &results {
+        let m = e.mean;
+        out(&format!(
+            "{label:<32} {:>8.4} {:>10.4} {:>7.4} {:>6.4} {ms:>9.2}",
+            m.ndcg_at_10, m.recall_at_100, m.mrr_at_10, m.p_at_5
+        ))?;
+    }
+    if let [(_, a, _), (_, b, _)] = results.as_slice() {
+        let text: std::collections::HashMap<&str, &str> = queries
+            .iter()
+            .map(|(id, t)| (id.as_str(), t.as_str()))
+            .collect();
+        let mut deltas: Vec<(f64, &String)> = a
+            .per_query
+            .iter()
+            .map(|(q, m)| (b.per_query[q].ndcg_at_10 - m.ndcg_at_10, q))
+            .filter(|(d, _)| *d != 0.0)
+            .collect();
+        deltas.sort_by(|x, y| y.0.total_cmp(&x.0));
+        let won = deltas.iter().filter(|(d, _)| *d > 0.0).count();
+        let lost = deltas.iter().filter(|(d, _)| *d < 0.0).count();
+        out(&format!(
+            "nDCG@10 changed on {} queries: {won} won, {lost} lost",
+            deltas.len()
+        ))?;
+        let show = |d: &(f64, &String)| {
+            let t: String = text
+                .get(d.1.as_str())
+                .unwrap_or(&"")
+                .chars()
+                .take(70)
+                .collect();
+            format!("  {:+.3}  {}  {t}", d.0, d.1)
+        };
+        for d in deltas.iter().filter(|(d, _)| *d > 0.0).take(args.top) {
+            out(&format!("won {}", show(d)))?;
+        }
+        for d in deltas.iter().rev().filter(|(d, _)| *d < 0.0).take(args.top) {
+            out(&format!("lost{}", show(d)))?;
+        }
+    }
     Ok(0)
 }
 

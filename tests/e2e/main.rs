@@ -10,6 +10,7 @@ mod bench;
 mod browser;
 mod cli;
 mod crash;
+mod eval;
 mod hardening;
 mod http;
 mod meili_browser;

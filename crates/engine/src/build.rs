@@ -4,18 +4,21 @@
 //! last word of a search-as-you-type query — its completions.
 
 use super::cache::GenerationCache;
+use super::combined::CombinedTerm;
 use super::phrase::Phrase;
 use super::query::{Filter, ParsedQuery, TextClause};
 use super::ranking::RankingConfig;
 use super::union::Union;
-use postsearch_store::analysis::{text_analyzer, tokens, words_analyzer};
+use postsearch_store::analysis::{
+    longest_word, text_analyzer, tokens, words_analyzer, MAX_WORD_BYTES,
+};
 use postsearch_store::schema::Fields;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tantivy::directory::Directory;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query,
+    RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
@@ -213,6 +216,12 @@ impl Builder<'_> {
         exp: Expansion,
         highlight: bool,
     ) -> tantivy::Result<Option<Vec<Box<dyn Query>>>> {
+        if longest_word(&clause.text).is_some_and(|w| w.len() > MAX_WORD_BYTES) {
+            // No word that long is in the index (a blob of base64, say): the
+            // clause is searched and matches nothing, as an unknown word
+            // does, rather than being dropped from the query.
+            return Ok(Some(vec![Box::new(EmptyQuery)]));
+        }
         let analyzed: Vec<String> = tokens(&mut text_analyzer(), &clause.text)
             .into_iter()
             .map(|(t, _, _)| t)
@@ -252,6 +261,26 @@ impl Builder<'_> {
                 .extend(alternatives.iter().map(|(t, _)| t.clone()));
         }
         let mut subqueries: Vec<Box<dyn Query>> = Vec::new();
+        if self.ranking.bm25f {
+            // Each word (and each of its typo variants and completions)
+            // scored once over its fields (BM25F), and in the title on its
+            // own as well: a post whose title holds the words typed comes
+            // first (known-item search).
+            let title_match = self.ranking.title_match as f32;
+            for (t, boost) in &alternatives {
+                let terms = fields
+                    .iter()
+                    .map(|&(field, weight)| (Term::from_field_text(field, t), weight))
+                    .collect();
+                subqueries.push(boosted(Box::new(CombinedTerm::new(terms)), *boost));
+                if title_match > 0.0 && fields.len() > 1 {
+                    let title = Term::from_field_text(self.fields.title, t);
+                    let q = TermQuery::new(title, IndexRecordOption::WithFreqs);
+                    subqueries.push(boosted(Box::new(q), title_match * boost));
+                }
+            }
+            return Ok(Some(subqueries));
+        }
         for &(field, field_boost) in &fields {
             for (t, boost) in &alternatives {
                 let q = TermQuery::new(

@@ -11,6 +11,7 @@ pub mod budget;
 pub mod build;
 pub mod cache;
 pub mod collector;
+pub mod combined;
 #[cfg(test)]
 pub(crate) mod every;
 pub mod facet_search;

@@ -4,7 +4,6 @@
 
 use crate::query::ParsedQuery;
 use crate::types::SearchRequest;
-use postsearch_store::analysis::{longest_word, MAX_WORD_BYTES};
 use postsearch_store::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -148,9 +147,8 @@ impl Limits {
         Ok(())
     }
 
-    /// Checks a parsed query: the number of its terms, the words of each
-    /// phrase, and the length of every word (a word longer than the index
-    /// keeps could match nothing, so it is refused rather than dropped).
+    /// Checks a parsed query: the number of its terms and the words of each
+    /// phrase.
     pub fn check_parsed(&self, parsed: &ParsedQuery) -> Result<()> {
         let terms = parsed.clauses.len()
             + parsed.excluded.len()
@@ -164,16 +162,6 @@ impl Limits {
             "max_query_terms",
         )?;
         for clause in parsed.clauses.iter().chain(&parsed.excluded) {
-            if let Some(word) = longest_word(&clause.text).filter(|w| w.len() > MAX_WORD_BYTES) {
-                let shown: String = word.chars().take(20).collect();
-                return Err(Error::bad_request(
-                    "q",
-                    format!(
-                        "the word `{shown}…` is {} bytes long; words of more than {MAX_WORD_BYTES} bytes are not indexed, so it cannot be searched",
-                        word.len()
-                    ),
-                ));
-            }
             if clause.phrase {
                 let words = postsearch_store::analysis::word_count(&clause.text);
                 at_most(

@@ -26,8 +26,16 @@ pub struct RankingConfig {
     pub typo_penalty: f64,
     /// Score multiplier of a prefix completion (< 1).
     pub prefix_penalty: f64,
-    /// BM25 boost of the title over the body.
+    /// The title's weight: in BM25F's combined term frequency, or (without
+    /// `bm25f`) its BM25's boost over the body's.
     pub title_boost: f64,
+    /// Score a word once over all the text fields (BM25F: frequencies
+    /// weighted by field, then saturated once; see [`crate::combined`])
+    /// rather than a BM25 per field, added.
+    pub bm25f: bool,
+    /// With `bm25f`, the weight of the title's own BM25, added for each
+    /// word: a post whose title holds the words typed comes first.
+    pub title_match: f64,
 }
 
 impl Default for RankingConfig {
@@ -41,7 +49,9 @@ impl Default for RankingConfig {
             popularity: 0.2,
             typo_penalty: 0.4,
             prefix_penalty: 0.8,
-            title_boost: 1.5,
+            title_boost: 1.0,
+            bm25f: true,
+            title_match: 0.2,
         }
     }
 }
@@ -68,6 +78,7 @@ impl RankingConfig {
             ("typo_penalty", self.typo_penalty),
             ("prefix_penalty", self.prefix_penalty),
             ("title_boost", self.title_boost),
+            ("title_match", self.title_match),
         ];
         for (name, v) in all {
             if !v.is_finite() || v < 0.0 {
