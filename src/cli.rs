@@ -654,8 +654,9 @@ fn print_search(resp: &SearchResponse, explain: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{} results for {:?}{} ({:.2} ms)\n",
+        "{} result{} for {:?}{} ({:.2} ms)\n",
         resp.total,
+        if resp.total == 1 { "" } else { "s" },
         resp.query,
         if resp.relaxed {
             " (no post has every word; showing posts with any)"
@@ -1071,6 +1072,19 @@ fn bench(global: &GlobalArgs, args: BenchArgs) -> Result<i32> {
         std::fs::write(path, report.html())
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("report written to {}", path.display());
+    }
+    // Nothing answered (a dead server, a wrong URL): no latency was
+    // measured, so the run failed, whatever the error count says of it.
+    let ok = report
+        .overall
+        .requests
+        .saturating_sub(report.overall.errors);
+    if ok == 0 {
+        eprintln!(
+            "postsearch: error: no request succeeded ({} errors: {:?})",
+            report.overall.errors, report.errors_by_kind
+        );
+        return Ok(EXIT_FAILED);
     }
     Ok(0)
 }

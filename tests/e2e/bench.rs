@@ -146,3 +146,29 @@ fn bench_help_documents_the_query_file() {
         assert!(help.contains(needle), "{needle} in {help}");
     }
 }
+
+#[test]
+fn bench_against_nothing_fails() {
+    // No server on the port: every request fails, so the run failed (not
+    // thousands of "requests per second" of connection errors).
+    let index = sample_index();
+    let url = format!("http://127.0.0.1:{}", crate::common::free_port());
+    let o = run(
+        index.path(),
+        &[
+            "bench",
+            "--url",
+            &url,
+            "--duration",
+            "1",
+            "--concurrency",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no request succeeded"),
+        "{}",
+        stderr(&o)
+    );
+}

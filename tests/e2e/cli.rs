@@ -499,3 +499,19 @@ fn ctrl_c_commits_nothing_half_way_and_exits_130() {
         "{n} documents"
     );
 }
+
+#[test]
+fn serve_listens_on_a_host_name() {
+    let port = crate::common::free_port();
+    let index = tempfile::tempdir().unwrap();
+    let mut child = Command::new(crate::common::bin())
+        .current_dir(root())
+        .args(["serve", "--addr", &format!("localhost:{port}"), "--index"])
+        .arg(index.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::common::wait_ready(&format!("http://localhost:{port}"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

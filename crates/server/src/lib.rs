@@ -773,10 +773,12 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         tracing::info!("indexed: {summary}");
     }
     let index = PostIndex::open(&index_dir)?;
-    let addr: SocketAddr = server
-        .addr
-        .parse()
-        .map_err(|e| anyhow::anyhow!("server.addr {:?}: {e}", server.addr))?;
+    // An address, or a host name and port (`localhost:7700`).
+    let addr: SocketAddr = tokio::net::lookup_host(server.addr.as_str())
+        .await
+        .map_err(|e| anyhow::anyhow!("server.addr {:?}: {e} (expected HOST:PORT)", server.addr))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("server.addr {:?}: the host has no address", server.addr))?;
     let state = Arc::new(AppState::new(index, engine, server, requests));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
