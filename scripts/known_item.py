@@ -20,6 +20,8 @@ def main():
     ap.add_argument("--url", required=True)
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--top", type=int, default=3)
+    ap.add_argument("--typos", default="true", choices=["true", "false"])
     args = ap.parse_args()
     with open(args.posts) as f:
         posts = [json.loads(line) for line in f if line.strip()]
@@ -36,13 +38,14 @@ def main():
             words[longest] = w[:cut] + w[cut + 1:]
         q = " ".join(words[:32])
         url = args.url + "/api/search?" + urllib.parse.urlencode(
-            {"q": q, "limit": 3, "facets": "false", "snippets": "false"})
+            {"q": q, "limit": args.top, "facets": "false", "snippets": "false",
+             "typos": args.typos})
         with urllib.request.urlopen(url, timeout=30) as r:
             hits = json.load(r)["hits"]
         title = post["title"].strip().lower()
         if any(h["id"] == post["id"] or h["title"].strip().lower() == title for h in hits):
             found += 1
-    print(f"{found}/{len(sample)} = {found / len(sample):.3f} found in the top 3")
+    print(f"{found}/{len(sample)} = {found / len(sample):.3f} found in the top {args.top}")
 
 
 if __name__ == "__main__":
