@@ -46,7 +46,9 @@ pub struct GlobalArgs {
     /// Index directory [default: index/, or POSTSEARCH_INDEX]
     #[arg(long, global = true, value_name = "DIR")]
     pub index: Option<PathBuf>,
-    /// Configuration file [default: ./postsearch.toml if present]
+    /// Configuration file [default: POSTSEARCH_CONFIG, else the first of
+    /// ./postsearch.toml, ~/.config/postsearch/postsearch.toml and
+    /// /etc/postsearch/postsearch.toml that exists]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Log lines as text or as JSON objects (one a line, for log pipelines).
@@ -362,10 +364,8 @@ pub fn load_config(
     flags: &[(&str, Option<String>, &str)],
 ) -> Result<Effective> {
     let mut loader = Loader::new();
-    loader = match &global.config {
-        Some(path) => loader.file(path, true)?,
-        None => loader.file(std::path::Path::new(DEFAULT_CONFIG_FILE), false)?,
-    };
+    let (file, required) = config_file(global);
+    loader = loader.file(&file, required)?;
     loader = loader.env(std::env::vars())?;
     loader = loader.flag(
         "index.dir",
@@ -375,7 +375,41 @@ pub fn load_config(
     for (path, value, flag) in flags {
         loader = loader.flag(path, value.clone(), flag)?;
     }
-    Ok(loader.build()?)
+    let eff = loader.build()?;
+    for name in &eff.unknown_env {
+        eprintln!(
+            "postsearch: warning: {name} is not a setting and is ignored (`postsearch config` lists them)"
+        );
+    }
+    Ok(eff)
+}
+
+/// The configuration file, and whether it must exist: `--config`, else
+/// `POSTSEARCH_CONFIG`, else the first of `./postsearch.toml`,
+/// `$XDG_CONFIG_HOME/postsearch/postsearch.toml` (`~/.config/...`) and
+/// `/etc/postsearch/postsearch.toml` that exists (none is fine).
+fn config_file(global: &GlobalArgs) -> (PathBuf, bool) {
+    if let Some(path) = &global.config {
+        return (path.clone(), true);
+    }
+    if let Some(path) = std::env::var_os("POSTSEARCH_CONFIG").filter(|p| !p.is_empty()) {
+        return (PathBuf::from(path), true);
+    }
+    let user = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|dir| dir.join("postsearch").join(DEFAULT_CONFIG_FILE));
+    let candidates = [Some(PathBuf::from(DEFAULT_CONFIG_FILE)), user]
+        .into_iter()
+        .flatten()
+        .chain([PathBuf::from("/etc/postsearch").join(DEFAULT_CONFIG_FILE)]);
+    for path in candidates {
+        if path.is_file() {
+            return (path, false);
+        }
+    }
+    (PathBuf::from(DEFAULT_CONFIG_FILE), false)
 }
 
 /// Runs the CLI; returns the exit code.

@@ -186,12 +186,29 @@ pub struct Effective {
     pub origins: BTreeMap<String, Origin>,
     /// `section.key` → value, as TOML text.
     values: BTreeMap<String, String>,
+    /// `POSTSEARCH_*` variables that name no setting (a typo, most often).
+    pub unknown_env: Vec<String>,
 }
+
+/// `POSTSEARCH_*` variables that are not settings but are read elsewhere:
+/// the log format (a flag's variable), the tests' and benchmarks' own.
+const OTHER_VARIABLES: [&str; 9] = [
+    "POSTSEARCH_LOG_FORMAT",
+    "POSTSEARCH_CONFIG",
+    "POSTSEARCH_BIN",
+    "POSTSEARCH_BINARY",
+    "POSTSEARCH_URL",
+    "POSTSEARCH_REQUIRE_",
+    "POSTSEARCH_CRASH_",
+    "POSTSEARCH_CONCURRENCY_",
+    "POSTSEARCH_BENCH_",
+];
 
 /// Builds a configuration layer by layer.
 pub struct Loader {
     table: Table,
     origins: BTreeMap<String, Origin>,
+    unknown_env: Vec<String>,
 }
 
 impl Default for Loader {
@@ -212,7 +229,11 @@ impl Loader {
                 }
             }
         }
-        Loader { table, origins }
+        Loader {
+            table,
+            origins,
+            unknown_env: Vec::new(),
+        }
     }
 
     /// Overlays a TOML file. `required`: a missing file is an error (an
@@ -257,6 +278,14 @@ impl Loader {
         }
         known.insert("POSTSEARCH_INDEX".into(), ("index".into(), "dir".into()));
         for (name, raw) in vars {
+            if !known.contains_key(&name)
+                && name.starts_with("POSTSEARCH_")
+                && !OTHER_VARIABLES
+                    .iter()
+                    .any(|o| name == *o || (o.ends_with('_') && name.starts_with(o)))
+            {
+                self.unknown_env.push(name.clone());
+            }
             if let Some((section, key)) = known.get(&name) {
                 let value = self.parse_like(section, key, &raw, &name)?;
                 self.set(section, key, value, Origin::Env(name.clone()))?;
@@ -333,10 +362,13 @@ impl Loader {
                 }
             }
         }
+        let mut unknown_env = self.unknown_env;
+        unknown_env.sort();
         Ok(Effective {
             config,
             origins: self.origins,
             values,
+            unknown_env,
         })
     }
 }
@@ -358,15 +390,19 @@ impl Effective {
         out
     }
 
-    /// The effective configuration as JSON: `{key: {value, origin}}`.
+    /// The effective configuration as JSON: `{key: {value, origin}}`, each
+    /// value of its own type (a number, a string, a list, a boolean).
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         for (path, value) in &self.values {
             let origin = self.origins.get(path).cloned().unwrap_or(Origin::Default);
             let value = if path == "server.write_token" && value != "\"\"" {
-                "\"********\"".to_string()
+                serde_json::json!("********")
             } else {
-                value.clone()
+                toml::from_str::<Table>(&format!("v = {value}"))
+                    .ok()
+                    .and_then(|t| serde_json::to_value(&t["v"]).ok())
+                    .unwrap_or_else(|| serde_json::json!(value))
             };
             map.insert(
                 path.clone(),
@@ -380,6 +416,26 @@ impl Effective {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_variables_are_reported_and_json_values_are_typed() {
+        let eff = Loader::new()
+            .env(vec![
+                ("POSTSEARCH_SERVER_ADRR".into(), "x".into()),
+                ("POSTSEARCH_LIMITS_MAX_LIMIT".into(), "50".into()),
+                ("POSTSEARCH_REQUIRE_BROWSER".into(), "1".into()),
+                ("POSTSEARCH_LOG_FORMAT".into(), "json".into()),
+            ])
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(eff.unknown_env, ["POSTSEARCH_SERVER_ADRR"]);
+        let json = eff.to_json();
+        assert_eq!(json["limits.max_limit"]["value"], 50);
+        assert_eq!(json["server.addr"]["value"], "127.0.0.1:7700");
+        assert_eq!(json["server.read_only"]["value"], false);
+        assert_eq!(json["server.cors_origins"]["value"], serde_json::json!([]));
+    }
 
     #[test]
     fn layers_override_in_order_and_remember_origin() {

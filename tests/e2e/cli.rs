@@ -302,6 +302,24 @@ fn config_shows_each_value_and_its_origin() {
         text.contains("server.addr = \"127.0.0.1:7700\"  # default"),
         "{text}"
     );
+    // JSON values have their own types; a variable that names no setting
+    // is warned about; POSTSEARCH_CONFIG names the file.
+    let file = dir.path().join("my.toml");
+    std::fs::write(&file, "[limits]\nmax_limit = 42\n").unwrap();
+    let out = Command::new(crate::common::bin())
+        .args(["--index", dir.path().to_str().unwrap(), "config", "--json"])
+        .env("POSTSEARCH_CONFIG", &file)
+        .env("POSTSEARCH_LIMITS_MAX_LIMT", "7")
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["limits.max_limit"]["value"], 42);
+    assert_eq!(json["server.read_only"]["value"], false);
+    assert!(
+        stderr(&out).contains("POSTSEARCH_LIMITS_MAX_LIMT is not a setting"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A run killed with SIGKILL half way leaves the last commit intact, and
