@@ -61,15 +61,8 @@ impl Server {
 
     /// Starts the server on an existing index directory.
     pub fn start_on(index: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let mut cmd = Command::new(bin());
-        cmd.current_dir(root())
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--index"])
-            .arg(index.path())
-            .env("RUST_LOG", "warn")
-            .env_remove("POSTSEARCH_INDEX")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+        let (mut cmd, port) = serve_command(index.path(), &[]);
+        cmd.stderr(Stdio::inherit());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -117,15 +110,8 @@ pub fn wait_ready(base: &str) {
 /// it can be killed and restarted on the same index); returns the child and
 /// its base URL once it is ready. The caller kills it.
 pub fn spawn_server(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
-    let port = free_port();
-    let mut cmd = Command::new(bin());
-    cmd.current_dir(root())
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--index"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("POSTSEARCH_INDEX")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let (mut cmd, port) = serve_command(dir, &[]);
+    cmd.stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -133,6 +119,32 @@ pub fn spawn_server(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base);
     (child, base)
+}
+
+/// `postsearch serve` on the index in `dir` with `args`, on a free port
+/// of 127.0.0.1 (returned), from the repository root (its `data/`), logging
+/// warnings only; stdout discarded, stderr for the caller to set.
+pub fn serve_command(dir: &Path, args: &[&str]) -> (Command, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(root())
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--index"])
+        .arg(dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("POSTSEARCH_INDEX")
+        .stdout(Stdio::null());
+    (cmd, port)
+}
+
+/// A prerequisite of `test` is missing (`what`, with how to get it): a
+/// failure when the environment variable `require` is `1` (as `.ci/run`
+/// sets it), else a loud skip.
+pub fn missing_prerequisite(test: &str, require: &str, what: &str) {
+    if std::env::var(require).as_deref() == Ok("1") {
+        panic!("{test} required ({require}=1) but {what}");
+    }
+    eprintln!("\n!!!!!!!!!!\nSKIPPED {test}: {what}\n(set {require}=1 to make this a failure)\n!!!!!!!!!!\n");
 }
 
 /// A GET: (status, body as JSON or text in "text").
@@ -320,9 +332,6 @@ pub fn browser_prerequisites(test: &str) -> Option<(String, PathBuf)> {
         return Some((node, chromium));
     }
     let msg = format!("missing {}", missing.join("; "));
-    if std::env::var("POSTSEARCH_REQUIRE_BROWSER").as_deref() == Ok("1") {
-        panic!("{test} required (POSTSEARCH_REQUIRE_BROWSER=1) but {msg}");
-    }
-    eprintln!("\n!!!!!!!!!!\nSKIPPED {test}: {msg}\n(set POSTSEARCH_REQUIRE_BROWSER=1 to make this a failure)\n!!!!!!!!!!\n");
+    missing_prerequisite(test, "POSTSEARCH_REQUIRE_BROWSER", &msg);
     None
 }

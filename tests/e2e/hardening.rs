@@ -8,7 +8,7 @@
 //! where mounting is not allowed they say so and pass, unless
 //! `POSTSEARCH_REQUIRE_MOUNT=1` (set by `.ci/run`) makes them fail.
 
-use crate::common::{bin, free_port, get, root, run, send, stderr, wait_ready, Req, Server};
+use crate::common::{get, root, run, send, serve_command, stderr, wait_ready, Req, Server};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::net::TcpStream;
@@ -308,16 +308,9 @@ fn small_index(dir: &Path) {
 
 /// `postsearch serve` on `dir` with `args`, not waited for.
 fn serve(dir: &Path, args: &[&str]) -> (std::process::Child, String) {
-    let port = free_port();
-    let child = Command::new(bin())
-        .current_dir(root())
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--index"])
-        .arg(dir)
-        .args(args)
-        .env("RUST_LOG", "warn")
+    let (mut cmd, port) = serve_command(dir, args);
+    let child = cmd
         .env("POSTSEARCH_SERVER_WRITE_TOKEN", TOKEN)
-        .env_remove("POSTSEARCH_INDEX")
-        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -423,11 +416,11 @@ impl Tmpfs {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            assert!(
-                std::env::var_os("POSTSEARCH_REQUIRE_MOUNT").is_none(),
-                "POSTSEARCH_REQUIRE_MOUNT is set but a tmpfs cannot be mounted here"
+            crate::common::missing_prerequisite(
+                "a test of full and read-only volumes",
+                "POSTSEARCH_REQUIRE_MOUNT",
+                "mounting a tmpfs is not allowed here (run as root)",
             );
-            eprintln!("SKIPPED: mounting a tmpfs is not allowed here (run as root to test full and read-only volumes)");
             return None;
         }
         Some(Tmpfs { _dir: dir, path })

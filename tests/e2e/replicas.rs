@@ -8,7 +8,9 @@
 //! passes, unless `POSTSEARCH_REQUIRE_NGINX=1` (set by `.ci/run`, which
 //! installs them) makes that a failure.
 
-use crate::common::{bin, free_port, root, spawn_server, wait_ready, Req};
+use crate::common::{
+    bin, free_port, missing_prerequisite, root, serve_command, spawn_server, wait_ready, Req,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,23 +29,8 @@ fn have(tool: &str) -> bool {
 
 /// `postsearch serve --read-only` on `dir`, ready.
 fn replica(dir: &Path) -> (Child, u16) {
-    let port = free_port();
-    let child = Command::new(bin())
-        .current_dir(root())
-        .args([
-            "serve",
-            "--read-only",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--index",
-        ])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("POSTSEARCH_INDEX")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let (mut cmd, port) = serve_command(dir, &["--read-only"]);
+    let child = cmd.stderr(Stdio::inherit()).spawn().unwrap();
     wait_ready(&format!("http://127.0.0.1:{port}"));
     (child, port)
 }
@@ -119,11 +106,11 @@ fn status_of(url: &str) -> u16 {
 #[test]
 fn replicas_behind_nginx_serve_what_the_writer_ships() {
     if !(have("nginx") && have("rsync")) {
-        assert!(
-            std::env::var_os("POSTSEARCH_REQUIRE_NGINX").is_none(),
-            "POSTSEARCH_REQUIRE_NGINX is set but nginx or rsync is missing (apt-get install nginx rsync)"
+        missing_prerequisite(
+            "the replicas test",
+            "POSTSEARCH_REQUIRE_NGINX",
+            "missing nginx or rsync (apt-get install nginx rsync)",
         );
-        eprintln!("SKIPPED: nginx and rsync are needed (apt-get install nginx rsync)");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -213,11 +200,11 @@ fn replicas_behind_nginx_serve_what_the_writer_ships() {
         .arg(&ro)
         .status();
     if !mounted.is_ok_and(|s| s.success()) {
-        assert!(
-            std::env::var_os("POSTSEARCH_REQUIRE_MOUNT").is_none(),
-            "POSTSEARCH_REQUIRE_MOUNT is set but a bind mount is not allowed here"
+        missing_prerequisite(
+            "the read-only replica",
+            "POSTSEARCH_REQUIRE_MOUNT",
+            "a bind mount is not allowed here (run as root)",
         );
-        eprintln!("SKIPPED: the read-only replica needs mount (root)");
         return;
     }
     let remounted = Command::new("mount")
