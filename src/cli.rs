@@ -376,11 +376,15 @@ pub fn load_config(
         loader = loader.flag(path, value.clone(), flag)?;
     }
     let eff = loader.build()?;
-    for name in &eff.unknown_env {
-        eprintln!(
-            "postsearch: warning: {name} is not a setting and is ignored (`postsearch config` lists them)"
-        );
-    }
+    // Once per run, however many configurations a command loads (eval).
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        for name in &eff.unknown_env {
+            eprintln!(
+                "postsearch: warning: {name} is not a setting and is ignored (`postsearch config` lists them)"
+            );
+        }
+    });
     Ok(eff)
 }
 

@@ -102,9 +102,10 @@ impl std::fmt::Display for Skipped {
     }
 }
 
-/// Whether `dir` holds a tantivy index (its files are never posts).
+/// Whether `dir` holds a tantivy index (its files are never posts): a
+/// committed one with tantivy's list of its files.
 fn holds_index(dir: &Path) -> bool {
-    dir.join("meta.json").is_file() && dir.join(".managed.json").is_file()
+    crate::index::PostIndex::exists(dir) && dir.join(".managed.json").is_file()
 }
 
 /// Reads every post under `paths` and hands each one, or its rejection, to
