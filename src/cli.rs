@@ -11,7 +11,7 @@ use crate::config::{Effective, Loader, DEFAULT_CONFIG_FILE};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use postsearch_engine::{
-    facets::parse_selection, Engine, MatchMode, SearchRequest, SearchResponse, Sort,
+    facets::parse_selection, Distinct, Engine, MatchMode, SearchRequest, SearchResponse, Sort,
 };
 use postsearch_store::index::PostIndex;
 use postsearch_store::indexer::{import_paths, ImportSummary, Writer, WriterOptions};
@@ -321,6 +321,12 @@ pub struct SearchArgs {
     /// Turn typo tolerance off.
     #[arg(long)]
     pub no_typos: bool,
+    /// Turn synonyms off (`k8s` no longer finds `kubernetes`).
+    #[arg(long)]
+    pub no_synonyms: bool,
+    /// One post per duplicate group: `hash` (reposted content).
+    #[arg(long, value_name = "FIELD")]
+    pub distinct: Option<Distinct>,
     /// Print the answer as JSON (the /api/search object).
     #[arg(long)]
     pub json: bool,
@@ -639,8 +645,9 @@ fn check(args: CheckArgs) -> Result<i32> {
 
 fn engine(global: &GlobalArgs, flags: &[(&str, Option<String>, &str)]) -> Result<Engine> {
     let cfg = load_config(global, flags)?.config;
+    let options = cfg.engine_options()?;
     let index = PostIndex::open(&cfg.index.dir)?;
-    Ok(Engine::with_options(index, cfg.engine_options()))
+    Ok(Engine::with_options(index, options))
 }
 
 /// `postsearch search`.
@@ -656,6 +663,8 @@ fn search(global: &GlobalArgs, args: SearchArgs) -> Result<i32> {
         meta_weight: args.meta_weight,
         explain: args.explain,
         typos: !args.no_typos,
+        synonyms: !args.no_synonyms,
+        distinct: args.distinct,
         ..SearchRequest::default()
     };
     for f in &args.facets {
@@ -690,9 +699,15 @@ fn terminal_text(html: &str, color: bool) -> String {
 fn print_search(resp: &SearchResponse, explain: bool) -> Result<()> {
     let color = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
+    let copies = match &resp.distinct {
+        Some(d) if d.posts > resp.total => {
+            format!(" ({} posts; copies of one post shown once)", d.posts)
+        }
+        _ => String::new(),
+    };
     writeln!(
         out,
-        "{} result{} for {:?}{} ({:.2} ms)\n",
+        "{} result{}{copies} for {:?}{} ({:.2} ms)\n",
         resp.total,
         if resp.total == 1 { "" } else { "s" },
         resp.query,
@@ -703,6 +718,12 @@ fn print_search(resp: &SearchResponse, explain: bool) -> Result<()> {
         },
         resp.took_ms
     )?;
+    for s in &resp.synonyms {
+        writeln!(out, "synonyms: {} → also {}", s.typed, s.forms.join(", "))?;
+    }
+    if !resp.synonyms.is_empty() {
+        writeln!(out)?;
+    }
     for hit in &resp.hits {
         writeln!(out, "{}", terminal_text(&hit.title_html, color))?;
         write!(
@@ -710,6 +731,9 @@ fn print_search(resp: &SearchResponse, explain: bool) -> Result<()> {
             "  {}  score {:.3}  meta {:.2}",
             hit.id, hit.score, hit.meta_score
         )?;
+        if let Some(n) = hit.group_size.filter(|&n| n > 1) {
+            write!(out, "  +{} cop{}", n - 1, if n == 2 { "y" } else { "ies" })?;
+        }
         if let Some(e) = &hit.explain {
             write!(
                 out,
@@ -862,17 +886,15 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
     // tasks that answer completions inline. (100k posts, 32 connections,
     // against two per core: same throughput, p99 44–45 → 41 ms, suggest p99
     // 8 → 3.7 ms; two per core had beaten four: p99 −15…−25%, −18 MiB.)
+    let options = eff.config.serve_options()?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(cores.max(2))
         .enable_all()
         .build()?;
-    runtime.block_on(postsearch_server::serve(
-        eff.config.serve_options(),
-        |addr| {
-            eprintln!("postsearch: serving on http://{addr}/");
-        },
-    ))?;
+    runtime.block_on(postsearch_server::serve(options, |addr| {
+        eprintln!("postsearch: serving on http://{addr}/");
+    }))?;
     Ok(0)
 }
 
@@ -919,7 +941,7 @@ fn eval(global: &GlobalArgs, args: EvalArgs) -> Result<i32> {
             .map(|(k, v)| (k.as_str(), Some(v.clone()), "--set"))
             .collect();
         let cfg = load_config(global, &flags)?.config;
-        let mut options = cfg.engine_options();
+        let mut options = cfg.engine_options()?;
         // Judged queries are often long (a claim, a question): the limits
         // that guard a public endpoint do not apply offline.
         options.limits.max_query_bytes = usize::MAX;
@@ -1083,7 +1105,7 @@ fn bench(global: &GlobalArgs, args: BenchArgs) -> Result<i32> {
                 Some(ix) => ix,
                 None => open()?,
             };
-            Target::Index(Box::new(Engine::with_options(ix, cfg.engine_options())))
+            Target::Index(Box::new(Engine::with_options(ix, cfg.engine_options()?)))
         }
     };
     let stop = match args.requests {

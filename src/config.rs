@@ -8,8 +8,8 @@
 //! `POSTSEARCH_RANKING_META_WEIGHT`. `POSTSEARCH_INDEX` is a short alias of
 //! `POSTSEARCH_INDEX_DIR`. Lists in the environment are comma-separated.
 
-use postsearch_engine::{EngineOptions, Limits, RankingConfig};
-use postsearch_server::{RequestLimits, ServeOptions, ServerConfig};
+use postsearch_engine::{EngineOptions, Limits, RankingConfig, Synonyms};
+use postsearch_server::{RequestLimits, ServeOptions, ServerConfig, SynonymSource};
 use postsearch_store::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,6 +27,40 @@ pub struct Config {
     pub server: ServerConfig,
     pub limits: LimitsConfig,
     pub ranking: RankingConfig,
+    pub search: SearchConfig,
+}
+
+/// `[search]`: what searches apply besides the ranking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// A synonym file (see docs/synonyms.md), overlaid on the built-in
+    /// rules; a relative path is taken from the configuration file's
+    /// folder. `serve` reads it again whenever it changes. Empty: none.
+    pub synonyms: PathBuf,
+    /// The built-in synonyms of common technical abbreviations.
+    pub builtin_synonyms: bool,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            synonyms: PathBuf::new(),
+            builtin_synonyms: true,
+        }
+    }
+}
+
+impl SearchConfig {
+    /// The synonym file, if one is set.
+    pub fn synonyms_file(&self) -> Option<&Path> {
+        (!self.synonyms.as_os_str().is_empty()).then_some(self.synonyms.as_path())
+    }
+
+    /// The synonym rules this configuration sets.
+    pub fn synonyms(&self) -> Result<Synonyms> {
+        Synonyms::configured(self.builtin_synonyms, self.synonyms_file()).map_err(Error::Config)
+    }
 }
 
 /// `[index]`.
@@ -137,23 +171,29 @@ impl LimitsConfig {
 impl Config {
     /// How the engine is set up: ranking, limits and threads. Every engine
     /// the binary makes (search, bench, serve) is made from this.
-    pub fn engine_options(&self) -> EngineOptions {
-        EngineOptions {
+    /// Fails when the synonym file cannot be read or understood.
+    pub fn engine_options(&self) -> Result<EngineOptions> {
+        Ok(EngineOptions {
             ranking: self.ranking.clone(),
             limits: self.limits.engine(),
             search_threads: self.index.search_threads,
-        }
+            synonyms: self.search.synonyms()?,
+        })
     }
 
     /// What `serve` needs.
-    pub fn serve_options(&self) -> ServeOptions {
-        ServeOptions {
+    pub fn serve_options(&self) -> Result<ServeOptions> {
+        Ok(ServeOptions {
             index_dir: self.index.dir.clone(),
             writer_budget_bytes: self.index.writer_budget_mb << 20,
             server: self.server.clone(),
             requests: self.limits.requests(),
-            engine: self.engine_options(),
-        }
+            engine: self.engine_options()?,
+            synonyms: SynonymSource {
+                builtin: self.search.builtin_synonyms,
+                file: self.search.synonyms_file().map(Path::to_path_buf),
+            },
+        })
     }
 }
 
@@ -254,10 +294,20 @@ impl Loader {
                 )));
             };
             for (key, value) in keys {
+                let value = match (section.as_str(), key.as_str(), value) {
+                    // A file named in a file is found from that file's folder.
+                    ("search", "synonyms", Value::String(p))
+                        if !p.is_empty() && Path::new(p).is_relative() =>
+                    {
+                        let base = path.parent().unwrap_or(Path::new(""));
+                        Value::String(base.join(p).display().to_string())
+                    }
+                    (_, _, v) => v.clone(),
+                };
                 self.set(
                     &section,
                     key,
-                    value.clone(),
+                    value,
                     Origin::File(path.display().to_string()),
                 )?;
             }

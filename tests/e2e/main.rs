@@ -18,3 +18,4 @@ mod meili_http;
 mod meili_python;
 mod props;
 mod replicas;
+mod synonyms;

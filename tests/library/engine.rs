@@ -558,3 +558,210 @@ fn configured_limits_are_the_ones_enforced() {
         .unwrap_err();
     assert_eq!(err.param(), Some("limit"));
 }
+
+fn note(id: &str, body: &str) -> Post {
+    let mut p = post(&Spec {
+        id,
+        title: "notes",
+        body,
+        stack: &["x"],
+        tools: &[],
+        difficulty: "beginner",
+        quality: 50,
+        views: 10,
+    });
+    p.topic = None;
+    p
+}
+
+#[test]
+fn an_abbreviation_finds_the_full_form_scored_below_the_word_typed() {
+    let engine = engine_with(&[
+        note("short", "we roll out k8s clusters every day"),
+        note("long", "we roll out kubernetes clusters every day"),
+        note("other", "we roll out servers every day"),
+    ]);
+    assert_eq!(ids(&engine, &SearchRequest::new("k8s")), ["short", "long"]);
+    assert_eq!(
+        ids(&engine, &SearchRequest::new("kubernetes clusters")),
+        ["long", "short"]
+    );
+    let off = SearchRequest {
+        synonyms: false,
+        ..SearchRequest::new("k8s")
+    };
+    assert_eq!(ids(&engine, &off), ["short"]);
+    // The synonym is highlighted, and --explain says what was searched.
+    let resp = engine
+        .search(&SearchRequest {
+            explain: true,
+            ..SearchRequest::new("K8s")
+        })
+        .unwrap();
+    assert!(resp.hits[1].snippet.contains("<mark>kubernetes</mark>"));
+    assert_eq!(resp.synonyms.len(), 1);
+    assert_eq!(resp.synonyms[0].typed, "K8s");
+    assert_eq!(resp.synonyms[0].forms, ["kubernetes"]);
+    let quiet = engine.search(&SearchRequest::new("k8s")).unwrap();
+    assert!(quiet.synonyms.is_empty(), "only with explain");
+}
+
+#[test]
+fn multi_word_synonyms_match_as_phrases_either_way() {
+    let engine = engine_with(&[
+        note(
+            "full",
+            "caching builds in GitHub Actions with a key per lockfile",
+        ),
+        note(
+            "short",
+            "caching builds in gh actions with a key per lockfile",
+        ),
+        note(
+            "apart",
+            "GitHub stores the cache; actions of the build restore it",
+        ),
+    ]);
+    // Two typed words: the rule covers both, the form is a phrase.
+    let found = ids(&engine, &SearchRequest::new("gh actions caching"));
+    assert_eq!(found, ["short", "full"]);
+    let resp = engine
+        .search(&SearchRequest::new("gh actions caching"))
+        .unwrap();
+    assert!(
+        resp.hits[1]
+            .snippet
+            .contains("<mark>GitHub</mark> <mark>Actions</mark>"),
+        "{}",
+        resp.hits[1].snippet
+    );
+    // The other way: the full form finds the abbreviation.
+    let back = ids(&engine, &SearchRequest::new("github actions lockfile"));
+    assert_eq!(back, ["full", "short"]);
+    // A long query (any word may match) keeps the typed words on their own.
+    let any = ids(
+        &engine,
+        &SearchRequest::new("gh actions restore the cache of builds"),
+    );
+    assert_eq!(any.len(), 3);
+    // A phrase asks for exactly what it says.
+    let exact = ids(&engine, &SearchRequest::new("\"gh actions\""));
+    assert_eq!(exact, ["short"]);
+}
+
+#[test]
+fn one_way_rules_and_replaced_rules() {
+    let engine = engine_with(&[
+        note("go", "a go service behind a load balancer"),
+        note("golang", "a golang service behind a load balancer"),
+    ]);
+    assert_eq!(
+        ids(&engine, &SearchRequest::new("golang service")),
+        ["golang", "go"]
+    );
+    assert_eq!(ids(&engine, &SearchRequest::new("go service")), ["go"]);
+    // New rules apply to the next search, on every clone of the engine.
+    let clone = engine.clone();
+    let rules = postsearch_engine::Synonyms::parse("[one_way]\n\"go\" = [\"golang\"]").unwrap();
+    engine.set_synonyms(rules);
+    assert_eq!(
+        ids(&clone, &SearchRequest::new("go service")),
+        ["go", "golang"]
+    );
+    assert_eq!(ids(&clone, &SearchRequest::new("golang")), ["golang"]);
+}
+
+#[test]
+fn distinct_results_show_one_post_per_duplicate_group() {
+    let copy = |id: &str, hash: &str, quality: u64, body: &str| {
+        let mut p = post(&Spec {
+            id,
+            title: "notes on caching",
+            body,
+            stack: &[if id.starts_with('b') {
+                "rails"
+            } else {
+                "django"
+            }],
+            tools: &[],
+            difficulty: "beginner",
+            quality,
+            views: 10,
+        });
+        p.topic = None;
+        p.hash = (!hash.is_empty()).then(|| hash.to_string());
+        p
+    };
+    let posts = [
+        copy("a1", "h-a", 40, "cache the rendered page"),
+        copy("a2", "h-a", 90, "cache the rendered page"),
+        copy("a3", "h-a", 60, "cache the rendered page"),
+        copy("b1", "h-b", 50, "cache the query results in redis"),
+        copy("c1", "", 50, "cache nothing at all, ever, anywhere here"),
+        copy("c2", "", 50, "cache nothing at all, ever, anywhere here"),
+    ];
+    // Copies spread over two segments: a group is merged across them.
+    let index = PostIndex::create_in_ram().unwrap();
+    let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+    for (i, p) in posts.iter().enumerate() {
+        w.upsert(p.clone()).unwrap();
+        if i == 1 {
+            w.commit().unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let engine = Engine::new(index, RankingConfig::default());
+    assert!(engine.index().searcher().segment_readers().len() >= 2);
+    let all = engine.search(&SearchRequest::new("cache")).unwrap();
+    assert_eq!(all.total, 6);
+    assert!(all.distinct.is_none() && all.hits.iter().all(|h| h.group_size.is_none()));
+    let req = SearchRequest {
+        distinct: Some(postsearch_engine::Distinct::Hash),
+        ..SearchRequest::new("cache")
+    };
+    let one = engine.search(&req).unwrap();
+    // a2 (the best of its group), b1, and the two posts without a hash.
+    assert_eq!(one.total, 4);
+    assert_eq!(one.distinct.unwrap().posts, 6);
+    let got: Vec<(&str, u64)> = one
+        .hits
+        .iter()
+        .map(|h| (h.id.as_str(), h.group_size.unwrap()))
+        .collect();
+    assert!(got.contains(&("a2", 3)), "{got:?}");
+    assert!(got.contains(&("b1", 1)) && got.contains(&("c1", 1)) && got.contains(&("c2", 1)));
+    assert_eq!(got.len(), 4);
+    // Facet counts still count posts.
+    assert_eq!(one.facets["stack"]["django"], 5);
+    // Pages page over groups.
+    let page = engine
+        .search(&SearchRequest {
+            limit: 2,
+            offset: 2,
+            ..req.clone()
+        })
+        .unwrap();
+    let first: Vec<String> = one.hits[2..].iter().map(|h| h.id.clone()).collect();
+    let paged: Vec<String> = page.hits.iter().map(|h| h.id.clone()).collect();
+    assert_eq!(paged, first);
+    // A filter that leaves one copy leaves a group of one.
+    let filtered = engine
+        .search(&SearchRequest::new("cache quality:<50").tap_distinct())
+        .unwrap();
+    assert_eq!(filtered.hits.len(), 1);
+    assert_eq!(
+        (filtered.hits[0].id.as_str(), filtered.hits[0].group_size),
+        ("a1", Some(1))
+    );
+}
+
+trait TapDistinct {
+    fn tap_distinct(self) -> Self;
+}
+
+impl TapDistinct for SearchRequest {
+    fn tap_distinct(mut self) -> Self {
+        self.distinct = Some(postsearch_engine::Distinct::Hash);
+        self
+    }
+}

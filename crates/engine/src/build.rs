@@ -8,6 +8,7 @@ use super::combined::CombinedTerm;
 use super::phrase::Phrase;
 use super::query::{Filter, ParsedQuery, TextClause};
 use super::ranking::RankingConfig;
+use super::synonyms::Synonyms;
 use super::union::Union;
 use postsearch_store::analysis::{
     longest_word, text_analyzer, tokens, words_analyzer, MAX_WORD_BYTES,
@@ -70,6 +71,61 @@ pub struct Built {
     pub terms: BTreeSet<String>,
     /// Text clauses that must or may match.
     pub positive: usize,
+    /// The synonyms searched: the words typed and the forms they found.
+    pub synonyms: Vec<(String, Vec<String>)>,
+}
+
+/// Where synonym rules apply in a query: a clause on its own, or a run of
+/// clauses that together are a rule's words (`gh actions`).
+enum Unit<'s> {
+    Clause(usize, Option<&'s BTreeSet<Vec<String>>>),
+    Span(std::ops::Range<usize>, &'s BTreeSet<Vec<String>>),
+}
+
+/// The clauses of `parsed` grouped as synonym rules match them, the longest
+/// rule first, left to right. Phrases and field-restricted words take no
+/// part (they ask for exactly what they say).
+fn units<'s>(parsed: &ParsedQuery, synonyms: &'s Synonyms) -> Vec<Unit<'s>> {
+    let words: Vec<Option<Vec<String>>> = parsed
+        .clauses
+        .iter()
+        .map(|c| {
+            if c.phrase || c.field.is_some() || synonyms.is_empty() {
+                None
+            } else {
+                super::synonyms::words(&c.text).ok()
+            }
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        match synonyms.longest_at(&words, i) {
+            Some((1, forms)) => {
+                out.push(Unit::Clause(i, Some(forms)));
+                i += 1;
+            }
+            Some((len, forms)) => {
+                out.push(Unit::Span(i..i + len, forms));
+                i += len;
+            }
+            None => {
+                out.push(Unit::Clause(i, None));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// What a query is built with besides itself.
+pub struct Context<'a> {
+    pub fields: &'a Fields,
+    pub ranking: &'a RankingConfig,
+    pub searcher: &'a Searcher,
+    pub cache: &'a ExpansionCache,
+    /// The synonym rules applied (none: [`Synonyms::none`]).
+    pub synonyms: &'a Synonyms,
 }
 
 /// Builds the query; `all` requires every text clause, else any.
@@ -77,31 +133,70 @@ pub fn build(
     parsed: &ParsedQuery,
     all: bool,
     expansion: Expansion,
-    fields: &Fields,
-    ranking: &RankingConfig,
-    searcher: &Searcher,
-    cache: &ExpansionCache,
+    cx: &Context,
 ) -> tantivy::Result<Built> {
+    let searcher = cx.searcher;
     let mut b = Builder {
-        fields,
-        ranking,
+        fields: cx.fields,
+        ranking: cx.ranking,
         searcher,
-        cache,
+        cache: cx.cache,
         terms: BTreeSet::new(),
+        synonyms: Vec::new(),
     };
     let last_word = parsed
         .clauses
         .iter()
         .rposition(|c| !c.phrase)
         .filter(|_| expansion.prefix);
+    let exp = |i: usize| Expansion {
+        typos: expansion.typos,
+        prefix: Some(i) == last_word,
+    };
     let mut alternatives: Vec<Vec<Box<dyn Query>>> = Vec::new();
-    for (i, clause) in parsed.clauses.iter().enumerate() {
-        let exp = Expansion {
-            typos: expansion.typos,
-            prefix: Some(i) == last_word,
-        };
-        if let Some(q) = b.clause(clause, exp, true)? {
-            alternatives.push(q);
+    for unit in units(parsed, cx.synonyms) {
+        match unit {
+            Unit::Clause(i, forms) => {
+                let clause = &parsed.clauses[i];
+                if let Some(mut q) = b.clause(clause, exp(i), true)? {
+                    if let Some(forms) = forms {
+                        q.extend(b.synonym_forms(&clause.text, forms)?);
+                    }
+                    alternatives.push(q);
+                }
+            }
+            Unit::Span(range, forms) => {
+                let typed = parsed.clauses[range.clone()]
+                    .iter()
+                    .map(|c| c.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let mut parts = Vec::new();
+                for i in range {
+                    if let Some(q) = b.clause(&parsed.clauses[i], exp(i), true)? {
+                        parts.push(q);
+                    }
+                }
+                let synonyms = b.synonym_forms(&typed, forms)?;
+                if all {
+                    // The words as typed (all of them) or any form.
+                    let words: Vec<(Occur, Box<dyn Query>)> = parts
+                        .into_iter()
+                        .map(|p| {
+                            (
+                                Occur::Must,
+                                Box::new(BooleanQuery::union(p)) as Box<dyn Query>,
+                            )
+                        })
+                        .collect();
+                    let mut q: Vec<Box<dyn Query>> = vec![Box::new(BooleanQuery::new(words))];
+                    q.extend(synonyms);
+                    alternatives.push(q);
+                } else {
+                    alternatives.extend(parts);
+                    alternatives.push(synonyms);
+                }
+            }
         }
     }
     let positive = alternatives.len();
@@ -156,6 +251,7 @@ pub fn build(
         query: Box::new(BooleanQuery::new(clauses)),
         terms: b.terms,
         positive,
+        synonyms: b.synonyms,
     })
 }
 
@@ -182,9 +278,51 @@ struct Builder<'a> {
     searcher: &'a Searcher,
     cache: &'a ExpansionCache,
     terms: BTreeSet<String>,
+    synonyms: Vec<(String, Vec<String>)>,
 }
 
 impl Builder<'_> {
+    /// The forms a synonym rule adds to the words `typed`, each searched as
+    /// its words (a phrase when several), scored below the words typed:
+    /// by the synonym penalty, and no higher than the typed words' IDF
+    /// allows (a rare synonym of common words must not outrank them).
+    fn synonym_forms(
+        &mut self,
+        typed: &str,
+        forms: &BTreeSet<Vec<String>>,
+    ) -> tantivy::Result<Vec<Box<dyn Query>>> {
+        let typed_idf = self.idf_sum(&postsearch_store::analysis::terms(typed))?;
+        let penalty = self.ranking.synonym_penalty as f32;
+        let mut out = Vec::new();
+        let mut used = Vec::new();
+        for form in forms {
+            let text = form.join(" ");
+            let clause = TextClause {
+                text: text.clone(),
+                phrase: form.len() > 1,
+                field: None,
+            };
+            let none = Expansion {
+                typos: false,
+                prefix: false,
+            };
+            let Some(queries) = self.clause(&clause, none, true)? else {
+                continue;
+            };
+            let form_idf = self.idf_sum(&postsearch_store::analysis::terms(&text))?;
+            let scale = match (typed_idf, form_idf) {
+                (Some(t), Some(f)) if f > t => t / f,
+                _ => 1.0,
+            };
+            out.extend(queries.into_iter().map(|q| boosted(q, penalty * scale)));
+            used.push(text);
+        }
+        if !used.is_empty() {
+            self.synonyms.push((typed.to_string(), used));
+        }
+        Ok(out)
+    }
+
     /// The text fields a clause searches, with their boosts.
     fn fields_of(&self, clause: &TextClause) -> Vec<(Field, f32)> {
         let all = self.fields.text_fields();
@@ -383,6 +521,18 @@ impl Builder<'_> {
             .into_iter()
             .map(|(t, _)| (t, self.ranking.prefix_penalty as f32))
             .collect())
+    }
+
+    /// The summed IDF of `terms`, if the index has every one.
+    fn idf_sum(&self, terms: &[String]) -> tantivy::Result<Option<f32>> {
+        let mut sum = 0.0;
+        for t in terms {
+            match self.idf(t)? {
+                Some(idf) => sum += idf,
+                None => return Ok(None),
+            }
+        }
+        Ok((!terms.is_empty()).then_some(sum))
     }
 
     /// The IDF of `term` over title and body, if the index has it.

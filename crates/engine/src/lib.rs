@@ -24,6 +24,7 @@ pub mod ranking;
 pub mod similar;
 pub mod snippet;
 pub mod suggest;
+pub mod synonyms;
 pub mod term_sum;
 pub mod threads;
 pub mod types;
@@ -34,11 +35,13 @@ pub use limits::Limits;
 pub use postsearch_store::{Error, ErrorCode, PostIndex, Result};
 pub use query::Filter;
 pub use ranking::RankingConfig;
+pub use synonyms::Synonyms;
 pub use types::{
-    Explain, FacetCounts, Hit, MatchMode, ScoreParts, SearchRequest, SearchResponse, Sort,
+    Distinct, DistinctCounts, Explain, FacetCounts, Hit, MatchMode, ScoreParts, SearchRequest,
+    SearchResponse, Sort, SynonymUse,
 };
 
-use build::{build, Expansion};
+use build::{build, Context, Expansion};
 use collector::{Candidate, Collected, SearchCollector};
 use postsearch_store::post::Post;
 use postsearch_store::stored::StoredPost;
@@ -60,6 +63,8 @@ pub struct EngineOptions {
     /// Threads one search may be split over while cores are idle (0: one
     /// per core; 1: never split); see [`threads::SearchThreads`].
     pub search_threads: usize,
+    /// The synonym rules (by default the built-in ones).
+    pub synonyms: Synonyms,
 }
 
 /// The query engine over one index, with its ranking configuration.
@@ -72,6 +77,8 @@ pub struct Engine {
     doc_freqs: std::sync::Arc<similar::DocFreqCache>,
     columns: collector::ColumnCache,
     threads: std::sync::Arc<threads::SearchThreads>,
+    /// The synonym rules, replaced whole when their file changes.
+    synonyms: std::sync::Arc<std::sync::RwLock<std::sync::Arc<Synonyms>>>,
 }
 
 impl Engine {
@@ -93,6 +100,7 @@ impl Engine {
             ranking,
             limits,
             search_threads,
+            synonyms,
         } = options;
         Engine {
             columns: collector::ColumnCache::new(&ranking),
@@ -102,7 +110,22 @@ impl Engine {
             expansions: Default::default(),
             doc_freqs: Default::default(),
             threads: std::sync::Arc::new(threads::SearchThreads::new(search_threads)),
+            synonyms: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(synonyms))),
         }
+    }
+
+    /// The synonym rules searches use now.
+    pub fn synonyms(&self) -> std::sync::Arc<Synonyms> {
+        self.synonyms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the synonym rules, for every clone of this engine (the
+    /// searches under way keep the rules they started with).
+    pub fn set_synonyms(&self, synonyms: Synonyms) {
+        *self.synonyms.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(synonyms);
     }
 
     /// This engine with searches split over up to `threads` threads while
@@ -172,6 +195,7 @@ impl Engine {
             selections,
             excluded: Vec::new(),
             top_only: false,
+            distinct: req.distinct.is_some(),
         };
         let expansion = Expansion {
             typos: req.typos,
@@ -182,18 +206,19 @@ impl Engine {
             MatchMode::Any => false,
             MatchMode::Auto => parsed.clauses.len() <= AUTO_ALL_MAX_CLAUSES,
         };
-        let fields = self.index.fields();
-        let build_query = |all: bool| {
-            build(
-                &parsed,
-                all,
-                expansion,
-                fields,
-                &self.ranking,
-                &searcher,
-                &self.expansions,
-            )
+        let rules = self.synonyms();
+        let cx = Context {
+            fields: self.index.fields(),
+            ranking: &self.ranking,
+            searcher: &searcher,
+            cache: &self.expansions,
+            synonyms: if req.synonyms {
+                &rules
+            } else {
+                &synonyms::NONE
+            },
         };
+        let build_query = |all: bool| build(&parsed, all, expansion, &cx);
         let mut built = build_query(all)?;
         let mut collected = self.collect(&searcher, &*built.query, &collector)?;
         let mut relaxed = false;
@@ -214,8 +239,24 @@ impl Engine {
         let response = SearchResponse {
             query: req.q.clone(),
             total: collected.total,
+            distinct: req.distinct.map(|by| types::DistinctCounts {
+                by,
+                posts: collected.posts,
+            }),
             took_ms: crate::types::millis(started.elapsed()),
             relaxed,
+            synonyms: if req.explain {
+                built
+                    .synonyms
+                    .iter()
+                    .map(|(typed, forms)| types::SynonymUse {
+                        typed: typed.clone(),
+                        forms: forms.clone(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             hits,
             facets: if req.with_facets {
                 collected.facets
@@ -317,13 +358,15 @@ impl Engine {
                     Sort::Relevance => c.key as f32,
                     _ => ranking::blend(c.text, c.meta, meta_weight),
                 };
-                Ok(make_hit(
+                let mut hit = make_hit(
                     post,
                     c,
                     score,
                     req.with_snippets.then_some(&mut highlighter),
                     explain,
-                ))
+                );
+                hit.group_size = req.distinct.map(|_| c.group_size);
+                Ok(hit)
             })
             .collect()
     }
@@ -379,6 +422,7 @@ pub fn make_hit(
             clarity: parts.clarity,
         },
         explain,
+        group_size: None,
     }
 }
 

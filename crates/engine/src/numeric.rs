@@ -3,7 +3,7 @@
 //! needs): the same query as [`Engine::search`], with the facet selections
 //! applied as filters, counted by a small collector over the fast fields.
 
-use super::build::{build, Expansion};
+use super::build::{build, Context, Expansion};
 use super::{Engine, MatchMode, SearchRequest, AUTO_ALL_MAX_CLAUSES};
 use postsearch_store::error::{Error, Result};
 use postsearch_store::schema::NUMERIC_FIELDS;
@@ -44,6 +44,7 @@ impl Engine {
                 MatchMode::Auto => parsed.clauses.len() <= AUTO_ALL_MAX_CLAUSES,
             };
         let searcher = self.index.searcher();
+        let rules = self.synonyms();
         let built = build(
             &parsed,
             all,
@@ -51,10 +52,17 @@ impl Engine {
                 typos: req.typos,
                 prefix: req.prefix,
             },
-            self.index.fields(),
-            &self.ranking,
-            &searcher,
-            &self.expansions,
+            &Context {
+                fields: self.index.fields(),
+                ranking: &self.ranking,
+                searcher: &searcher,
+                cache: &self.expansions,
+                synonyms: if req.synonyms {
+                    &rules
+                } else {
+                    &crate::synonyms::NONE
+                },
+            },
         )?;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, built.query)];
         for (field, values) in &req.facets {

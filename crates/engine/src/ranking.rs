@@ -26,6 +26,8 @@ pub struct RankingConfig {
     pub typo_penalty: f64,
     /// Score multiplier of a prefix completion (< 1).
     pub prefix_penalty: f64,
+    /// Score multiplier of a synonym match against the word typed (< 1).
+    pub synonym_penalty: f64,
     /// The title's weight: in BM25F's combined term frequency, or (without
     /// `bm25f`) its BM25's boost over the body's.
     pub title_boost: f64,
@@ -49,6 +51,7 @@ impl Default for RankingConfig {
             popularity: 0.2,
             typo_penalty: 0.4,
             prefix_penalty: 0.8,
+            synonym_penalty: 0.7,
             title_boost: 1.0,
             bm25f: true,
             title_match: 0.2,
@@ -77,6 +80,7 @@ impl RankingConfig {
             ("popularity", self.popularity),
             ("typo_penalty", self.typo_penalty),
             ("prefix_penalty", self.prefix_penalty),
+            ("synonym_penalty", self.synonym_penalty),
             ("title_boost", self.title_boost),
             ("title_match", self.title_match),
         ];

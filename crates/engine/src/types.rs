@@ -90,6 +90,40 @@ pub struct SearchRequest {
     pub with_facets: bool,
     /// Compute snippets and highlighted titles (the default).
     pub with_snippets: bool,
+    /// Apply the synonym rules (the default).
+    pub synonyms: bool,
+    /// One post per duplicate group (`None`: every post).
+    pub distinct: Option<Distinct>,
+}
+
+/// What makes posts duplicates of each other, for distinct results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Distinct {
+    /// The same `hash`: reposted content.
+    Hash,
+}
+
+impl std::str::FromStr for Distinct {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "hash" => Ok(Distinct::Hash),
+            _ => Err(format!(
+                "posts can be distinct by hash only, got {s:?} (distinct=hash)"
+            )),
+        }
+    }
+}
+
+/// What the totals of a distinct search count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistinctCounts {
+    /// The field that makes posts duplicates.
+    pub by: Distinct,
+    /// The matching posts, copies included (`total` counts groups; the
+    /// facet counts count posts).
+    pub posts: u64,
 }
 
 impl Default for SearchRequest {
@@ -109,6 +143,8 @@ impl Default for SearchRequest {
             typos: true,
             with_facets: true,
             with_snippets: true,
+            synonyms: true,
+            distinct: None,
         }
     }
 }
@@ -187,6 +223,10 @@ pub struct Hit {
     pub score_parts: ScoreParts,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Explain>,
+    /// With distinct results: the matching posts of this post's duplicate
+    /// group, itself included (this post is the group's best-ranked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_size: Option<u64>,
 }
 
 /// Counts per value, per facet field (string facets by value, score facets
@@ -197,13 +237,29 @@ pub type FacetCounts = BTreeMap<String, BTreeMap<String, u64>>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResponse {
     pub query: String,
-    /// Matching posts (all of them, not only this page).
+    /// Matching posts (all of them, not only this page); with distinct
+    /// results, duplicate groups.
     pub total: u64,
+    /// With distinct results: what is counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct: Option<DistinctCounts>,
     pub took_ms: f64,
     /// True when an all-words query found nothing and any word was used.
     pub relaxed: bool,
+    /// With `explain`: the synonyms the query also searched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub synonyms: Vec<SynonymUse>,
     pub hits: Vec<Hit>,
     pub facets: FacetCounts,
+}
+
+/// Words of a query and the synonyms they were also searched as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SynonymUse {
+    /// The words as typed.
+    pub typed: String,
+    /// The forms also searched, each scored below the words typed.
+    pub forms: Vec<String>,
 }
 
 /// A duration in milliseconds, to the microsecond: `took_ms` reads

@@ -12,9 +12,11 @@ pub mod http;
 pub mod meili;
 pub mod metrics;
 pub mod params;
+pub mod reload;
 pub mod routes;
 pub mod settings;
 
+pub use reload::SynonymSource;
 pub use settings::{RequestLimits, ServeOptions, ServerConfig};
 
 use bytes::Bytes;
@@ -736,6 +738,7 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         server,
         requests,
         engine,
+        synonyms,
     } = options;
     let dir = index_dir.clone();
     if !PostIndex::exists(&dir) && server.read_only {
@@ -780,6 +783,7 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         .next()
         .ok_or_else(|| anyhow::anyhow!("server.addr {:?}: the host has no address", server.addr))?;
     let state = Arc::new(AppState::new(index, engine, server, requests));
+    reload::watch_synonyms(state.engine.clone(), synonyms);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

@@ -73,6 +73,16 @@ pub fn search_request(raw: &str, limits: &Limits) -> Result<SearchRequest> {
             "prefix" => req.prefix = boolean("prefix", &value)?,
             "explain" => req.explain = boolean("explain", &value)?,
             "typos" => req.typos = boolean("typos", &value)?,
+            "synonyms" => req.synonyms = boolean("synonyms", &value)?,
+            "distinct" => {
+                req.distinct = match value.as_str() {
+                    "" | "none" => None,
+                    v => Some(
+                        v.parse()
+                            .map_err(|e: String| Error::bad_request("distinct", e))?,
+                    ),
+                }
+            }
             "facets" => req.with_facets = boolean("facets", &value)?,
             "snippets" => req.with_snippets = boolean("snippets", &value)?,
             "meta_weight" => {
@@ -92,7 +102,8 @@ pub const DEFAULT_FACET_HITS: usize = 10;
 /// A `/api/facets/{field}/search` query string: `q` is what was typed in
 /// the facet's box, `limit` the values wanted; the search whose matches
 /// are counted is given as `/api/search` gives it, with its text in
-/// `query` (`query`, `facet`, `match`, `prefix`, `typos`, `meta_weight`).
+/// `query` (`query`, `facet`, `match`, `prefix`, `typos`, `synonyms`,
+/// `meta_weight`).
 pub fn facet_search_request(raw: &str, limits: &Limits) -> Result<(SearchRequest, String, usize)> {
     let mut typed = String::new();
     let mut limit = DEFAULT_FACET_HITS;
@@ -105,7 +116,9 @@ pub fn facet_search_request(raw: &str, limits: &Limits) -> Result<(SearchRequest
             }
             "limit" => limit = number("limit", &value, "a whole number")?,
             "query" => search.push(("q".to_string(), value)),
-            "facet" | "match" | "prefix" | "typos" | "meta_weight" => search.push((name, value)),
+            "facet" | "match" | "prefix" | "typos" | "synonyms" | "meta_weight" => {
+                search.push((name, value))
+            }
             other => return Err(unknown(other)),
         }
     }

@@ -82,4 +82,6 @@ pub struct ServeOptions {
     pub server: ServerConfig,
     pub requests: RequestLimits,
     pub engine: EngineOptions,
+    /// Where the engine's synonym rules come from (watched for changes).
+    pub synonyms: crate::reload::SynonymSource,
 }

@@ -84,6 +84,8 @@
     var api = trimSlash(options.api || scriptOrigin());
     var openTemplate = options.open || null;
     var limit = Math.max(1, Math.min(50, parseInt(options.limit, 10) || 8));
+    // Copies of one post are shown once unless the page says `none`.
+    var distinct = options.distinct === 'none' ? '' : 'hash';
     var delay = options.debounce == null ? 120 : Math.max(0, Number(options.debounce) || 0);
     var uid = 'psw-' + (++counter) + '-' + Math.random().toString(36).slice(2, 7);
     var listId = uid + '-list';
@@ -215,7 +217,7 @@
       if (controller) controller.abort();
       controller = typeof AbortController === 'function' ? new AbortController() : null;
       var url = api + '/api/search?q=' + encodeURIComponent(q) +
-        '&prefix=true&limit=' + limit;
+        '&prefix=true&limit=' + limit + (distinct ? '&distinct=' + distinct : '');
       root.setAttribute('aria-busy', 'true');
       fetch(url, { signal: controller ? controller.signal : undefined, credentials: 'omit' })
         .then(function (res) {
@@ -365,6 +367,7 @@
       api: script.getAttribute('data-api') || undefined,
       open: script.getAttribute('data-open') || undefined,
       limit: script.getAttribute('data-limit') || undefined,
+      distinct: script.getAttribute('data-distinct') || undefined,
       placeholder: script.getAttribute('data-placeholder') || undefined
     };
     var sel = script.getAttribute('data-target');

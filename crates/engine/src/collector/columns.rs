@@ -18,6 +18,12 @@ use tantivy::{Searcher, SegmentReader};
 /// labels of its facet values, opened once and shared.
 pub struct SegmentColumns {
     pub id: Option<StrColumn>,
+    /// The `hash` column: posts with the same hash are copies.
+    pub hash: Option<StrColumn>,
+    /// A fingerprint of each `hash` value, by term ordinal: the same in
+    /// every segment. Computed the first time a search asks for distinct
+    /// results ([`SegmentColumns::hash_groups`]).
+    pub(super) hash_fingerprints: std::sync::OnceLock<Vec<u64>>,
     /// The string facet columns ([`FACET_FIELDS`] order).
     pub facets: Vec<Option<StrColumn>>,
     /// Term ordinal → value, per string facet column.
@@ -86,6 +92,8 @@ impl SegmentColumns {
         let meta_max = meta_scores.iter().copied().fold(0.0, f32::max);
         Ok(SegmentColumns {
             id: ff.str("id")?,
+            hash: ff.str("hash")?,
+            hash_fingerprints: std::sync::OnceLock::new(),
             facets,
             labels,
             facet_bases,
@@ -102,6 +110,34 @@ impl SegmentColumns {
             view_count: ff.u64("view_count")?,
             last_reviewed: ff.date("last_reviewed")?,
         })
+    }
+
+    /// The fingerprint of each `hash` value of the segment, by term
+    /// ordinal (64-bit SipHash of the value: a collision between two
+    /// different hashes of one index is as good as impossible).
+    pub fn hash_groups(&self) -> &[u64] {
+        self.hash_fingerprints.get_or_init(|| {
+            let Some(col) = &self.hash else {
+                return Vec::new();
+            };
+            let mut out = Vec::with_capacity(col.num_terms());
+            let Ok(mut terms) = col.dictionary().stream() else {
+                return Vec::new();
+            };
+            while terms.advance() {
+                use std::hash::{BuildHasher, BuildHasherDefault};
+                let build = BuildHasherDefault::<std::hash::DefaultHasher>::default();
+                out.push(build.hash_one(terms.key()));
+            }
+            out
+        })
+    }
+
+    /// The duplicate group of `doc` (its hash's fingerprint); `None` for a
+    /// post without a hash, which is a group of its own.
+    pub fn group_of(&self, doc: tantivy::DocId) -> Option<u64> {
+        let ord = self.hash.as_ref()?.term_ords(doc).next()?;
+        self.hash_groups().get(ord as usize).copied()
     }
 
     /// Whether the documents' meta scores were computed under `ranking`'s

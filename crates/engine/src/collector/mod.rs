@@ -53,12 +53,21 @@ pub struct Candidate {
     pub id_ord: u64,
     pub text: f32,
     pub meta: f32,
+    /// With distinct results: the duplicate group (`None`: a post without
+    /// a hash, a group of its own).
+    pub group: Option<u64>,
+    /// With distinct results: the matching posts of its group (else 1).
+    pub group_size: u64,
 }
 
 /// What a search collects.
 #[derive(Debug, Clone, Default)]
 pub struct Collected {
+    /// Matches: posts, or with distinct results duplicate groups.
     pub total: u64,
+    /// Matching posts (with distinct results, more than `total` when some
+    /// are copies).
+    pub posts: u64,
     /// The best `k` candidates, in order.
     pub top: Vec<Candidate>,
     pub facets: FacetCounts,
@@ -81,6 +90,9 @@ pub struct SearchCollector {
     /// are left uncounted, and matches that cannot make the top `k` may be
     /// skipped unscored (see [`Weight::for_each_pruning`]).
     pub top_only: bool,
+    /// One post per duplicate group (same `hash`), the best-ranked: `k`
+    /// groups are kept, and the total counts groups.
+    pub distinct: bool,
 }
 
 impl SearchCollector {
@@ -185,7 +197,11 @@ impl Collector for SearchCollector {
         let precomputed_meta = cols.has_meta_scores_of(&self.ranking);
         // The most a blend can lift a text score: the key bound of pruning.
         let lift = blend(1.0, cols.meta_max, self.meta_weight);
+        if self.distinct {
+            cols.hash_groups(); // computed once per segment, before the walk
+        }
         let prunable = self.top_only
+            && !self.distinct
             && !self.with_facets
             && self.selections.is_empty()
             && matches!(self.sort, Sort::Relevance)
@@ -220,6 +236,9 @@ impl Collector for SearchCollector {
                 .collect(),
             total: 0,
             heap: BinaryHeap::with_capacity(self.k + 1),
+            distinct: self.distinct,
+            groups: Default::default(),
+            singles: Vec::new(),
         })
     }
 
@@ -279,13 +298,67 @@ impl Collector for SearchCollector {
             out.facets = merge_facets(&counted);
         }
         for fruit in fruits {
-            out.total += fruit.total;
+            out.posts += fruit.total;
             out.top.extend(fruit.top);
+        }
+        if self.distinct {
+            out.top = merge_groups(std::mem::take(&mut out.top));
+            out.total = out.top.len() as u64;
+            keep_best(&mut out.top, self.k);
+        } else {
+            out.total = out.posts;
         }
         self.rank(&mut out.top)?;
         out.top.truncate(self.k);
         Ok(out)
     }
+}
+
+/// The segments' best post of each duplicate group, merged: the best of
+/// the bests, with the group's size summed.
+fn merge_groups(candidates: Vec<Candidate>) -> Vec<Candidate> {
+    let mut groups: rustc_hash::FxHashMap<u64, Candidate> = Default::default();
+    let mut out = Vec::new();
+    for c in candidates {
+        let Some(group) = c.group else {
+            out.push(c);
+            continue;
+        };
+        match groups.entry(group) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(c);
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let best = o.get_mut();
+                let size = best.group_size + c.group_size;
+                let better = c.key.total_cmp(&best.key).then_with(|| {
+                    (best.address.segment_ord, best.id_ord).cmp(&(c.address.segment_ord, c.id_ord))
+                });
+                if better == Ordering::Greater {
+                    *best = c;
+                }
+                best.group_size = size;
+            }
+        }
+    }
+    out.extend(groups.into_values());
+    out
+}
+
+/// Drops the candidates that cannot be among the best `k` by key (ties
+/// with the `k`-th are kept, for [`SearchCollector::rank`] to order by id),
+/// so that only a few are sorted.
+fn keep_best(top: &mut Vec<Candidate>, k: usize) {
+    if top.len() <= k.saturating_mul(2).max(64) {
+        return;
+    }
+    if k == 0 {
+        top.clear();
+        return;
+    }
+    top.select_nth_unstable_by(k - 1, |a, b| b.key.total_cmp(&a.key));
+    let kth = top[k - 1].key;
+    top.retain(|c| c.key >= kth);
 }
 
 enum SortColumn {
@@ -354,6 +427,12 @@ pub struct SegmentSearchCollector {
     total: u64,
     /// Min-heap (via `Reverse`) of the best `k`: its top is the worst kept.
     heap: BinaryHeap<Reverse<Entry>>,
+    /// One post per duplicate group: every group's best is kept (a group
+    /// may be better in another segment), with the group's size.
+    distinct: bool,
+    groups: rustc_hash::FxHashMap<u64, (Entry, u64)>,
+    /// With `distinct`, the posts without a hash (each its own group).
+    singles: Vec<Entry>,
 }
 
 impl SegmentSearchCollector {
@@ -429,6 +508,50 @@ impl SegmentSearchCollector {
         }
     }
 
+    /// Keeps `doc` if it is the best of its duplicate group so far.
+    fn collect_distinct(&mut self, doc: DocId, score: Score) {
+        let entry = self.entry(doc, score);
+        match self.cols.group_of(doc) {
+            Some(group) => match self.groups.entry(group) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((entry, 1));
+                }
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    let (best, size) = o.into_mut();
+                    *size += 1;
+                    if entry > *best {
+                        *best = entry;
+                    }
+                }
+            },
+            None => self.singles.push(entry),
+        }
+    }
+
+    /// `doc` as the heap keeps it.
+    fn entry(&self, doc: DocId, score: Score) -> Entry {
+        let meta = if self.precomputed_meta {
+            self.cols.meta_scores[doc as usize]
+        } else {
+            self.meta.meta(doc)
+        };
+        Entry {
+            key: self.sort_key(doc, blend(score, meta, self.meta_weight)),
+            id_ord: self.id_ord(doc),
+            doc,
+            text: score,
+            meta,
+        }
+    }
+
+    fn id_ord(&self, doc: DocId) -> u64 {
+        self.cols
+            .id
+            .as_ref()
+            .and_then(|c| c.term_ords(doc).next())
+            .unwrap_or(u64::MAX)
+    }
+
     fn sort_key(&self, doc: DocId, final_score: f32) -> f64 {
         match &self.sort_col {
             SortColumn::Score => final_score as f64,
@@ -466,6 +589,10 @@ impl SegmentCollector for SegmentSearchCollector {
         if self.with_facets {
             self.count_all(doc);
         }
+        if self.distinct {
+            self.collect_distinct(doc, score);
+            return;
+        }
         if self.k == 0 {
             return;
         }
@@ -481,12 +608,7 @@ impl SegmentCollector for SegmentSearchCollector {
                 return;
             }
         }
-        let id_ord = self
-            .cols
-            .id
-            .as_ref()
-            .and_then(|c| c.term_ords(doc).next())
-            .unwrap_or(u64::MAX);
+        let id_ord = self.id_ord(doc);
         let entry = Entry {
             key,
             id_ord,
@@ -509,17 +631,29 @@ impl SegmentCollector for SegmentSearchCollector {
         if self.with_facets {
             add_combinations(&self.cols.facet_bases, &mut self.facet_counts);
         }
-        let top = self
-            .heap
-            .into_iter()
-            .map(|Reverse(e)| Candidate {
-                key: e.key,
-                address: DocAddress::new(self.segment_ord, e.doc),
-                id_ord: e.id_ord,
-                text: e.text,
-                meta: e.meta,
-            })
-            .collect();
+        let segment_ord = self.segment_ord;
+        let candidate = |e: Entry, group: Option<u64>, group_size: u64| Candidate {
+            key: e.key,
+            address: DocAddress::new(segment_ord, e.doc),
+            id_ord: e.id_ord,
+            text: e.text,
+            meta: e.meta,
+            group,
+            group_size,
+        };
+        let top = if self.distinct {
+            let groups = self
+                .groups
+                .into_iter()
+                .map(|(g, (e, size))| candidate(e, Some(g), size));
+            let singles = self.singles.into_iter().map(|e| candidate(e, None, 1));
+            groups.chain(singles).collect()
+        } else {
+            self.heap
+                .into_iter()
+                .map(|Reverse(e)| candidate(e, None, 1))
+                .collect()
+        };
         SegmentCollected {
             total: self.total,
             top,

@@ -162,7 +162,8 @@ pub const SORTABLE: [&str; 3] = ["view_count", "quality", "last_reviewed"];
 /// The searchable attributes, in ranking order.
 pub const SEARCHABLE: [&str; 6] = ["title", "summary", "topic", "brief", "checklist", "body"];
 
-fn settings(limits: &postsearch_engine::Limits) -> Value {
+fn settings(engine: &Engine) -> Value {
+    let limits = engine.limits();
     json!({
         "displayedAttributes": ["*"],
         "searchableAttributes": SEARCHABLE,
@@ -173,7 +174,7 @@ fn settings(limits: &postsearch_engine::Limits) -> Value {
         "nonSeparatorTokens": [],
         "separatorTokens": [],
         "dictionary": [],
-        "synonyms": {},
+        "synonyms": engine.synonyms().to_map(),
         "distinctAttribute": null,
         "proximityPrecision": "byWord",
         "typoTolerance": {
@@ -360,8 +361,8 @@ async fn route(
         }),
         (["indexes", _], true, _) => index_object(&uid),
         (["indexes", _, "stats"], true, _) => blocking(state, index_stats).await?,
-        (["indexes", _, "settings"], true, _) => settings(state.engine.limits()),
-        (["indexes", _, "settings", name], true, _) => settings(state.engine.limits())
+        (["indexes", _, "settings"], true, _) => settings(&state.engine),
+        (["indexes", _, "settings", name], true, _) => settings(&state.engine)
             .get(camel(name))
             .cloned()
             .ok_or_else(|| {

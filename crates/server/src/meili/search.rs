@@ -21,7 +21,7 @@ pub const RANKING_SCORE_HALF: f64 = 10.0;
 const CHARS_PER_WORD: usize = 7;
 
 /// The parameters this layer understands.
-const KNOWN: [&str; 17] = [
+const KNOWN: [&str; 18] = [
     "q",
     "offset",
     "limit",
@@ -39,6 +39,7 @@ const KNOWN: [&str; 17] = [
     "cropMarker",
     "matchingStrategy",
     "showRankingScore",
+    "distinct",
 ];
 
 /// Meilisearch's error code for a parameter (`hitsPerPage` →
@@ -83,6 +84,8 @@ pub struct Params {
     pub crop_marker: String,
     pub matching: MatchMode,
     pub ranking_score: bool,
+    /// One hit per duplicate group (`distinct: "hash"`).
+    pub distinct: Option<postsearch_engine::Distinct>,
 }
 
 fn usize_of(name: &str, v: &Value) -> MResult<usize> {
@@ -156,9 +159,7 @@ fn neutral(name: &str, v: &Value) -> Option<bool> {
         | "showPerformanceDetails" => v.is_null() || v == &Value::Bool(false),
         "locales" => v.is_null() || v.as_array().is_some_and(|a| a.is_empty()),
         "attributesToSearchOn" => v.is_null() || v == &json!(["*"]),
-        "rankingScoreThreshold" | "distinct" | "hybrid" | "vector" | "media" | "personalize" => {
-            v.is_null()
-        }
+        "rankingScoreThreshold" | "hybrid" | "vector" | "media" | "personalize" => v.is_null(),
         _ => return None,
     })
 }
@@ -182,6 +183,7 @@ pub fn parse_params(obj: Map<String, Value>, limits: &Limits) -> MResult<Params>
         crop_marker: "…".into(),
         matching: MatchMode::Auto,
         ranking_score: false,
+        distinct: None,
     };
     let (mut page, mut hits_per_page) = (None, None);
     let mut crop_attrs: Vec<String> = Vec::new();
@@ -270,6 +272,18 @@ pub fn parse_params(obj: Map<String, Value>, limits: &Limits) -> MResult<Params>
                 }
             }
             "showRankingScore" => p.ranking_score = bool_of(n, v)?,
+            "distinct" => {
+                p.distinct = match v {
+                    Value::Null => None,
+                    Value::String(s) if s == "hash" => Some(postsearch_engine::Distinct::Hash),
+                    _ => {
+                        return Err(MeiliError::bad(
+                            "invalid_search_distinct",
+                            format!("Invalid value at `.distinct`: postsearch makes results distinct by `hash` only (copies of one post), got `{v}`."),
+                        ))
+                    }
+                }
+            }
             other => match neutral(other, v) {
                 Some(true) => {}
                 Some(false) => {
@@ -665,6 +679,7 @@ pub(super) fn request(p: &Params, facets: &[String]) -> SearchRequest {
             .any(|f| postsearch_store::schema::FACET_FIELDS.contains(&canonical_attr(f))),
         // `_formatted` is cut here, from the attributes asked for.
         with_snippets: false,
+        distinct: p.distinct,
         ..SearchRequest::default()
     }
 }
