@@ -66,14 +66,23 @@ def main():
     found = wanted = 0
     used = []
     for abbr, forms in sorted(rules.items()):
-        union = total(base, " ".join([abbr] + [quoted(f) for f in forms]), False, "any")
         off = total(base, abbr, False)
-        if union - off <= 0:
+        if " " in abbr:
+            # Words typed: all of them must match (not as a phrase), so the
+            # posts wanted are those with the form but not all the words.
+            if len(forms) != 1:
+                continue
+            form = quoted(forms[0])
+            only = total(base, form, False) - total(base, f"{form} {abbr}", False, "all")
+        else:
+            union = total(base, " ".join([abbr] + [quoted(f) for f in forms]), False, "any")
+            only = union - off
+        if only <= 0:
             continue
         on = total(base, abbr, True)
         found += on - off
-        wanted += union - off
-        used.append(f"{abbr}:{union - off}")
+        wanted += only
+        used.append(f"{abbr}:{only}")
     print(f"matches: {len(used)} abbreviations whose full form is used "
           f"({', '.join(used)})")
     if wanted:

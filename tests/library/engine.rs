@@ -710,7 +710,7 @@ fn distinct_results_show_one_post_per_duplicate_group() {
         }
     }
     w.commit().unwrap();
-    let engine = Engine::new(index, RankingConfig::default());
+    let engine = Engine::new(index.clone(), RankingConfig::default());
     assert!(engine.index().searcher().segment_readers().len() >= 2);
     let all = engine.search(&SearchRequest::new("cache")).unwrap();
     assert_eq!(all.total, 6);
@@ -753,6 +753,17 @@ fn distinct_results_show_one_post_per_duplicate_group() {
         (filtered.hits[0].id.as_str(), filtered.hits[0].group_size),
         ("a1", Some(1))
     );
+    // Copies deleted: the one left is a post of its own.
+    w.delete("a2").unwrap();
+    w.delete("a3").unwrap();
+    w.commit().unwrap();
+    index.reload().unwrap();
+    let after = engine.search(&req).unwrap();
+    assert_eq!((after.total, after.distinct.unwrap().posts), (4, 4));
+    assert!(after
+        .hits
+        .iter()
+        .any(|h| h.id == "a1" && h.group_size == Some(1)));
 }
 
 trait TapDistinct {

@@ -77,6 +77,8 @@ pub struct Engine {
     doc_freqs: std::sync::Arc<similar::DocFreqCache>,
     columns: collector::ColumnCache,
     threads: std::sync::Arc<threads::SearchThreads>,
+    /// Which posts have copies, for distinct results.
+    copies: std::sync::Arc<collector::copies::CopiesCache>,
     /// The synonym rules, replaced whole when their file changes.
     synonyms: std::sync::Arc<std::sync::RwLock<std::sync::Arc<Synonyms>>>,
 }
@@ -111,6 +113,7 @@ impl Engine {
             doc_freqs: Default::default(),
             threads: std::sync::Arc::new(threads::SearchThreads::new(search_threads)),
             synonyms: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(synonyms))),
+            copies: Default::default(),
         }
     }
 
@@ -185,8 +188,17 @@ impl Engine {
         let selections = facets::resolve(&req.facets)?;
         let meta_weight = req.meta_weight.unwrap_or(self.ranking.meta_weight as f32);
         let searcher = self.index.searcher();
+        let columns = self.columns().for_searcher(&searcher)?;
+        let distinct = match req.distinct {
+            Some(_) => Some(collector::copies::copies_of(
+                &self.copies,
+                &searcher,
+                &columns,
+            )?),
+            None => None,
+        };
         let collector = SearchCollector {
-            columns: self.columns().for_searcher(&searcher)?,
+            columns,
             k: req.offset + req.limit,
             sort: req.sort,
             meta_weight,
@@ -195,7 +207,7 @@ impl Engine {
             selections,
             excluded: Vec::new(),
             top_only: false,
-            distinct: req.distinct.is_some(),
+            distinct,
         };
         let expansion = Expansion {
             typos: req.typos,

@@ -116,7 +116,7 @@ impl Engine {
             selections: Vec::new(),
             excluded,
             top_only: true,
-            distinct: false,
+            distinct: None,
         };
         let collected = self.collect(&searcher, &like, &collector)?;
         let source = Source {

@@ -16,6 +16,7 @@
 //! facet counts merged by value); this module is the collector itself.
 
 mod columns;
+pub mod copies;
 mod facet_rows;
 mod matched;
 mod merge;
@@ -91,8 +92,8 @@ pub struct SearchCollector {
     /// skipped unscored (see [`Weight::for_each_pruning`]).
     pub top_only: bool,
     /// One post per duplicate group (same `hash`), the best-ranked: `k`
-    /// groups are kept, and the total counts groups.
-    pub distinct: bool,
+    /// groups are kept, and the total counts groups. `None`: every post.
+    pub distinct: Option<Arc<copies::Copies>>,
 }
 
 impl SearchCollector {
@@ -197,11 +198,8 @@ impl Collector for SearchCollector {
         let precomputed_meta = cols.has_meta_scores_of(&self.ranking);
         // The most a blend can lift a text score: the key bound of pruning.
         let lift = blend(1.0, cols.meta_max, self.meta_weight);
-        if self.distinct {
-            cols.hash_groups(); // computed once per segment, before the walk
-        }
         let prunable = self.top_only
-            && !self.distinct
+            && self.distinct.is_none()
             && !self.with_facets
             && self.selections.is_empty()
             && matches!(self.sort, Sort::Relevance)
@@ -236,9 +234,11 @@ impl Collector for SearchCollector {
                 .collect(),
             total: 0,
             heap: BinaryHeap::with_capacity(self.k + 1),
-            distinct: self.distinct,
+            copies: self
+                .distinct
+                .as_ref()
+                .map(|c| (c.clone(), segment_ord as usize)),
             groups: Default::default(),
-            singles: Vec::new(),
         })
     }
 
@@ -301,12 +301,12 @@ impl Collector for SearchCollector {
             out.posts += fruit.total;
             out.top.extend(fruit.top);
         }
-        if self.distinct {
-            out.top = merge_groups(std::mem::take(&mut out.top));
-            out.total = out.top.len() as u64;
+        out.total = out.posts;
+        if self.distinct.is_some() {
+            let (top, copies) = merge_groups(std::mem::take(&mut out.top));
+            out.top = top;
+            out.total -= copies;
             keep_best(&mut out.top, self.k);
-        } else {
-            out.total = out.posts;
         }
         self.rank(&mut out.top)?;
         out.top.truncate(self.k);
@@ -315,15 +315,18 @@ impl Collector for SearchCollector {
 }
 
 /// The segments' best post of each duplicate group, merged: the best of
-/// the bests, with the group's size summed.
-fn merge_groups(candidates: Vec<Candidate>) -> Vec<Candidate> {
+/// the bests, with the group's size summed; and how many matching posts
+/// are copies folded into another.
+fn merge_groups(candidates: Vec<Candidate>) -> (Vec<Candidate>, u64) {
     let mut groups: rustc_hash::FxHashMap<u64, Candidate> = Default::default();
     let mut out = Vec::new();
+    let mut copies = 0;
     for c in candidates {
         let Some(group) = c.group else {
             out.push(c);
             continue;
         };
+        copies += c.group_size;
         match groups.entry(group) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(c);
@@ -341,8 +344,9 @@ fn merge_groups(candidates: Vec<Candidate>) -> Vec<Candidate> {
             }
         }
     }
+    copies -= groups.len() as u64;
     out.extend(groups.into_values());
-    out
+    (out, copies)
 }
 
 /// Drops the candidates that cannot be among the best `k` by key (ties
@@ -427,12 +431,12 @@ pub struct SegmentSearchCollector {
     total: u64,
     /// Min-heap (via `Reverse`) of the best `k`: its top is the worst kept.
     heap: BinaryHeap<Reverse<Entry>>,
-    /// One post per duplicate group: every group's best is kept (a group
-    /// may be better in another segment), with the group's size.
-    distinct: bool,
+    /// With distinct results: which posts have copies ([`copies::Copies`],
+    /// and this segment's ordinal in it). The others go to the heap.
+    copies: Option<(Arc<copies::Copies>, usize)>,
+    /// With distinct results, the best match of every group of copies (a
+    /// group may be better in another segment) and its matches here.
     groups: rustc_hash::FxHashMap<u64, (Entry, u64)>,
-    /// With `distinct`, the posts without a hash (each its own group).
-    singles: Vec<Entry>,
 }
 
 impl SegmentSearchCollector {
@@ -508,23 +512,28 @@ impl SegmentSearchCollector {
         }
     }
 
-    /// Keeps `doc` if it is the best of its duplicate group so far.
-    fn collect_distinct(&mut self, doc: DocId, score: Score) {
+    /// The group of copies of `doc`, if it has copies.
+    #[inline]
+    fn group_of(&self, doc: DocId) -> Option<u64> {
+        let (copies, segment) = self.copies.as_ref()?;
+        let g = *copies.segment(*segment).get(doc as usize)?;
+        (g != copies::NO_COPIES).then_some(g)
+    }
+
+    /// Keeps `doc` if it is the best of its group of copies so far.
+    fn collect_copy(&mut self, doc: DocId, score: Score, group: u64) {
         let entry = self.entry(doc, score);
-        match self.cols.group_of(doc) {
-            Some(group) => match self.groups.entry(group) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert((entry, 1));
+        match self.groups.entry(group) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert((entry, 1));
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let (best, size) = o.into_mut();
+                *size += 1;
+                if entry > *best {
+                    *best = entry;
                 }
-                std::collections::hash_map::Entry::Occupied(o) => {
-                    let (best, size) = o.into_mut();
-                    *size += 1;
-                    if entry > *best {
-                        *best = entry;
-                    }
-                }
-            },
-            None => self.singles.push(entry),
+            }
         }
     }
 
@@ -589,8 +598,8 @@ impl SegmentCollector for SegmentSearchCollector {
         if self.with_facets {
             self.count_all(doc);
         }
-        if self.distinct {
-            self.collect_distinct(doc, score);
+        if let Some(group) = self.group_of(doc) {
+            self.collect_copy(doc, score, group);
             return;
         }
         if self.k == 0 {
@@ -641,19 +650,16 @@ impl SegmentCollector for SegmentSearchCollector {
             group,
             group_size,
         };
-        let top = if self.distinct {
-            let groups = self
-                .groups
-                .into_iter()
-                .map(|(g, (e, size))| candidate(e, Some(g), size));
-            let singles = self.singles.into_iter().map(|e| candidate(e, None, 1));
-            groups.chain(singles).collect()
-        } else {
-            self.heap
-                .into_iter()
-                .map(|Reverse(e)| candidate(e, None, 1))
-                .collect()
-        };
+        let groups = self
+            .groups
+            .into_iter()
+            .map(|(g, (e, size))| candidate(e, Some(g), size));
+        let top = self
+            .heap
+            .into_iter()
+            .map(|Reverse(e)| candidate(e, None, 1))
+            .chain(groups)
+            .collect();
         SegmentCollected {
             total: self.total,
             top,

@@ -17,6 +17,6 @@ pub(super) fn counting(k: usize) -> SearchCollector {
         selections: Vec::new(),
         excluded: Vec::new(),
         top_only: false,
-        distinct: false,
+        distinct: None,
     }
 }
