@@ -99,6 +99,27 @@ pub enum Command {
     /// Measure query latency, in-process or against a server over HTTP.
     #[command(long_about = BENCH_ABOUT)]
     Bench(BenchArgs),
+    /// Print every stored post as JSON lines, as it came in: `postsearch
+    /// index` of the output builds the same index.
+    Export(ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell): `postsearch completions bash > /etc/bash_completion.d/postsearch`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `postsearch man > postsearch.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 const EVAL_ABOUT: &str = "\
@@ -346,8 +367,10 @@ pub struct SimilarArgs {
 pub struct SuggestArgs {
     /// What is typed so far.
     pub prefix: String,
+    /// Most suggestions of each kind: word completions, and post titles.
     #[arg(long, default_value_t = 5)]
     pub limit: usize,
+    /// Print the answer as JSON (the /api/suggest object).
     #[arg(long)]
     pub json: bool,
 }
@@ -451,7 +474,7 @@ pub fn main() -> i32 {
         // A closed pipe (`postsearch search x | head`) is a normal end.
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("postsearch: error: {e:#}");
+            eprintln!("postsearch: error: {}", error_text(&e));
             let interrupted = e.chain().any(|c| {
                 matches!(
                     c.downcast_ref::<postsearch_store::Error>(),
@@ -465,6 +488,24 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// An error and its causes on one line, `a: b: c`, each cause once: a
+/// cause whose text already ends its parent's (an I/O error a message
+/// quotes) is not repeated.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// Writes one line to stdout.
@@ -495,7 +536,45 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Serve(args) => serve(&cli.global, args),
         Command::Generate(args) => generate(args),
         Command::Bench(args) => bench(&cli.global, args),
+        Command::Export(args) => export(&cli.global, args),
+        Command::Completions(args) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "postsearch", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(0)
+        }
     }
+}
+
+/// `postsearch export`: every stored post, one JSON line each.
+fn export(global: &GlobalArgs, args: ExportArgs) -> Result<i32> {
+    let cfg = load_config(global, &[])?.config;
+    let index = PostIndex::open(&cfg.index.dir)?;
+    let (sink, name): (Box<dyn Write>, String) = match &args.output {
+        Some(path) => (
+            Box::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            ),
+            path.display().to_string(),
+        ),
+        None => (Box::new(std::io::stdout().lock()), "stdout".into()),
+    };
+    let mut w = std::io::BufWriter::new(sink);
+    let write_err = |e: std::io::Error| postsearch_store::Error::io(std::path::Path::new(&name), e);
+    let n = index.for_each_stored(|json| {
+        w.write_all(json.as_bytes()).map_err(write_err)?;
+        w.write_all(b"\n").map_err(write_err)
+    })?;
+    w.flush().map_err(write_err)?;
+    if args.output.is_some() {
+        eprintln!("{n} posts exported to {name}");
+    }
+    Ok(0)
 }
 
 /// `postsearch index`: parse and upsert; progress on a terminal; summary
@@ -671,11 +750,19 @@ fn search(global: &GlobalArgs, args: SearchArgs) -> Result<i32> {
         let (field, value) = parse_selection(f)?;
         req.facets.entry(field).or_default().push(value);
     }
-    let resp = engine.search(&req)?;
     if args.json {
-        out(&serde_json::to_string(&resp)?)?;
+        out(&serde_json::to_string(&engine.search(&req)?)?)?;
+        return Ok(0);
+    }
+    if args.explain {
+        // The terms searched, after analysis: the words typed (stemmed),
+        // their typo variants, completions and synonyms.
+        let detailed = engine.search_detailed(&req)?;
+        print_search(&detailed.response, true, req.sort)?;
+        let terms: Vec<&str> = detailed.terms.iter().map(String::as_str).collect();
+        out(&format!("terms searched: {}", terms.join(", ")))?;
     } else {
-        print_search(&resp, args.explain)?;
+        print_search(&engine.search(&req)?, false, req.sort)?;
     }
     Ok(0)
 }
@@ -696,7 +783,7 @@ fn terminal_text(html: &str, color: bool) -> String {
         .replace("&amp;", "&")
 }
 
-fn print_search(resp: &SearchResponse, explain: bool) -> Result<()> {
+fn print_search(resp: &SearchResponse, explain: bool, sort: Sort) -> Result<()> {
     let color = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     let copies = match &resp.distinct {
@@ -731,6 +818,20 @@ fn print_search(resp: &SearchResponse, explain: bool) -> Result<()> {
             "  {}  score {:.3}  meta {:.2}",
             hit.id, hit.score, hit.meta_score
         )?;
+        // The value the hits are sorted by.
+        match sort {
+            Sort::Views => write!(out, "  views {}", hit.view_count.unwrap_or(0))?,
+            Sort::Quality => match hit.score_parts.quality {
+                Some(q) => write!(out, "  quality {q}")?,
+                None => write!(out, "  quality -")?,
+            },
+            Sort::Newest => write!(
+                out,
+                "  reviewed {}",
+                hit.last_reviewed.as_deref().unwrap_or("-")
+            )?,
+            Sort::Relevance => {}
+        }
         if let Some(n) = hit.group_size.filter(|&n| n > 1) {
             write!(out, "  +{} cop{}", n - 1, if n == 2 { "y" } else { "ies" })?;
         }

@@ -533,3 +533,75 @@ fn serve_listens_on_a_host_name() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn export_reimports_to_the_same_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("a"), dir.path().join("b"));
+    let out = run(&first, &["index", "data/sample.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let exported = run(&first, &["export"]);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let lines = stdout(&exported);
+    assert_eq!(lines.lines().count() as u64, documents(&first));
+    let file = dir.path().join("posts.jsonl");
+    std::fs::write(&file, &lines).unwrap();
+    let out = run(&second, &["index", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(documents(&second), documents(&first));
+    // The same posts, whole: the second index exports the same lines, and
+    // answers a search as the first does.
+    let again = dir.path().join("again.jsonl");
+    let out = run(&second, &["export", "--output", again.to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains("posts exported to"),
+        "{}",
+        stderr(&out)
+    );
+    let sorted = |s: &str| {
+        let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(&std::fs::read_to_string(&again).unwrap()),
+        sorted(&lines)
+    );
+    let search = |ix: &std::path::Path| {
+        let out = run(ix, &["search", "django migrations", "--json"]);
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        (v["total"].clone(), v["hits"].as_array().unwrap().len())
+    };
+    assert_eq!(search(&first), search(&second));
+}
+
+#[test]
+fn completions_and_the_manual_page_are_printed() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = Command::new(crate::common::bin())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        assert!(stdout(&out).contains("postsearch"), "{shell}");
+    }
+    // The bash script is valid bash.
+    let script = Command::new(crate::common::bin())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("postsearch.bash");
+    std::fs::write(&path, &script.stdout).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    let man = Command::new(crate::common::bin())
+        .arg("man")
+        .output()
+        .unwrap();
+    let page = stdout(&man);
+    assert!(
+        page.contains(".TH postsearch 1") && page.contains("export"),
+        "{page}"
+    );
+}

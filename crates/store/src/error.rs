@@ -15,7 +15,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The index could not be opened, written or committed.
-    #[error("index {path}: {cause}")]
+    #[error("index {}: {}", path.display(), plain(cause))]
     Index {
         path: PathBuf,
         /// What went wrong (part of the message, so not a `source`).
@@ -47,6 +47,23 @@ pub enum Error {
     /// client that asked for it went away. Nothing was changed.
     #[error("stopped: {0}")]
     Interrupted(String),
+}
+
+/// What went wrong with an index, in words: tantivy's message without its
+/// wrapping (`An invalid argument was passed: '…'`, `LockBusy. Some(…)`).
+fn plain(e: &tantivy::TantivyError) -> String {
+    use tantivy::directory::error::LockError;
+    use tantivy::TantivyError as T;
+    match e {
+        T::InvalidArgument(m) | T::SchemaError(m) | T::InternalError(m) => m.clone(),
+        T::LockFailure(LockError::LockBusy, _) => "another process is writing to this index \
+            (its write lock is held: an import, or a server taking writes); \
+            wait for it to finish or stop it"
+            .into(),
+        T::LockFailure(LockError::IoError(io), _) => format!("cannot take its write lock: {io}"),
+        T::IoError(io) => io.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// Marks an [`Error::Interrupted`] carried through code that answers

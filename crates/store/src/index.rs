@@ -205,6 +205,21 @@ impl PostIndex {
         })
     }
 
+    /// Hands the stored JSON of every live post, as it came in, to `f`,
+    /// segment by segment in index order; stops at `f`'s first error.
+    pub fn for_each_stored(&self, mut f: impl FnMut(&str) -> Result<()>) -> Result<u64> {
+        let searcher = self.searcher();
+        let mut n = 0;
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            for doc in segment.doc_ids_alive() {
+                let json = self.stored_json(&searcher, DocAddress::new(ord as u32, doc))?;
+                f(&json)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// The stored post with this id, as it came in.
     pub fn get(&self, id: &str) -> Result<Post> {
         let searcher = self.searcher();
