@@ -605,3 +605,31 @@ fn completions_and_the_manual_page_are_printed() {
         "{page}"
     );
 }
+
+#[test]
+fn an_index_analyzed_otherwise_is_refused_until_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = dir.path().join("ix");
+    let out = run(&ix, &["index", "data/sample.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // As if an older postsearch, stemming otherwise, had built it.
+    let meta_path = ix.join("meta.json");
+    let mut meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    assert!(meta["payload"].as_str().unwrap().contains("analyzer"));
+    meta["payload"] = Value::String(r#"{"analyzer":"v0-old"}"#.into());
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    for args in [&["search", "django"][..], &["index", "data/sample.jsonl"]] {
+        let out = run(&ix, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("another text analysis") && err.contains("postsearch index --rebuild"),
+            "{err}"
+        );
+    }
+    let out = run(&ix, &["index", "--rebuild", "data/sample.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&ix, &["search", "django", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -410,6 +410,28 @@ pub fn text_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// Text that shows how the analyzers split, fold and stem: see
+/// [`fingerprint`].
+const FINGERPRINT_PROBE: &str = "Deploying Kubernetes' pods: n+1 queries, e-mail, C++ & \
+    Node.js — CAFÉ naïve Über running runs ran 3.14 v1.2.3 foo_bar camelCase \
+    日本語のテキスト données ÆSIR straße don't 10,000 #hashtag @user https://x.io/a?b=c";
+
+/// A fingerprint of how text is analyzed: the terms the analyzers make of
+/// a probe text (tokenizer, folding, stemming) and the limits on words,
+/// hashed. An index records the fingerprint it was built with; a change of
+/// analysis changes it, so queries are never analyzed unlike the index.
+pub fn fingerprint() -> String {
+    let mut all = String::new();
+    for mut analyzer in [text_analyzer(), words_analyzer()] {
+        for (t, from, to) in tokens(&mut analyzer, FINGERPRINT_PROBE) {
+            all.push_str(&format!("{t}@{from}-{to};"));
+        }
+        all.push('|');
+    }
+    all.push_str(&format!("{MAX_WORD_BYTES}/{MAX_TOKEN_BYTES}"));
+    format!("v1-{:016x}", xxhash_rust::xxh3::xxh3_64(all.as_bytes()))
+}
+
 /// The completion analyzer: as [`text_analyzer`] without stemming.
 pub fn words_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(WordTokenizer::default())

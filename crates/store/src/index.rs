@@ -55,11 +55,29 @@ impl PostIndex {
                 path: dir.into(),
                 cause: e,
             })?;
+        check_analyzer(&index, dir)?;
         Self::wrap(index, Some(dir.to_path_buf()))
     }
 
     /// Opens an existing index; fails with a clear message if there is none.
     pub fn open(dir: &Path) -> Result<PostIndex> {
+        Self::open_as(dir)
+    }
+
+    /// Opens an existing index to replace it (a rebuild holds its lock),
+    /// whatever its schema and analysis.
+    pub(crate) fn open_to_replace(dir: &Path) -> Result<Index> {
+        IndexDirectory::open(dir)
+            .and_then(Index::open)
+            .map_err(|e| Error::Index {
+                path: dir.into(),
+                cause: e,
+            })
+    }
+
+    /// Opens an existing index; one built with another schema or text
+    /// analysis is refused.
+    fn open_as(dir: &Path) -> Result<PostIndex> {
         if !Self::exists(dir) {
             return Err(Error::Index {
                 path: dir.into(),
@@ -78,11 +96,12 @@ impl PostIndex {
                 path: dir.into(),
                 cause: tantivy::TantivyError::SchemaError(
                     "this index was built by another version of postsearch; \
-                     delete it and index the posts again"
+                     rebuild it from the posts: `postsearch index --rebuild PATH`"
                         .into(),
                 ),
             });
         }
+        check_analyzer(&index, dir)?;
         Self::wrap(index, Some(dir.to_path_buf()))
     }
 
@@ -329,5 +348,92 @@ impl DocumentDeserialize for StoredJson {
             json = json.or(Some(value));
         }
         Ok(StoredJson(json))
+    }
+}
+
+/// What each commit records beside its segments: the fingerprint of the
+/// text analysis it was built with ([`crate::analysis::fingerprint`]).
+pub fn commit_payload() -> String {
+    serde_json::json!({ "analyzer": crate::analysis::fingerprint() }).to_string()
+}
+
+/// Fails when the last commit of `index` was analyzed unlike this build
+/// does: its terms would not be the terms of the queries. An index whose
+/// commits record nothing (made before fingerprints) is taken as it is.
+fn check_analyzer(index: &Index, dir: &Path) -> Result<()> {
+    let metas = index.load_metas().map_err(|e| Error::Index {
+        path: dir.into(),
+        cause: e,
+    })?;
+    let Some(payload) = metas.payload else {
+        return Ok(());
+    };
+    let recorded = serde_json::from_str::<serde_json::Value>(&payload)
+        .ok()
+        .and_then(|v| v["analyzer"].as_str().map(str::to_string));
+    let ours = crate::analysis::fingerprint();
+    match recorded {
+        Some(theirs) if theirs != ours => Err(Error::Index {
+            path: dir.into(),
+            cause: tantivy::TantivyError::SchemaError(format!(
+                "built with another text analysis (analyzer {theirs}; this postsearch's is \
+                 {ours}): its words would not match the queries'. Rebuild it from the posts: \
+                 `postsearch index --rebuild PATH` (or `postsearch export` with the old \
+                 version first)"
+            )),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indexer::{Writer, WriterOptions};
+    use crate::post::Post;
+
+    #[test]
+    fn commits_record_the_analyzer_and_another_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = PostIndex::open_or_create(dir.path()).unwrap();
+        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
+        w.upsert(Post::new("a", "a title")).unwrap();
+        w.commit().unwrap();
+        drop(w);
+        let meta_path = dir.path().join("meta.json");
+        let mut meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+        let payload = meta["payload"].as_str().unwrap().to_string();
+        assert!(
+            payload.contains(&crate::analysis::fingerprint()),
+            "{payload}"
+        );
+        PostIndex::open(dir.path()).unwrap();
+        // As an index built by a version that stemmed differently.
+        meta["payload"] = serde_json::json!(r#"{"analyzer":"v1-0000000000000000"}"#);
+        std::fs::write(&meta_path, meta.to_string()).unwrap();
+        for err in [
+            PostIndex::open(dir.path()).err().unwrap(),
+            PostIndex::open_or_create(dir.path()).err().unwrap(),
+        ] {
+            let text = err.to_string();
+            assert!(
+                text.contains("another text analysis") && text.contains("--rebuild"),
+                "{text}"
+            );
+        }
+        // An index that records nothing is opened as it is.
+        meta.as_object_mut().unwrap().remove("payload");
+        std::fs::write(&meta_path, meta.to_string()).unwrap();
+        PostIndex::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn the_fingerprint_is_stable() {
+        assert_eq!(
+            crate::analysis::fingerprint(),
+            crate::analysis::fingerprint()
+        );
+        assert!(crate::analysis::fingerprint().starts_with("v1-"));
     }
 }

@@ -243,7 +243,11 @@ impl Writer {
 
     /// Makes every change so far durable and visible, atomically.
     pub fn commit(&mut self) -> Result<()> {
-        self.writer.commit()?;
+        // The commit records how its text was analyzed (see
+        // `PostIndex::open`).
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&crate::index::commit_payload());
+        prepared.commit()?;
         self.index.reload()?;
         self.committed += self.pending.len() as u64;
         self.pending.clear();

@@ -69,14 +69,13 @@ pub fn rebuild_paths(
         return Err(not_an_index(dir));
     }
     let old = if PostIndex::exists(dir) {
-        Some(PostIndex::open(dir)?)
+        Some(PostIndex::open_to_replace(dir)?)
     } else {
         None
     };
     let _lock = match &old {
         Some(index) => Some(
             index
-                .index()
                 .directory()
                 .acquire_lock(&tantivy::directory::INDEX_WRITER_LOCK)
                 .map_err(|e| {
