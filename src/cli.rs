@@ -585,7 +585,11 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
     if !postsearch_store::rebuild::may_hold_an_index(dir)? {
         return Err(postsearch_store::rebuild::not_an_index(dir).into());
     }
-    let progress = progress_bar();
+    let bytes_read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let progress = Progress::new(
+        postsearch_store::ingest::input_bytes(&args.paths),
+        &bytes_read,
+    );
     let mut writer_opts = WriterOptions {
         budget_bytes: cfg.index.writer_budget_mb << 20,
         ..WriterOptions::default()
@@ -596,14 +600,15 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
     let started = std::time::Instant::now();
     let read_opts = ReadOptions {
         stop: Some(stop_on_ctrl_c()?),
+        bytes_read: Some(bytes_read.clone()),
         ..ReadOptions::default()
     };
     // Rejections are reported as they are read (the summary lists only
     // the first ones): a file of millions of bad lines costs no memory.
     let mut on_item = |item: &postsearch_store::ingest::ReadItem| {
-        progress.inc(1);
+        progress.post();
         if let Err(r) = item {
-            progress.suspend(|| eprintln!("{r}"));
+            progress.bar.suspend(|| eprintln!("{r}"));
         }
     };
     let summary = if args.rebuild {
@@ -622,7 +627,7 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
         })
     }
     .with_context(|| format!("indexing into {}", dir.display()))?;
-    progress.finish_and_clear();
+    drop(progress);
     report_import(&summary, started.elapsed(), args.json)?;
     Ok(if summary.rejected_count == 0 {
         0
@@ -669,17 +674,84 @@ fn stop_on_ctrl_c() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
     Ok(flag)
 }
 
-fn progress_bar() -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
+/// The progress of an import on a terminal (hidden otherwise): the bytes of
+/// input read out of the total, with percentage, rate and time left, and the
+/// posts read; once everything is read, that the last posts are being
+/// indexed and committed. Updated by a thread of its own, every 150 ms.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    posts: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn new(
+        total: Option<u64>,
+        bytes_read: &std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Progress {
+        use std::sync::atomic::Ordering::Relaxed;
+        let posts = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Progress {
+                bar: indicatif::ProgressBar::hidden(),
+                posts,
+                done,
+                ticker: None,
+            };
+        }
+        let template = match total {
+            Some(_) => {
+                "{bar:30} {percent:>3}%  {binary_bytes}/{binary_total_bytes}  \
+                        {binary_bytes_per_sec}  {eta} left  {msg}"
+            }
+            None => "{spinner} {elapsed}  {binary_bytes} read  {msg}",
+        };
+        let bar = indicatif::ProgressBar::new(total.unwrap_or(0))
+            .with_style(indicatif::ProgressStyle::with_template(template).expect("valid template"));
+        let ticker = {
+            let (bar, bytes, posts, done) =
+                (bar.clone(), bytes_read.clone(), posts.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(Relaxed) {
+                    let read = bytes.load(Relaxed);
+                    bar.set_position(read);
+                    let n = posts.load(Relaxed);
+                    bar.set_message(if total.is_some_and(|t| read >= t) {
+                        format!("{n} posts; all read: indexing the last ones and committing")
+                    } else {
+                        format!("{n} posts")
+                    });
+                    bar.tick();
+                    std::thread::sleep(std::time::Duration::from_millis(150));
+                }
+            })
+        };
+        Progress {
+            bar,
+            posts,
+            done,
+            ticker: Some(ticker),
+        }
     }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} posts read ({per_sec}) {elapsed}")
-            .expect("valid template"),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
+
+    /// One post (or rejection) read.
+    fn post(&self) {
+        self.posts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for Progress {
+    /// Stops the updates and clears the bar (an import that failed too).
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+        self.bar.finish_and_clear();
+    }
 }
 
 /// `postsearch check`: parse only.

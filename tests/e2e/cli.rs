@@ -633,3 +633,32 @@ fn an_index_analyzed_otherwise_is_refused_until_rebuilt() {
     let out = run(&ix, &["search", "django", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn indexing_on_a_terminal_shows_a_bar_with_total_and_the_commit() {
+    // `script` (util-linux) runs the command on a pseudo-terminal.
+    let dir = tempfile::tempdir().unwrap();
+    let typescript = dir.path().join("typescript");
+    let command = format!(
+        "{} --index {} index data/sample.jsonl",
+        crate::common::bin().display(),
+        dir.path().join("ix").display()
+    );
+    let out = Command::new("script")
+        .current_dir(root())
+        .args(["-qec", &command])
+        .arg(&typescript)
+        .output()
+        .expect("script (util-linux) runs the import on a terminal");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    let size = std::fs::metadata(root().join("data/sample.jsonl"))
+        .unwrap()
+        .len();
+    assert!(shown.contains("100%"), "{shown}");
+    // The total is the input's size (indicatif's binary units).
+    let mib = format!("{:.2} MiB", size as f64 / (1 << 20) as f64);
+    assert!(shown.contains(&mib), "{mib} in {shown}");
+    assert!(shown.contains(" posts"), "{shown}");
+    assert!(shown.contains("950 added"), "{shown}");
+}

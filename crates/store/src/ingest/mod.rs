@@ -6,7 +6,7 @@ pub mod json;
 pub mod text;
 mod walk;
 
-pub use walk::{read_paths, read_reader_jsonl, Format, ReadOptions, Skipped};
+pub use walk::{input_bytes, read_paths, read_reader_jsonl, Format, ReadOptions, Skipped};
 
 use crate::post::Post;
 use std::fmt;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::fs::File;
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use walkdir::WalkDir;
 
@@ -44,6 +44,9 @@ pub struct ReadOptions {
     /// Set to stop reading (Ctrl-C): the walk ends at the next file or
     /// line, and [`ReadOptions::stopped`] says so.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Counts the bytes of input read so far (a progress bar's position;
+    /// see [`input_bytes`] for the total).
+    pub bytes_read: Option<Arc<AtomicU64>>,
 }
 
 impl Default for ReadOptions {
@@ -52,11 +55,18 @@ impl Default for ReadOptions {
             max_file_bytes: 16 << 20,
             max_line_bytes: 16 << 20,
             stop: None,
+            bytes_read: None,
         }
     }
 }
 
 impl ReadOptions {
+    fn count(&self, n: u64) {
+        if let Some(c) = &self.bytes_read {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     /// Whether reading was asked to stop.
     pub fn stopped(&self) -> bool {
         self.stop
@@ -154,6 +164,18 @@ fn read_dir(
     sink: &mut dyn FnMut(ReadItem),
     skipped: &mut Skipped,
 ) -> crate::Result<()> {
+    let mut files = |path: &Path, sink: &mut dyn FnMut(ReadItem)| read_file(path, opts, sink);
+    walk_dir(dir, opts, sink, skipped, &mut files)
+}
+
+/// Hands each post file under `dir` to `file` (see [`read_dir`]).
+fn walk_dir(
+    dir: &Path,
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(ReadItem),
+    skipped: &mut Skipped,
+    file: &mut dyn FnMut(&Path, &mut dyn FnMut(ReadItem)),
+) -> crate::Result<()> {
     let mut walk = WalkDir::new(dir).sort_by_file_name().into_iter();
     while let Some(entry) = walk.next() {
         if opts.stopped() {
@@ -197,10 +219,45 @@ fn read_dir(
         if !is_file {
             skipped.special += 1;
         } else if Format::from_path(path).is_some() {
-            read_file(path, opts, sink);
+            file(path, sink);
         }
     }
     Ok(())
+}
+
+/// The bytes [`read_paths`] would read from `paths`: the sizes of the post
+/// files it would find. `None` when one of them is stdin (no size known).
+pub fn input_bytes(paths: &[PathBuf]) -> Option<u64> {
+    let mut total = 0;
+    let opts = ReadOptions::default();
+    for path in paths {
+        if is_stdin(path) {
+            return None;
+        }
+        if path.is_dir() {
+            let mut size = |p: &Path, _: &mut dyn FnMut(ReadItem)| {
+                total += std::fs::metadata(p).map_or(0, |m| m.len());
+            };
+            let _ = walk_dir(path, &opts, &mut |_| {}, &mut Skipped::default(), &mut size);
+        } else {
+            total += std::fs::metadata(path).map_or(0, |m| m.len());
+        }
+    }
+    Some(total)
+}
+
+/// A reader that counts the bytes it reads into [`ReadOptions::bytes_read`].
+struct Counted<'a, R> {
+    inner: R,
+    opts: &'a ReadOptions,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.opts.count(n as u64);
+        Ok(n)
+    }
 }
 
 /// Reads one file in the format its extension names.
@@ -215,13 +272,15 @@ fn read_file(path: &Path, opts: &ReadOptions, sink: &mut dyn FnMut(ReadItem)) {
         Err(e) => return sink(Err(Rejection::new(name, 0, format!("cannot read: {e}")))),
     };
     if format == Format::Jsonl {
-        let mut reader = BufReader::with_capacity(64 << 10, file);
+        let counted = Counted { inner: file, opts };
+        let mut reader = BufReader::with_capacity(64 << 10, counted);
         return read_reader_jsonl(&mut reader, &name, opts, sink);
     }
     let bytes = match read_limited(file, opts.max_file_bytes) {
         Ok(bytes) => bytes,
         Err(reason) => return sink(Err(Rejection::new(name, 0, reason))),
     };
+    opts.count(bytes.len() as u64);
     match format {
         Format::Text => text::parse_all(&bytes, &name, &mut |parsed| {
             sink(parsed.map(|(post, line)| SourcedPost {
