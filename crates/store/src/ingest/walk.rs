@@ -168,13 +168,16 @@ fn read_dir(
     walk_dir(dir, opts, sink, skipped, &mut files)
 }
 
+/// What [`walk_dir`] does with each post file (and where its posts go).
+type OnFile<'a> = dyn FnMut(&Path, &mut dyn FnMut(ReadItem)) + 'a;
+
 /// Hands each post file under `dir` to `file` (see [`read_dir`]).
 fn walk_dir(
     dir: &Path,
     opts: &ReadOptions,
     sink: &mut dyn FnMut(ReadItem),
     skipped: &mut Skipped,
-    file: &mut dyn FnMut(&Path, &mut dyn FnMut(ReadItem)),
+    file: &mut OnFile,
 ) -> crate::Result<()> {
     let mut walk = WalkDir::new(dir).sort_by_file_name().into_iter();
     while let Some(entry) = walk.next() {
