@@ -181,12 +181,17 @@ impl Config {
         })
     }
 
-    /// What `serve` needs.
+    /// What `serve` needs. Fails when the synonym file or the write token
+    /// file cannot be read.
     pub fn serve_options(&self) -> Result<ServeOptions> {
+        let mut server = self.server.clone();
+        if !server.write_token_file.as_os_str().is_empty() {
+            server.write_token = read_token(&server.write_token_file)?;
+        }
         Ok(ServeOptions {
             index_dir: self.index.dir.clone(),
             writer_budget_bytes: self.index.writer_budget_mb << 20,
-            server: self.server.clone(),
+            server,
             requests: self.limits.requests(),
             engine: self.engine_options()?,
             synonyms: SynonymSource {
@@ -195,6 +200,25 @@ impl Config {
             },
         })
     }
+}
+
+/// The write token in `path`: its first line, trimmed; an empty one is an
+/// error (it would disable writes without saying so).
+fn read_token(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Config(format!(
+            "server.write_token_file {}: cannot read: {e}",
+            path.display()
+        ))
+    })?;
+    let token = text.lines().next().unwrap_or("").trim().to_string();
+    if token.is_empty() {
+        return Err(Error::Config(format!(
+            "server.write_token_file {}: the file is empty",
+            path.display()
+        )));
+    }
+    Ok(token)
 }
 
 /// Where a value came from.
@@ -232,13 +256,12 @@ pub struct Effective {
 
 /// `POSTSEARCH_*` variables that are not settings but are read elsewhere:
 /// the log format (a flag's variable), the tests' and benchmarks' own.
-const OTHER_VARIABLES: [&str; 9] = [
+const OTHER_VARIABLES: [&str; 8] = [
     "POSTSEARCH_LOG_FORMAT",
     "POSTSEARCH_CONFIG",
     "POSTSEARCH_BIN",
     "POSTSEARCH_BINARY",
     "POSTSEARCH_URL",
-    "POSTSEARCH_REQUIRE_",
     "POSTSEARCH_CRASH_",
     "POSTSEARCH_CONCURRENCY_",
     "POSTSEARCH_BENCH_",
@@ -473,7 +496,7 @@ mod tests {
             .env(vec![
                 ("POSTSEARCH_SERVER_ADRR".into(), "x".into()),
                 ("POSTSEARCH_LIMITS_MAX_LIMIT".into(), "50".into()),
-                ("POSTSEARCH_REQUIRE_BROWSER".into(), "1".into()),
+                ("POSTSEARCH_CRASH_AFTER".into(), "1".into()),
                 ("POSTSEARCH_LOG_FORMAT".into(), "json".into()),
             ])
             .unwrap()
@@ -565,6 +588,32 @@ mod tests {
         assert!(Loader::new()
             .file(Path::new("/nonexistent/postsearch.toml"), true)
             .is_err());
+    }
+
+    #[test]
+    fn the_write_token_can_come_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let eff = Loader::new()
+            .flag(
+                "server.write_token_file",
+                Some(path.display().to_string()),
+                "--test",
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            eff.config.serve_options().unwrap().server.write_token,
+            "s3cret"
+        );
+        std::fs::write(&path, "\n").unwrap();
+        let err = eff.config.serve_options().err().unwrap().to_string();
+        assert!(err.contains("is empty"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        let err = eff.config.serve_options().err().unwrap().to_string();
+        assert!(err.contains("cannot read"), "{err}");
     }
 
     #[test]

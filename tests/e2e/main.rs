@@ -10,6 +10,7 @@ mod bench;
 mod browser;
 mod cli;
 mod crash;
+mod deploy;
 mod eval;
 mod hardening;
 mod http;

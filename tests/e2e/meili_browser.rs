@@ -4,18 +4,15 @@
 //! `node tests/meili/demo.mjs BASE`.
 //!
 //! Needs `node`, `node_modules/playwright-core` (`npm ci`) and Chromium at
-//! `/usr/bin/chromium` (or `$CHROMIUM`). Without them the test is skipped
-//! loudly, or fails when `POSTSEARCH_REQUIRE_BROWSER=1`.
+//! `/usr/bin/chromium` (or `$CHROMIUM`): `#[ignore]`d, run by `cargo test
+//! -- --ignored` (and `.ci/run`), failing with what is missing.
 
 use std::process::{Command, Stdio};
 
 #[test]
+#[ignore = "needs Chromium, Node.js and `npm ci` (apt-get install chromium chromium-driver nodejs); run with --ignored"]
 fn instantsearch_demo_in_chromium() {
-    let Some((node, chromium)) =
-        crate::common::browser_prerequisites("the InstantSearch demo test")
-    else {
-        return;
-    };
+    let (node, chromium) = crate::common::browser_prerequisites("the InstantSearch demo test");
     let root = crate::common::root();
     let server = crate::common::Server::start(&[]);
     let status = Command::new(&node)
@@ -38,12 +35,10 @@ fn instantsearch_demo_in_chromium() {
 /// the vendored and the newest meilisearch JS client, and a searchable
 /// refinement list (facet search).
 #[test]
+#[ignore = "needs Chromium, Node.js and `npm ci` (apt-get install chromium chromium-driver nodejs); run with --ignored"]
 fn instantsearch_on_another_origin_in_chromium() {
-    let Some((node, chromium)) =
-        crate::common::browser_prerequisites("the cross-origin InstantSearch test")
-    else {
-        return;
-    };
+    let (node, chromium) =
+        crate::common::browser_prerequisites("the cross-origin InstantSearch test");
     let root = crate::common::root();
     let site_port = crate::common::free_port();
     let origin = format!("http://127.0.0.1:{site_port}");

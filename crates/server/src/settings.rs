@@ -16,6 +16,10 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// Bearer token for writes; empty disables the write routes.
     pub write_token: String,
+    /// A file holding the write token (its first line), instead of
+    /// `write_token`: a secret kept out of the configuration and the
+    /// environment (systemd's `LoadCredential`, a container secret).
+    pub write_token_file: PathBuf,
     /// Directory of posts indexed on first start when there is no index.
     pub data_dir: PathBuf,
     /// The index uid the Meilisearch-compatible API (`/meili`) answers for.
@@ -31,6 +35,7 @@ impl Default for ServerConfig {
             addr: "127.0.0.1:7700".into(),
             cors_origins: Vec::new(),
             write_token: String::new(),
+            write_token_file: PathBuf::new(),
             data_dir: PathBuf::from("data"),
             meili_index_uid: "posts".into(),
             read_only: false,
