@@ -23,6 +23,15 @@ if (!/^https?:\/\//.test(BASE)) {
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = Number(process.env.BROWSER_TEST_TIMEOUT_MS || 15000);
 const SCREENSHOT = path.join(ROOT, 'docs', 'demo.png');
+// Phone-sized screenshots (docs/widget.md, README): the demo page, the
+// InstantSearch demo and the widget at 390×844.
+const PHONE = { width: 390, height: 844 };
+const SHOTS = {
+  demoPhone: path.join(ROOT, 'docs', 'demo-phone.png'),
+  meiliPhone: path.join(ROOT, 'docs', 'meili-demo-phone.png'),
+  widgetPhone: path.join(ROOT, 'docs', 'widget-phone.png'),
+  widgetDark: path.join(ROOT, 'docs', 'widget-dark.png'),
+};
 
 // ---------------------------------------------------------------- helpers
 
@@ -97,9 +106,28 @@ function startEmbedServer(port) {
   </script>
   <script src="${BASE}/widget.js" data-target="#search"></script>
 </body></html>`;
+  // /custom?attrs={"data-theme":"dark",...}&css=...: the widget with those
+  // script attributes, under that style sheet.
+  const custom = (attrs, css) => {
+    const esc = (v) => String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+    const extra = Object.entries(attrs).map(([k, v]) => ` ${k}="${esc(v)}"`).join('');
+    return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"><title>widget options</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;margin:1rem}${css.replace(/</g, '')}</style></head>
+<body>
+  <h1>Another site</h1>
+  <p id="outside">Some text outside the widget.</p>
+  <div id="search"></div>
+  <script src="${BASE}/widget.js" data-target="#search"${extra}></script>
+</body></html>`;
+  };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
-    if (url.pathname === '/' || url.pathname === '/navigate') {
+    if (url.pathname === '/custom') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(custom(JSON.parse(url.searchParams.get('attrs') || '{}'), url.searchParams.get('css') || ''));
+    } else if (url.pathname === '/' || url.pathname === '/navigate') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(page({ prevent: url.pathname === '/' }));
     } else {
@@ -138,8 +166,8 @@ const test = (name, fn) => tests.push({ name, fn });
 
 let ctx; // { browser, embedOrigin, word, prefix }
 
-async function newPage() {
-  const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 900 } });
+async function newPage({ viewport = { width: 1280, height: 900 }, colorScheme = 'light' } = {}) {
+  const context = await ctx.browser.newContext({ viewport, colorScheme });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const errors = [];
@@ -474,6 +502,214 @@ test('f. screenshot of the demo page with results and facets → docs/demo.png',
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
     assert(fs.statSync(SCREENSHOT).size > 10000, 'screenshot is suspiciously small');
     page.assertNoErrors();
+  } finally { await page.closeAll(); }
+});
+
+/** The values of a facet list as shown, in order, with their counts. */
+async function facetList(page, field) {
+  return page.$$eval(`#facets fieldset[data-field="${field}"] label`, (labels) =>
+    labels.map((l) => [l.querySelector('input').value, Number(l.querySelector('.count').textContent)]));
+}
+
+/** The API's values of a facet, most frequent first, ties by value. */
+function byCount(counts) {
+  return Object.entries(counts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+test('g. demo page: facet values most frequent first, "Show more" lists more of them in the same order', async () => {
+  const page = await newPage();
+  try {
+    await page.goto(BASE + '/');
+    await demoSettled(page);
+    const all = await api(searchQs({ q: '' }));
+    const want = byCount(all.facets.tools);
+    assert(want.length > 10, `need more than 10 tools, got ${want.length}`);
+    const shown = await facetList(page, 'tools');
+    eq(shown, want.slice(0, 10), 'the 10 most frequent tools, most frequent first');
+    const more = page.locator('#facets fieldset[data-field="tools"] button.more');
+    assert(await more.isVisible(), '"Show more" is not visible');
+    eq((await more.textContent()).trim(), 'Show more', 'button text');
+    await more.click();
+    const expanded = await facetList(page, 'tools');
+    eq(expanded, want.slice(0, 50), 'after "Show more": the 50 most frequent');
+    eq(await more.getAttribute('aria-expanded'), 'true', 'aria-expanded after "Show more"');
+    eq((await more.textContent()).trim(), 'Show fewer', 'button text when expanded');
+    // Ticking a value keeps the list expanded and ordered.
+    const [v] = expanded[12];
+    await page.check(`#facets fieldset[data-field="tools"] input[value="${v}"]`);
+    await page.waitForURL((u) => u.searchParams.getAll('facet').includes('tools:' + v));
+    await demoSettled(page);
+    eq((await facetList(page, 'tools')).length, 50, 'still expanded after a selection');
+    await more.click();
+    const fewer = await facetList(page, 'tools');
+    eq(fewer.length, 11, 'back to 10 after "Show fewer", and the value ticked');
+    eq(fewer[10][0], v, 'the value ticked is kept, last');
+    // A list with few values has no button.
+    assert(!(await page.isVisible('#facets fieldset[data-field="difficulty"] button.more')), 'difficulty has a "Show more"');
+    page.assertNoErrors();
+  } finally { await page.closeAll(); }
+});
+
+test('h. phone viewport (390×844): the filters fold into one line, the first results are on the first screen → docs/demo-phone.png, docs/meili-demo-phone.png', async () => {
+  const page = await newPage({ viewport: PHONE });
+  try {
+    await page.goto(BASE + '/?q=' + encodeURIComponent(ctx.word));
+    await demoSettled(page);
+    eq(await page.evaluate(() => document.getElementById('filters').open), false, 'filters folded on a phone');
+    assert(await page.isVisible('#filters > summary'), 'the "Filters" toggle is not visible');
+    assert(!(await page.isVisible('#facets fieldset[data-field="stack"]')), 'facets visible while folded');
+    const boxes = await page.$$eval('#results .result', (els) => els.slice(0, 2).map((e) => e.getBoundingClientRect().toJSON()));
+    assert(boxes.length === 2, 'fewer than 2 results');
+    for (const b of boxes) assert(b.bottom <= PHONE.height, `a first result ends below the first screen: ${JSON.stringify(b)}`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+    fs.mkdirSync(path.dirname(SHOTS.demoPhone), { recursive: true });
+    await page.screenshot({ path: SHOTS.demoPhone });
+    // The toggle opens the filters, and they work.
+    await page.click('#filters > summary');
+    assert(await page.isVisible('#facets fieldset[data-field="stack"]'), 'facets hidden after opening');
+    const [v] = (await facetList(page, 'stack'))[0];
+    await page.check(`#facets fieldset[data-field="stack"] input[value="${v}"]`);
+    await page.waitForURL((u) => u.searchParams.getAll('facet').includes('stack:' + v));
+    await demoSettled(page);
+    eq((await page.textContent('#active-count')).trim(), '(1 selected)', 'selected count in the toggle');
+    page.assertNoErrors();
+
+    // The InstantSearch demo folds its filters the same way.
+    await page.goto(BASE + '/meili-demo');
+    await page.waitForSelector('.ais-Hits-item h3');
+    await page.waitForSelector('#tools .ais-RefinementList-item', { state: 'attached' });
+    eq(await page.evaluate(() => document.getElementById('filters').open), false, 'meili-demo: filters folded');
+    const first = await page.$eval('.ais-Hits-item', (e) => e.getBoundingClientRect().toJSON());
+    assert(first.bottom <= PHONE.height, `meili-demo: the first hit ends below the first screen: ${JSON.stringify(first)}`);
+    await page.screenshot({ path: SHOTS.meiliPhone });
+    await page.click('#filters > summary');
+    assert(await page.isVisible('#tools .ais-RefinementList-item'), 'meili-demo: facets hidden after opening');
+  } finally { await page.closeAll(); }
+});
+
+function customUrl(attrs, css = '') {
+  return ctx.embedOrigin + '/custom?' + new URLSearchParams({ attrs: JSON.stringify(attrs), css });
+}
+
+const styleOf = (page, sel, prop) => page.$eval(sel, (e, p) => getComputedStyle(e).getPropertyValue(p), prop);
+
+test('i. widget options: dark mode (preference and data-theme), custom properties, translated messages, facet scope → docs/widget-phone.png', async () => {
+  const WHITE = 'rgb(255, 255, 255)';
+  // The reader's preference, with the default theme ("auto").
+  for (const [scheme, attrs, dark] of [['dark', {}, true], ['light', {}, false],
+    ['dark', { 'data-theme': 'light' }, false], ['light', { 'data-theme': 'dark' }, true]]) {
+    const page = await newPage({ colorScheme: scheme, viewport: { width: 760, height: 620 } });
+    try {
+      // A page that follows the reader's preference too.
+      await page.goto(customUrl(attrs, '@media (prefers-color-scheme: dark){body{background:#121417;color:#e8eaed}}'));
+      await page.waitForSelector('#search input[role="combobox"]');
+      const bg = await styleOf(page, '#search .psw-input', 'background-color');
+      const what = `prefers ${scheme}, ${JSON.stringify(attrs)}`;
+      if (dark) assert(bg !== WHITE && /rgb\((\d+), (\d+), (\d+)\)/.test(bg) && Number(RegExp.$1) < 80, `${what}: background ${bg} is not dark`);
+      else eq(bg, WHITE, `${what}: background`);
+      eq(await page.getAttribute('#search .psw-root', 'data-theme'), attrs['data-theme'] || 'auto', `${what}: data-theme`);
+      if (scheme === 'dark' && dark) {
+        const input = await typeInWidget(page, ctx.prefix);
+        await waitOpen(page);
+        await input.press('ArrowDown');
+        await page.screenshot({ path: SHOTS.widgetDark });
+      }
+      page.assertNoErrors();
+    } finally { await page.closeAll(); }
+  }
+
+  // Custom properties set by the page, and translated messages.
+  const page = await newPage({ viewport: PHONE });
+  try {
+    const attrs = {
+      'data-placeholder': 'Beiträge suchen…',
+      'data-msg-no-results': 'Keine Treffer',
+      'data-msg-results': '{count} Treffer',
+      'data-messages': JSON.stringify({ oneResult: 'Ein Treffer', listLabel: 'Suchergebnisse' }),
+    };
+    await page.goto(customUrl(attrs, '#search{--psw-radius:14px;--psw-accent:rgb(200, 0, 100);--psw-font:Georgia, serif}'));
+    await page.waitForSelector('#search input[role="combobox"]');
+    eq(await page.getAttribute('#search input', 'placeholder'), 'Beiträge suchen…', 'data-placeholder');
+    eq(await page.getAttribute('#search [role="listbox"]', 'aria-label'), 'Suchergebnisse', 'data-messages listLabel');
+    eq(await styleOf(page, '#search .psw-input', 'border-top-left-radius'), '14px', '--psw-radius');
+    assert(/Georgia/.test(await styleOf(page, '#search .psw-root', 'font-family')), '--psw-font');
+    let input = await typeInWidget(page, 'zzqqxxjj');
+    await page.waitForSelector('#search .psw-empty', { state: 'attached' });
+    eq(await page.textContent('#search .psw-empty'), 'Keine Treffer', 'data-msg-no-results');
+    eq(await styleOf(page, '#search .psw-input', 'border-top-color'), 'rgb(200, 0, 100)', '--psw-accent on focus');
+    input = await typeInWidget(page, ctx.prefix);
+    await waitOpen(page);
+    await page.waitForFunction(() => /\d+ Treffer|Ein Treffer/.test(document.querySelector('#search [aria-live="polite"]').textContent));
+    page.assertNoErrors();
+  } finally { await page.closeAll(); }
+
+  // The default look on a phone, for docs/widget.md.
+  const phone = await newPage({ viewport: PHONE });
+  try {
+    await phone.goto(customUrl({}));
+    const input = await typeInWidget(phone, ctx.prefix);
+    await waitOpen(phone);
+    await input.press('ArrowDown');
+    await phone.screenshot({ path: SHOTS.widgetPhone });
+    phone.assertNoErrors();
+  } finally { await phone.closeAll(); }
+
+  // Scoped by facets: every search carries them, the options are the API's.
+  const all = await api(searchQs({ q: ctx.prefix, prefix: true, limit: 8 }));
+  const scope = byCount(all.facets.stack).find(([, n]) => n > 0 && n < (all.distinct ? all.distinct.posts : all.total));
+  assert(scope, 'no stack value narrows the prefix search');
+  const scoped = await newPage();
+  try {
+    const sent = [];
+    scoped.on('request', (r) => { if (r.url().startsWith(BASE + '/api/search')) sent.push(new URL(r.url())); });
+    await scoped.goto(customUrl({ 'data-facet': `stack:${scope[0]}`, 'data-limit': '5' }));
+    await typeInWidget(scoped, ctx.prefix);
+    await waitOpen(scoped);
+    const expected = await api(searchQs({ q: ctx.prefix, prefix: true, limit: 5, facets: ['stack:' + scope[0]] }));
+    const ids = await scoped.locator('#search [role="option"]').evaluateAll((els) => els.map((e) => e.dataset.id));
+    eq(ids, expected.hits.map((h) => h.id), `options scoped by stack:${scope[0]}`);
+    assert(sent.length > 0 && sent.every((u) => u.searchParams.getAll('facet').join() === 'stack:' + scope[0]),
+      `every search carries facet=stack:${scope[0]}: ${sent.map(String)}`);
+    eq(sent[sent.length - 1].searchParams.get('limit'), '5', 'data-limit');
+    scoped.assertNoErrors();
+  } finally { await scoped.closeAll(); }
+});
+
+test('j. demo page: a failed search says why, shows no results and no live pager; "Try again" recovers', async () => {
+  const page = await newPage();
+  try {
+    // A query the server refuses (400 naming q).
+    await page.goto(BASE + '/?q=' + encodeURIComponent('quality:>=lots'));
+    await demoSettled(page);
+    assert(await page.isVisible('#error'), 'no error shown for a refused query');
+    eq(await page.getAttribute('body', 'data-error'), '400', 'data-error');
+    const msg = await page.textContent('#error-message');
+    assert(/did not accept/.test(msg) && /quality/.test(msg), `unclear message: ${msg}`);
+    assert(!(await page.isVisible('#retry')), '"Try again" offered for a query the server refused');
+    assert(!(await page.isVisible('#pager')), 'the pager is visible after a failed search');
+    assert(await page.isDisabled('#next') && await page.isDisabled('#prev'), 'pager buttons enabled');
+    eq(await resultIds(page), [], 'results after a failed search');
+
+    // A server that cannot be reached, from page 1 of a good search.
+    await page.goto(BASE + '/?q=' + encodeURIComponent(ctx.word));
+    await demoSettled(page);
+    assert(await page.isVisible('#pager') && !(await page.isVisible('#error')), 'good search: pager, no error');
+    const searches = (u) => u.pathname === '/api/search';
+    await page.route(searches, (route) => route.abort('connectionrefused'));
+    await page.click('#next');
+    await page.waitForURL((u) => u.searchParams.get('page') === '2');
+    await demoSettled(page);
+    eq(await page.getAttribute('body', 'data-error'), 'network', 'data-error for an unreachable server');
+    assert(/could not be reached/.test(await page.textContent('#error-message')), 'message for an unreachable server');
+    assert(await page.isVisible('#retry'), 'no "Try again" while the server is unreachable');
+    assert(!(await page.isVisible('#pager')), 'the pager is visible while the server is unreachable');
+    eq(await resultIds(page), [], 'results while unreachable');
+    await page.unroute(searches);
+    await page.click('#retry');
+    await page.waitForFunction(() => !document.body.hasAttribute('data-error') && !document.body.hasAttribute('data-loading'));
+    eq(await resultIds(page), (await api(searchQs({ q: ctx.word, offset: 10 }))).hits.map((h) => h.id), 'page 2 after "Try again"');
+    assert(await page.isVisible('#pager') && !(await page.isVisible('#error')), 'pager back, error gone');
   } finally { await page.closeAll(); }
 });
 

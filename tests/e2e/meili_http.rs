@@ -245,3 +245,80 @@ fn preflights_allow_the_headers_meilisearch_clients_send() {
     assert_eq!(resp.header("vary"), Some("Origin"));
     assert_eq!(resp.header("access-control-allow-origin"), None);
 }
+
+/// What the settings say about facet values (`faceting`) is what a search
+/// answers: values most frequent first (`sortFacetValuesBy: {"*": "count"}`),
+/// at most `maxValuesPerFacet` of them, and they are the most frequent ones
+/// (not the first alphabetically): over the whole of `data/`, `tools` has
+/// more values than are listed.
+#[test]
+fn facet_distribution_follows_the_faceting_settings() {
+    let server = Server::start(&[]);
+    let (s, faceting) = get(&server.url("/meili/indexes/posts/settings/faceting"));
+    assert_eq!(s, 200, "{faceting}");
+    let (_, settings) = get(&server.url("/meili/indexes/posts/settings"));
+    assert_eq!(settings["faceting"], faceting);
+    assert_eq!(
+        faceting["sortFacetValuesBy"],
+        json!({"*": "count"}),
+        "{faceting}"
+    );
+    let max = faceting["maxValuesPerFacet"].as_u64().unwrap() as usize;
+    let (s, r) = meili_post(
+        &server,
+        "/meili/indexes/posts/search",
+        json!({"q": "", "limit": 0, "facets": ["tools", "stack", "difficulty", "quality"]}),
+    );
+    assert_eq!(s, 200, "{r}");
+    let (_, native) = get(&server.url("/api/search?q=&limit=0"));
+    let all_tools = native["facets"]["tools"].as_object().unwrap();
+    assert!(
+        all_tools.len() > max,
+        "data/ has {} tools, no more than the {max} listed: the test shows nothing",
+        all_tools.len()
+    );
+    for (attr, dist) in r["facetDistribution"].as_object().unwrap() {
+        let listed: Vec<(String, u64)> = dist
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(v, n)| (v.clone(), n.as_u64().unwrap()))
+            .collect();
+        assert!(!listed.is_empty() && listed.len() <= max, "{attr}: {dist}");
+        assert!(
+            listed.windows(2).all(|w| w[0].1 >= w[1].1),
+            "{attr} not most frequent first: {listed:?}"
+        );
+        let least = listed.last().unwrap().1;
+        if attr == "quality" {
+            continue; // the native API counts quality in buckets
+        }
+        let every = native["facets"][attr].as_object().unwrap();
+        for (v, n) in &listed {
+            assert_eq!(every[v].as_u64(), Some(*n), "{attr} {v}");
+        }
+        // Every value left out is at most as frequent as the least listed.
+        for (v, n) in every {
+            let n = n.as_u64().unwrap();
+            if n > least {
+                assert!(
+                    listed.iter().any(|(l, _)| l == v),
+                    "{attr}: {v} ({n}) left out, {least} listed"
+                );
+            }
+        }
+    }
+    let tools = r["facetDistribution"]["tools"].as_object().unwrap();
+    assert_eq!(tools.len(), max);
+    let mut by_count: Vec<(&String, u64)> = all_tools
+        .iter()
+        .map(|(v, n)| (v, n.as_u64().unwrap()))
+        .collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let listed: Vec<&String> = tools.keys().collect();
+    let want: Vec<&String> = by_count.iter().take(max).map(|(v, _)| *v).collect();
+    assert_eq!(
+        listed, want,
+        "tools: the {max} most frequent, ties by value"
+    );
+}

@@ -70,6 +70,30 @@ try {
 
   // ---- The demo page. ----
   await page.waitForSelector('.ais-Hits-item h3');
+
+  // Facet values most frequent first (/meili lists the most frequent ones:
+  // sortFacetValuesBy is "count"), 10 of them, "Show more" for up to 50.
+  await page.waitForLoadState('networkidle');
+  const everything = await api([['q', ''], ['limit', '0']]);
+  const ranked = Object.entries(everything.facets.tools).sort((x, y) => y[1] - x[1]);
+  check(ranked.length > 50, `more than 50 tools in the data (${ranked.length})`);
+  const shownTools = () => page.$$eval('#tools .ais-RefinementList-item', (items) => items.map((i) => [
+    i.querySelector('.ais-RefinementList-labelText').textContent.trim(),
+    Number(i.querySelector('.ais-RefinementList-count').textContent.replace(/\D/g, '')),
+  ]));
+  const checkTop = async (n) => {
+    const shown = await shownTools();
+    check(shown.length === n, `${n} tools listed, got ${shown.length}`);
+    check(JSON.stringify(shown.map((x) => x[1])) === JSON.stringify(ranked.slice(0, n).map((x) => x[1])),
+      `tools counts are the ${n} largest, most frequent first: ${JSON.stringify(shown)}`);
+    for (const [v, c] of shown) check(everything.facets.tools[v] === c, `tools ${v}: ${c} vs ${everything.facets.tools[v]}`);
+  };
+  await checkTop(10);
+  await page.click('#tools .ais-RefinementList-showMore');
+  await page.waitForFunction(() => document.querySelectorAll('#tools .ais-RefinementList-item').length > 10);
+  await checkTop(50);
+  await page.click('#tools .ais-RefinementList-showMore');
+  await page.waitForFunction(() => document.querySelectorAll('#tools .ais-RefinementList-item').length === 10);
   const q = 'docker';
   await page.fill('.ais-SearchBox-input', q);
   await page.waitForFunction(() => document.querySelectorAll('.ais-Hits-item mark').length > 0, null, { timeout: 15000 });

@@ -3,48 +3,104 @@
  *   <div id="search"></div>
  *   <script src="https://HOST/widget.js" data-target="#search"></script>
  *
- * Script attributes:
+ * Every option is a data-* attribute of the script tag (docs/widget.md):
  *   data-target  CSS selector of the element to render into (required for auto-mount)
  *   data-api     API base URL (default: the origin this script was loaded from)
  *   data-open    URL template for opening a post, "{id}" is replaced
  *                (default: API_BASE + "/?post={id}", the demo page)
  *   data-limit   results in the dropdown (default 8)
- *   data-placeholder  input placeholder
+ *   data-debounce  milliseconds between the last key and the search (default 120)
+ *   data-distinct  "hash" (default: copies of a post shown once) or "none"
+ *   data-facet   scope every search: "stack:python" or "stack:python,tools:pytest"
+ *                (one facet= each; OR within a field, AND across fields)
+ *   data-theme   "auto" (default: follows prefers-color-scheme), "light" or "dark"
+ *   data-placeholder, data-label  the input's placeholder and accessible name
+ *   data-msg-NAME  one message (NAME in kebab case: data-msg-no-results), or
+ *   data-messages  a JSON object of them; the names and their English texts
+ *                are in DEFAULT_MESSAGES below ({count}, {error} are filled in)
+ *
+ * Looks: CSS custom properties set on the target or any ancestor
+ * (--psw-bg, --psw-fg, --psw-muted, --psw-border, --psw-accent, --psw-active-bg,
+ * --psw-hover-bg, --psw-mark-bg, --psw-radius, --psw-font, --psw-font-size).
  *
  * Events, dispatched on the target element (both cancellable):
  *   postsearch:open    detail {id, hit}  — before navigating to a post
  *   postsearch:submit  detail {query}    — Enter with no active option
  *
  * Programmatic use: window.PostSearchWidget.mount(element, options)
- * with options {api, open, limit, placeholder, debounce, label}.
+ * with options {api, open, limit, debounce, distinct, facet (string or
+ * array), theme, placeholder, label, messages}.
  */
 (function () {
   'use strict';
 
   var script = document.currentScript;
   var STYLE_ID = 'psw-style';
+  // Colours, radius and font come from custom properties the page may set
+  // (--psw-*), with light or dark defaults by the theme (data-theme on the
+  // root: "light", "dark", or "auto" = the reader's prefers-color-scheme).
+  var LIGHT = '--psw-i-bg:var(--psw-bg,#fff);--psw-i-fg:var(--psw-fg,#111);--psw-i-muted:var(--psw-muted,#5f6775);' +
+    '--psw-i-border:var(--psw-border,#a8b0bb);--psw-i-accent:var(--psw-accent,#2f6fde);' +
+    '--psw-i-active:var(--psw-active-bg,#eef3fd);--psw-i-hover:var(--psw-hover-bg,#f4f6f9);' +
+    '--psw-i-mark:var(--psw-mark-bg,#ffe58a);--psw-i-shadow:rgba(0,0,0,.14)';
+  var DARK = '--psw-i-bg:var(--psw-bg,#1e2228);--psw-i-fg:var(--psw-fg,#e8eaed);--psw-i-muted:var(--psw-muted,#a3abb7);' +
+    '--psw-i-border:var(--psw-border,#4a525e);--psw-i-accent:var(--psw-accent,#7aa7f5);' +
+    '--psw-i-active:var(--psw-active-bg,#2a3a57);--psw-i-hover:var(--psw-hover-bg,#2a2f37);' +
+    '--psw-i-mark:var(--psw-mark-bg,#6b5a12);--psw-i-shadow:rgba(0,0,0,.5)';
   var CSS = [
-    '.psw-root{position:relative;display:block;font:inherit;max-width:100%}',
+    '.psw-root{' + LIGHT + ';position:relative;display:block;font-family:var(--psw-font,inherit);max-width:100%}',
+    '.psw-root[data-theme="dark"]{' + DARK + ';color-scheme:dark}',
+    '@media (prefers-color-scheme:dark){.psw-root[data-theme="auto"]{' + DARK + ';color-scheme:dark}}',
     '.psw-root *,.psw-root *::before,.psw-root *::after{box-sizing:border-box}',
-    '.psw-input{width:100%;padding:.55em .75em;font:inherit;font-size:1rem;color:#111;background:#fff;',
-    'border:1px solid #a8b0bb;border-radius:6px;outline:none}',
-    '.psw-input:focus{border-color:#2f6fde;box-shadow:0 0 0 3px rgba(47,111,222,.25)}',
+    '.psw-input{width:100%;padding:.55em .75em;font:inherit;font-size:var(--psw-font-size,1rem);',
+    'color:var(--psw-i-fg);background:var(--psw-i-bg);',
+    'border:1px solid var(--psw-i-border);border-radius:var(--psw-radius,6px);outline:none}',
+    '.psw-input::placeholder{color:var(--psw-i-muted);opacity:1}',
+    '.psw-input:focus{border-color:var(--psw-i-accent);box-shadow:0 0 0 3px rgba(47,111,222,.25);',
+    'box-shadow:0 0 0 3px color-mix(in srgb,var(--psw-i-accent) 30%,transparent)}',
     '.psw-list{position:absolute;z-index:2147483000;left:0;right:0;top:calc(100% + 4px);margin:0;padding:4px 0;',
-    'list-style:none;background:#fff;color:#111;border:1px solid #c9ced6;border-radius:6px;',
-    'box-shadow:0 8px 24px rgba(0,0,0,.14);max-height:70vh;overflow-y:auto;text-align:left}',
+    'list-style:none;background:var(--psw-i-bg);color:var(--psw-i-fg);border:1px solid var(--psw-i-border);',
+    'border-radius:var(--psw-radius,6px);',
+    'box-shadow:0 8px 24px var(--psw-i-shadow);max-height:70vh;overflow-y:auto;text-align:left}',
     '.psw-list[hidden]{display:none}',
     '.psw-option{padding:.5em .75em;cursor:pointer;border-left:3px solid transparent;line-height:1.35}',
-    '.psw-option[aria-selected="true"]{background:#eef3fd;border-left-color:#2f6fde}',
-    '.psw-option:hover{background:#f4f6f9}',
+    '.psw-option[aria-selected="true"]{background:var(--psw-i-active);border-left-color:var(--psw-i-accent)}',
+    '.psw-option:hover{background:var(--psw-i-hover)}',
     '.psw-title{display:block;font-weight:600;font-size:.95rem}',
-    '.psw-snippet{display:block;font-size:.82rem;color:#4a5260;margin-top:.15em;',
+    '.psw-snippet{display:block;font-size:.82rem;color:var(--psw-i-muted);margin-top:.15em;',
     'overflow:hidden;text-overflow:ellipsis;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical}',
-    '.psw-meta{display:block;font-size:.72rem;color:#6b7380;margin-top:.2em}',
-    '.psw-empty{padding:.5em .75em;color:#6b7380;font-size:.9rem;cursor:default}',
-    '.psw-root mark{background:#ffe58a;color:inherit;padding:0 .05em;border-radius:2px}',
+    '.psw-meta{display:block;font-size:.72rem;color:var(--psw-i-muted);margin-top:.2em}',
+    '.psw-empty{padding:.5em .75em;color:var(--psw-i-muted);font-size:.9rem;cursor:default}',
+    '.psw-root mark{background:var(--psw-i-mark);color:inherit;padding:0 .05em;border-radius:2px}',
     '.psw-sr{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;',
     'clip:rect(0 0 0 0);white-space:nowrap;border:0}'
   ].join('');
+
+  // Every text the widget shows or announces; each can be replaced
+  // (options.messages, data-messages, data-msg-NAME).
+  var DEFAULT_MESSAGES = {
+    placeholder: 'Search posts…',
+    label: 'Search posts',
+    listLabel: 'Search results',
+    noResults: 'No results',
+    oneResult: '1 result',
+    results: '{count} results',
+    failed: 'Search failed: {error}'
+  };
+
+  function fill(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (m, k) {
+      return Object.prototype.hasOwnProperty.call(values, k) ? String(values[k]) : m;
+    });
+  }
+
+  // "stack:python, tools:pytest" or an array → ["stack:python", "tools:pytest"].
+  function facetList(facet) {
+    if (facet == null || facet === '') return [];
+    var list = Array.isArray(facet) ? facet : String(facet).split(',');
+    return list.map(function (f) { return String(f).trim(); })
+      .filter(function (f) { return f.indexOf(':') > 0; });
+  }
 
   var counter = 0;
 
@@ -82,6 +138,17 @@
     injectStyle(document);
 
     var api = trimSlash(options.api || scriptOrigin());
+    var messages = {};
+    Object.keys(DEFAULT_MESSAGES).forEach(function (k) { messages[k] = DEFAULT_MESSAGES[k]; });
+    Object.keys(options.messages || {}).forEach(function (k) {
+      if (options.messages[k] != null) messages[k] = String(options.messages[k]);
+    });
+    if (options.placeholder) messages.placeholder = options.placeholder;
+    if (options.label) messages.label = options.label;
+    var theme = /^(light|dark)$/.test(options.theme || '') ? options.theme : 'auto';
+    var facetParams = facetList(options.facet).map(function (f) {
+      return '&facet=' + encodeURIComponent(f);
+    }).join('');
     var openTemplate = options.open || null;
     var limit = Math.max(1, Math.min(50, parseInt(options.limit, 10) || 8));
     // Copies of one post are shown once unless the page says `none`.
@@ -91,6 +158,7 @@
     var listId = uid + '-list';
 
     var root = el('div', 'psw-root');
+    root.setAttribute('data-theme', theme);
     var input = el('input', 'psw-input');
     input.type = 'search';
     input.id = uid + '-input';
@@ -98,17 +166,17 @@
     input.spellcheck = false;
     input.setAttribute('autocapitalize', 'off');
     input.setAttribute('enterkeyhint', 'search');
-    input.placeholder = options.placeholder || 'Search posts…';
+    input.placeholder = messages.placeholder;
     input.setAttribute('role', 'combobox');
     input.setAttribute('aria-autocomplete', 'list');
     input.setAttribute('aria-expanded', 'false');
     input.setAttribute('aria-controls', listId);
-    input.setAttribute('aria-label', options.label || 'Search posts');
+    input.setAttribute('aria-label', messages.label);
 
     var list = el('ul', 'psw-list');
     list.id = listId;
     list.setAttribute('role', 'listbox');
-    list.setAttribute('aria-label', 'Search results');
+    list.setAttribute('aria-label', messages.listLabel);
     list.hidden = true;
 
     var live = el('div', 'psw-sr');
@@ -194,11 +262,11 @@
       });
       var total = typeof data.total === 'number' ? data.total : hits.length;
       if (!hits.length) {
-        var empty = el('li', 'psw-empty', 'No results');
+        var empty = el('li', 'psw-empty', messages.noResults);
         empty.setAttribute('role', 'presentation');
         list.appendChild(empty);
       }
-      announce(total === 1 ? '1 result' : total + ' results');
+      announce(total === 1 ? fill(messages.oneResult, { count: 1 }) : fill(messages.results, { count: total }));
       setOpen(document.activeElement === input);
     }
 
@@ -217,7 +285,7 @@
       if (controller) controller.abort();
       controller = typeof AbortController === 'function' ? new AbortController() : null;
       var url = api + '/api/search?q=' + encodeURIComponent(q) +
-        '&prefix=true&limit=' + limit + (distinct ? '&distinct=' + distinct : '');
+        '&prefix=true&limit=' + limit + (distinct ? '&distinct=' + distinct : '') + facetParams;
       root.setAttribute('aria-busy', 'true');
       fetch(url, { signal: controller ? controller.signal : undefined, credentials: 'omit' })
         .then(function (res) {
@@ -242,7 +310,7 @@
           lastQuery = null;
           list.textContent = '';
           setOpen(false);
-          announce('Search failed: ' + (err && err.message ? err.message : 'error'));
+          announce(fill(messages.failed, { error: err && err.message ? err.message : 'error' }));
         });
     }
 
@@ -277,7 +345,7 @@
       clearTimeout(timer);
       setOpen(false);
       if (!dispatch('postsearch:submit', { query: q })) return;
-      if (q) window.location.assign(api + '/?q=' + encodeURIComponent(q));
+      if (q) window.location.assign(api + '/?q=' + encodeURIComponent(q) + facetParams);
     }
 
     input.addEventListener('input', schedule);
@@ -332,6 +400,9 @@
       input: input,
       listbox: list,
       api: api,
+      theme: theme,
+      facets: facetList(options.facet),
+      messages: messages,
       /** Sets the text without searching or opening the dropdown. */
       setQuery: function (q) { input.value = q == null ? '' : String(q); clearResults(); },
       /** Searches now (no debounce) and shows the dropdown if focused. */
@@ -357,19 +428,36 @@
 
   var api = window.PostSearchWidget;
   if (!api || typeof api.mount !== 'function') {
-    api = { mount: mount, version: '1' };
+    api = { mount: mount, version: '1', messages: DEFAULT_MESSAGES };
     window.PostSearchWidget = api;
+  }
+
+  // The options given as the <script> tag's data-* attributes.
+  function optionsFromScript(tag) {
+    var attr = function (name) { return tag.getAttribute('data-' + name) || undefined; };
+    var opts = {};
+    ['api', 'open', 'limit', 'debounce', 'distinct', 'facet', 'theme', 'placeholder', 'label'].forEach(function (k) {
+      opts[k] = attr(k);
+    });
+    var messages = {};
+    var json = attr('messages');
+    if (json) {
+      try { messages = JSON.parse(json) || {}; } catch (e) {
+        if (window.console) console.warn('postsearch widget: data-messages is not JSON: ' + e.message);
+      }
+    }
+    Object.keys(DEFAULT_MESSAGES).forEach(function (k) {
+      var kebab = k.replace(/[A-Z]/g, function (c) { return '-' + c.toLowerCase(); });
+      var v = tag.getAttribute('data-msg-' + kebab);
+      if (v != null) messages[k] = v;
+    });
+    opts.messages = messages;
+    return opts;
   }
 
   // Auto-mount from the <script> tag's data attributes.
   if (script && script.getAttribute('data-target')) {
-    var opts = {
-      api: script.getAttribute('data-api') || undefined,
-      open: script.getAttribute('data-open') || undefined,
-      limit: script.getAttribute('data-limit') || undefined,
-      distinct: script.getAttribute('data-distinct') || undefined,
-      placeholder: script.getAttribute('data-placeholder') || undefined
-    };
+    var opts = optionsFromScript(script);
     var sel = script.getAttribute('data-target');
     var go = function () {
       var t = document.querySelector(sel);

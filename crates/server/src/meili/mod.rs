@@ -183,7 +183,7 @@ fn settings(engine: &Engine) -> Value {
             "disableOnWords": [],
             "disableOnAttributes": []
         },
-        "faceting": {"maxValuesPerFacet": search::MAX_VALUES_PER_FACET, "sortFacetValuesBy": {"*": "alpha"}},
+        "faceting": {"maxValuesPerFacet": search::MAX_VALUES_PER_FACET, "sortFacetValuesBy": {"*": search::SORT_FACET_VALUES_BY}},
         "pagination": {"maxTotalHits": limits.max_offset + limits.max_limit},
         "embedders": {},
         "searchCutoffMs": null,

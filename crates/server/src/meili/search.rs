@@ -12,6 +12,26 @@ use std::time::Instant;
 
 /// Most values listed per facet in `facetDistribution`.
 pub const MAX_VALUES_PER_FACET: usize = 100;
+/// How `facetDistribution` orders (and so picks) a facet's values, as the
+/// settings' `faceting.sortFacetValuesBy` says for every facet (`"*"`):
+/// `count`, the most frequent first (ties by value), so the values shown
+/// are the most frequent ones.
+pub const SORT_FACET_VALUES_BY: &str = "count";
+
+/// The values of one facet as `facetDistribution` lists them: the
+/// non-zero counts, most frequent first (ties in `counts`' order: by
+/// value), at most [`MAX_VALUES_PER_FACET`].
+pub fn top_values<K: Clone>(counts: &BTreeMap<K, u64>) -> Vec<(K, u64)> {
+    let mut values: Vec<(K, u64)> = counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(v, n)| (v.clone(), *n))
+        .collect();
+    // A stable sort: equal counts keep the map's order (by value).
+    values.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    values.truncate(MAX_VALUES_PER_FACET);
+    values
+}
 /// Meilisearch's default page size.
 pub const DEFAULT_LIMIT: usize = 20;
 /// `_rankingScore = score / (score + RANKING_SCORE_HALF)`.
@@ -879,9 +899,8 @@ fn facet_answer(
     for name in facets {
         let attr = canonical_attr(name);
         if let Some(counts) = numeric_counts.get(attr) {
-            let m: Map<String, Value> = counts
-                .iter()
-                .take(MAX_VALUES_PER_FACET)
+            let m: Map<String, Value> = top_values(counts)
+                .into_iter()
                 .map(|(v, n)| (v.to_string(), json!(n)))
                 .collect();
             dist.insert(name.clone(), Value::Object(m));
@@ -894,10 +913,8 @@ fn facet_answer(
             continue;
         }
         let counts = string_counts(engine, p, req, resp, attr)?;
-        let m: Map<String, Value> = counts
+        let m: Map<String, Value> = top_values(&counts)
             .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .take(MAX_VALUES_PER_FACET)
             .map(|(v, n)| (v, json!(n)))
             .collect();
         dist.insert(name.clone(), Value::Object(m));
@@ -1007,6 +1024,26 @@ mod tests {
         assert!(
             params(json!({"showMatchesPosition": false, "attributesToSearchOn": ["*"]})).is_ok()
         );
+    }
+
+    #[test]
+    fn facet_values_most_frequent_first_at_most_the_maximum() {
+        let counts: BTreeMap<String, u64> = [("a", 1), ("b", 5), ("c", 0), ("d", 5), ("e", 2)]
+            .into_iter()
+            .map(|(v, n)| (v.to_string(), n))
+            .collect();
+        let top = top_values(&counts);
+        let order: Vec<(&str, u64)> = top.iter().map(|(v, n)| (v.as_str(), *n)).collect();
+        assert_eq!(order, [("b", 5), ("d", 5), ("e", 2), ("a", 1)]);
+        let many: BTreeMap<u64, u64> = (0..250).map(|v| (v, v % 7)).collect();
+        let top = top_values(&many);
+        assert_eq!(top.len(), MAX_VALUES_PER_FACET);
+        assert!(top.windows(2).all(|w| w[0].1 >= w[1].1));
+        let least = top.last().unwrap().1;
+        let listed: std::collections::BTreeSet<u64> = top.iter().map(|(v, _)| *v).collect();
+        assert!(many.iter().all(|(v, n)| listed.contains(v) || *n <= least));
+        assert_eq!(top[0], (6, 6), "ties by value");
+        assert_eq!(SORT_FACET_VALUES_BY, "count");
     }
 
     #[test]
