@@ -305,6 +305,8 @@ pub struct IndexArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// Files (.txt, .json, .jsonl) or folders of them; `-` reads JSON lines
+    /// from stdin.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Print each parsed post as one JSON line on stdout.
@@ -357,8 +359,10 @@ pub struct SearchArgs {
 pub struct SimilarArgs {
     /// Post id.
     pub id: String,
+    /// How many similar posts.
     #[arg(long, default_value_t = 5)]
     pub limit: usize,
+    /// Print the answer as JSON (the /api/posts/{id}/similar object).
     #[arg(long)]
     pub json: bool,
 }
@@ -377,12 +381,15 @@ pub struct SuggestArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    #[arg(required = true)]
+    /// Ids of the posts to remove (all must exist: none is removed
+    /// otherwise).
+    #[arg(required = true, value_name = "ID")]
     pub ids: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct JsonArg {
+    /// Print the answer as JSON.
     #[arg(long)]
     pub json: bool,
 }
