@@ -156,9 +156,13 @@ Query file (--queries): one query a line; blank lines and # comments skipped.
   kube?prefix=true                     prefix
   similar:alphanode-000042             similar posts of a post
   suggest:kube                         completions
+  @misspelt deploymnet                 @KIND labels a query with its kind:
+                                       keyword, title, phrase, misspelt,
+                                       question, rare, faceted, prefix
 Without a file, ~300 queries are drawn from the index's own posts (--seed),
-in equal shares of the six kinds; in HTTP mode that needs the index too
-(--index DIR) or a query file.";
+in equal shares of the ten kinds (title words shuffled, a title word with a
+letter dropped, a question of 5-8 words, a body's longest word...); in HTTP
+mode that needs the index too (--index DIR) or a query file.";
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {

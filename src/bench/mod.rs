@@ -33,6 +33,8 @@
 //! similar:alphanode-000042
 //! # kind suggest: completions of PREFIX
 //! suggest:kube
+//! # any kind, said: @KIND QUERY (title, misspelt, question, rare, ...)
+//! @misspelt deploymnet
 //! ```
 //!
 //! A search line is `QUERY` optionally followed by `?PARAMS`, the
@@ -46,9 +48,12 @@
 //! **Built-in mix.** Without a file, [`builtin_queries`] draws ~300 queries
 //! from the index's own content, deterministically for a seed: it samples
 //! live documents and makes, in equal shares, keyword (1–3 title words),
-//! phrase (2 consecutive title words in quotes), faceted (a title word and
-//! one of the post's stacks), prefix (a title word cut to 3–5 letters),
-//! similar (the post) and suggest (a 3–5 letter prefix) queries.
+//! title (its words shuffled), phrase (2 consecutive title words in
+//! quotes), misspelt (a title word with a letter dropped), question ("how
+//! do i" and 2–5 body words), rare (the body's longest word), faceted (a
+//! title word and one of the post's stacks), prefix (a title word cut to
+//! 3–5 letters), similar (the post) and suggest (a 3–5 letter prefix)
+//! queries.
 
 mod http;
 mod queries;
@@ -161,8 +166,8 @@ struct Live {
 /// One worker's measurements.
 struct Recorder {
     hists: Vec<Histogram<u64>>,
-    requests: [u64; 6],
-    errors: [u64; 6],
+    requests: [u64; Kind::ALL.len()],
+    errors: [u64; Kind::ALL.len()],
     errors_by_kind: BTreeMap<String, u64>,
 }
 
@@ -174,8 +179,8 @@ impl Recorder {
     fn new() -> Recorder {
         Recorder {
             hists: Kind::ALL.iter().map(|_| histogram()).collect(),
-            requests: [0; 6],
-            errors: [0; 6],
+            requests: [0; Kind::ALL.len()],
+            errors: [0; Kind::ALL.len()],
             errors_by_kind: BTreeMap::new(),
         }
     }
@@ -633,7 +638,7 @@ mod tests {
             target: Target::Index(Box::new(engine)),
             queries,
             concurrency: 2,
-            stop: Stop::Requests(60),
+            stop: Stop::Requests(100),
             warmup: Duration::ZERO,
             rate: None,
             timeout: Duration::from_secs(10),
@@ -665,7 +670,7 @@ mod tests {
             .map(|k| k.as_str())
             .collect();
         assert_eq!(overall, stat_keys);
-        assert_eq!(v["overall"]["requests"], 60);
+        assert_eq!(v["overall"]["requests"], 100);
         assert_eq!(v["overall"]["errors"], 0);
         let kinds: Vec<&str> = v["kinds"]
             .as_object()
@@ -675,7 +680,10 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["keyword", "phrase", "faceted", "prefix", "similar", "suggest"]
+            [
+                "keyword", "title", "phrase", "misspelt", "question", "rare", "faceted", "prefix",
+                "similar", "suggest"
+            ]
         );
         for k in &kinds {
             let s = &v["kinds"][k];

@@ -20,39 +20,66 @@ pub const SIDE_LIMIT: usize = 5;
 /// Queries in the built-in mix.
 pub const MIX_SIZE: usize = 300;
 
-/// What a query exercises.
+/// What a query exercises: what a search box sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// 1–3 words.
     Keyword,
+    /// A post's title words, shuffled (known-item search).
+    Title,
+    /// A quoted phrase.
     Phrase,
+    /// A word with one letter dropped.
+    Misspelt,
+    /// A question of 5–8 words.
+    Question,
+    /// A word few posts hold (an identifier, a name).
+    Rare,
+    /// With a facet selected.
     Faceted,
+    /// An unfinished last word, `prefix=true` (as the widget sends it).
     Prefix,
+    /// The posts similar to a post.
     Similar,
+    /// Completions.
     Suggest,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Keyword,
+        Kind::Title,
         Kind::Phrase,
+        Kind::Misspelt,
+        Kind::Question,
+        Kind::Rare,
         Kind::Faceted,
         Kind::Prefix,
         Kind::Similar,
         Kind::Suggest,
     ];
 
-    /// The kind's name in reports.
+    /// The kind's name in reports (and in a query file's `@KIND` label).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Keyword => "keyword",
+            Kind::Title => "title",
             Kind::Phrase => "phrase",
+            Kind::Misspelt => "misspelt",
+            Kind::Question => "question",
+            Kind::Rare => "rare",
             Kind::Faceted => "faceted",
             Kind::Prefix => "prefix",
             Kind::Similar => "similar",
             Kind::Suggest => "suggest",
         }
+    }
+
+    /// The kind named `name`.
+    pub fn named(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
     }
 
     pub(super) fn index(self) -> usize {
@@ -82,6 +109,20 @@ pub fn parse_line(line: &str, limits: &Limits) -> Result<Option<BenchQuery>> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
+    }
+    // `@KIND query`: the kind said, for kinds the query cannot show
+    // (a misspelt word, a rare one).
+    if let Some(labelled) = line.strip_prefix('@') {
+        let (name, rest) = labelled.split_once(' ').unwrap_or((labelled, ""));
+        let Some(kind) = Kind::named(name) else {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+            bail!("unknown kind @{name} (one of {})", names.join(", "));
+        };
+        let Some(mut q) = parse_line(rest, limits)? else {
+            bail!("@{name} needs a query");
+        };
+        q.kind = kind;
+        return Ok(Some(q));
     }
     if let Some(id) = line.strip_prefix("similar:") {
         let id = id.trim();
@@ -247,7 +288,61 @@ fn mix_line(kind: Kind, post: &Post, rng: &mut ChaCha8Rng) -> Option<String> {
         let n = rng.gen_range(3..=5);
         w.chars().take(n).collect()
     };
+    // Words of the body, for questions and rare words.
+    let body: Vec<String> = post
+        .body
+        .as_deref()
+        .unwrap_or("")
+        .unicode_words()
+        .take(400)
+        .filter(|w| w.chars().all(char::is_alphanumeric))
+        .map(str::to_lowercase)
+        .collect();
     match kind {
+        Kind::Title => {
+            if all.len() < 2 {
+                return None;
+            }
+            let mut shuffled = all.clone();
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, rng.gen_range(0..=i));
+            }
+            shuffled.truncate(8);
+            Some(format!("@title {}", shuffled.join(" ")))
+        }
+        Kind::Misspelt => {
+            let five: Vec<&String> = all.iter().filter(|w| w.chars().count() >= 5).collect();
+            let word: Vec<char> = pick(rng, &five)?.chars().collect();
+            let drop = rng.gen_range(1..word.len() - 1);
+            let typo: String = word
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != drop)
+                .map(|(_, c)| c)
+                .collect();
+            Some(format!("@misspelt {typo}"))
+        }
+        Kind::Question => {
+            // "how do i" and a run of 2–5 body words: 5–8 words in all.
+            let n = rng.gen_range(2..=5);
+            if body.len() < n {
+                return None;
+            }
+            let start = rng.gen_range(0..=body.len() - n);
+            Some(format!(
+                "@question how do i {}",
+                body[start..start + n].join(" ")
+            ))
+        }
+        Kind::Rare => {
+            // The body's longest word: in technical writing, an identifier
+            // or a name, which few posts hold.
+            let word = body
+                .iter()
+                .filter(|w| w.chars().any(char::is_alphabetic))
+                .max_by_key(|w| (w.chars().count(), w.as_str()))?;
+            Some(format!("@rare {word}"))
+        }
         Kind::Keyword => {
             if words.is_empty() {
                 return None;
@@ -356,6 +451,15 @@ mod tests {
         assert_eq!(q.op, Op::Similar("alphanode-000042".into()));
         assert_eq!(q.path, "/api/posts/alphanode-000042/similar");
 
+        // A label says the kind the query cannot show.
+        let q = parse("@misspelt deploymnet");
+        assert_eq!(q.kind, Kind::Misspelt);
+        let Op::Search(req) = &q.op else { panic!() };
+        assert_eq!(req.q, "deploymnet");
+        assert_eq!(parse("@rare xyz?limit=3").kind, Kind::Rare);
+        assert!(parse_line("@sideways x", &limits).is_err());
+        assert!(parse_line("@rare", &limits).is_err());
+
         let q = parse("suggest:kube rol");
         assert_eq!(q.kind, Kind::Suggest);
         assert_eq!(q.op, Op::Suggest("kube rol".into()));
@@ -385,8 +489,19 @@ mod tests {
         let queries: Vec<BenchQuery> = a.iter().map(|l| parse(l)).collect();
         for kind in Kind::ALL {
             let n = queries.iter().filter(|q| q.kind == kind).count();
-            assert_eq!(n, 20, "{kind:?} in {a:?}");
+            assert_eq!(n, 12, "{kind:?} in {a:?}");
         }
+        let words = |k: Kind| {
+            queries
+                .iter()
+                .filter(move |q| q.kind == k)
+                .map(|q| match &q.op {
+                    Op::Search(r) => r.q.split_whitespace().count(),
+                    _ => 0,
+                })
+        };
+        assert!(words(Kind::Question).all(|n| (5..=8).contains(&n)));
+        assert!(words(Kind::Misspelt).all(|n| n == 1));
         // The queries run, and the mix finds things.
         let engine = Engine::new(index.clone(), RankingConfig::default());
         let mut found = 0;

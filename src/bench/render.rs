@@ -111,8 +111,10 @@ impl BenchReport {
     }
 
     fn svg(&self) -> String {
-        const COLORS: [&str; 7] = [
-            "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#222222",
+        // One per kind, then the overall curve's.
+        const COLORS: [&str; 11] = [
+            "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+            "#bcbd22", "#17becf", "#222222",
         ];
         let (w, ht) = (760.0, 420.0);
         let (left, right, top, bottom) = (60.0, 130.0, 20.0, 40.0);
@@ -194,9 +196,9 @@ impl BenchReport {
         );
         for (i, c) in self.curves.iter().enumerate() {
             let color = if c.name == "all" {
-                COLORS[6]
+                COLORS[COLORS.len() - 1]
             } else {
-                COLORS[i % 6]
+                COLORS[i % (COLORS.len() - 1)]
             };
             let dash = if c.name == "all" {
                 " stroke-dasharray=\"6 4\""
