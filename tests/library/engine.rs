@@ -776,3 +776,41 @@ impl TapDistinct for SearchRequest {
         self
     }
 }
+
+#[test]
+fn long_queries_can_need_most_of_their_words() {
+    let posts = [
+        note("two", "alpha bravo and nothing else of note here"),
+        note("one", "alpha and nothing else of note here at all"),
+    ];
+    let q = "alpha bravo charlie delta";
+    let any = ids(&engine_with(&posts), &SearchRequest::new(q));
+    assert_eq!(any, ["two", "one"]);
+    let index = engine_with(&posts).index().clone();
+    let half = Engine::new(
+        index,
+        RankingConfig {
+            min_should_match: 0.5,
+            ..RankingConfig::default()
+        },
+    );
+    assert_eq!(ids(&half, &SearchRequest::new(q)), ["two"]);
+    // Nothing with half the words: relaxed to any word.
+    let r = half
+        .search(&SearchRequest::new("alpha xray yankee zulu"))
+        .unwrap();
+    assert!(r.relaxed);
+    assert_eq!(r.total, 2);
+    // Explicit modes are as they were.
+    let all = SearchRequest {
+        match_mode: MatchMode::Any,
+        ..SearchRequest::new(q)
+    };
+    assert_eq!(ids(&half, &all).len(), 2);
+    assert!(RankingConfig {
+        min_should_match: 1.5,
+        ..RankingConfig::default()
+    }
+    .validate()
+    .is_err());
+}

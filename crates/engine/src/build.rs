@@ -128,13 +128,26 @@ pub struct Context<'a> {
     pub synonyms: &'a Synonyms,
 }
 
-/// Builds the query; `all` requires every text clause, else any.
+/// How the text clauses of a query combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    /// Every clause must match.
+    All,
+    /// At least [`RankingConfig::min_should_match`] of them (a share; 0:
+    /// any), for long queries.
+    Most,
+    /// Any clause.
+    Any,
+}
+
+/// Builds the query, its text clauses combined as `combine` says.
 pub fn build(
     parsed: &ParsedQuery,
-    all: bool,
+    combine: Combine,
     expansion: Expansion,
     cx: &Context,
 ) -> tantivy::Result<Built> {
+    let all = combine == Combine::All;
     let searcher = cx.searcher;
     let mut b = Builder {
         fields: cx.fields,
@@ -225,8 +238,16 @@ pub fn build(
             .into_iter()
             .map(|a| Box::new(BooleanQuery::union(a)) as Box<dyn Query>)
             .collect();
-        let query = if groups.len() == 1 {
+        let share = cx.ranking.min_should_match;
+        let query: Box<dyn Query> = if groups.len() == 1 {
             groups.pop().expect("one")
+        } else if combine == Combine::Most && share > 0.0 {
+            let n = groups.len();
+            let required = ((n as f64 * share).ceil() as usize).clamp(1, n);
+            let should = groups.into_iter().map(|g| (Occur::Should, g)).collect();
+            Box::new(BooleanQuery::with_minimum_required_clauses(
+                should, required,
+            ))
         } else {
             Box::new(BooleanQuery::union(groups))
         };

@@ -41,7 +41,7 @@ pub use types::{
     SearchResponse, Sort, SynonymUse,
 };
 
-use build::{build, Context, Expansion};
+use build::{build, Combine, Context, Expansion};
 use collector::{Candidate, Collected, SearchCollector};
 use postsearch_store::post::Post;
 use postsearch_store::stored::StoredPost;
@@ -213,11 +213,7 @@ impl Engine {
             typos: req.typos,
             prefix: req.prefix,
         };
-        let all = match req.match_mode {
-            MatchMode::All => true,
-            MatchMode::Any => false,
-            MatchMode::Auto => parsed.clauses.len() <= AUTO_ALL_MAX_CLAUSES,
-        };
+        let combine = combine_of(req.match_mode, parsed.clauses.len());
         let rules = self.synonyms();
         let cx = Context {
             fields: self.index.fields(),
@@ -230,12 +226,16 @@ impl Engine {
                 &synonyms::NONE
             },
         };
-        let build_query = |all: bool| build(&parsed, all, expansion, &cx);
-        let mut built = build_query(all)?;
+        let build_query = |combine| build(&parsed, combine, expansion, &cx);
+        let mut built = build_query(combine)?;
         let mut collected = self.collect(&searcher, &*built.query, &collector)?;
         let mut relaxed = false;
-        if collected.total == 0 && all && req.match_mode == MatchMode::Auto && built.positive > 1 {
-            built = build_query(false)?;
+        if collected.total == 0
+            && combine != Combine::Any
+            && req.match_mode == MatchMode::Auto
+            && built.positive > 1
+        {
+            built = build_query(Combine::Any)?;
             collected = self.collect(&searcher, &*built.query, &collector)?;
             relaxed = true;
         }
@@ -435,6 +435,19 @@ pub fn make_hit(
         },
         explain,
         group_size: None,
+    }
+}
+
+/// How the text clauses of a query combine under `mode`: a short query
+/// needs every word; a longer one most of them (see
+/// [`RankingConfig::min_should_match`]); either is relaxed to any word when
+/// nothing matches.
+fn combine_of(mode: MatchMode, clauses: usize) -> Combine {
+    match mode {
+        MatchMode::All => Combine::All,
+        MatchMode::Any => Combine::Any,
+        MatchMode::Auto if clauses <= AUTO_ALL_MAX_CLAUSES => Combine::All,
+        MatchMode::Auto => Combine::Most,
     }
 }
 

@@ -3,8 +3,8 @@
 //! needs): the same query as [`Engine::search`], with the facet selections
 //! applied as filters, counted by a small collector over the fast fields.
 
-use super::build::{build, Context, Expansion};
-use super::{Engine, MatchMode, SearchRequest, AUTO_ALL_MAX_CLAUSES};
+use super::build::{build, Combine, Context, Expansion};
+use super::{Engine, SearchRequest};
 use postsearch_store::error::{Error, Result};
 use postsearch_store::schema::NUMERIC_FIELDS;
 use std::collections::BTreeMap;
@@ -37,17 +37,16 @@ impl Engine {
             }
         }
         let parsed = super::parse_request(req, &self.limits)?;
-        let all = !relaxed
-            && match req.match_mode {
-                MatchMode::All => true,
-                MatchMode::Any => false,
-                MatchMode::Auto => parsed.clauses.len() <= AUTO_ALL_MAX_CLAUSES,
-            };
+        let combine = if relaxed {
+            Combine::Any
+        } else {
+            super::combine_of(req.match_mode, parsed.clauses.len())
+        };
         let searcher = self.index.searcher();
         let rules = self.synonyms();
         let built = build(
             &parsed,
-            all,
+            combine,
             Expansion {
                 typos: req.typos,
                 prefix: req.prefix,

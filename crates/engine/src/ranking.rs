@@ -38,6 +38,10 @@ pub struct RankingConfig {
     /// With `bm25f`, the weight of the title's own BM25, added for each
     /// word: a post whose title holds the words typed comes first.
     pub title_match: f64,
+    /// A query of more than 3 words (match `auto`) needs at least this share
+    /// of them, rounded up (0: any word; relaxed to any word when nothing
+    /// matches).
+    pub min_should_match: f64,
 }
 
 impl Default for RankingConfig {
@@ -55,6 +59,7 @@ impl Default for RankingConfig {
             title_boost: 1.0,
             bm25f: true,
             title_match: 0.2,
+            min_should_match: 0.0,
         }
     }
 }
@@ -83,7 +88,14 @@ impl RankingConfig {
             ("synonym_penalty", self.synonym_penalty),
             ("title_boost", self.title_boost),
             ("title_match", self.title_match),
+            ("min_should_match", self.min_should_match),
         ];
+        if self.min_should_match > 1.0 {
+            return Err(format!(
+                "ranking.min_should_match is a share of the words, from 0 to 1, got {}",
+                self.min_should_match
+            ));
+        }
         for (name, v) in all {
             if !v.is_finite() || v < 0.0 {
                 return Err(format!(
