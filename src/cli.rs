@@ -254,6 +254,9 @@ pub struct ServeArgs {
     /// on a read-only volume; commits by another process are picked up)
     #[arg(long)]
     pub read_only: bool,
+    /// Record no search analytics (analytics.enabled = false)
+    #[arg(long)]
+    pub no_analytics: bool,
 }
 
 #[derive(Debug, Args)]
@@ -853,6 +856,11 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
                 "server.read_only",
                 args.read_only.then(|| "true".to_string()),
                 "--read-only",
+            ),
+            (
+                "analytics.enabled",
+                args.no_analytics.then(|| "false".to_string()),
+                "--no-analytics",
             ),
         ],
     )?;

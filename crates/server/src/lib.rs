@@ -6,6 +6,7 @@
 //! work runs on the blocking pool; a panic there is answered 500 and the
 //! server keeps serving.
 
+pub mod analytics;
 pub mod cors;
 pub mod errors;
 pub mod http;
@@ -15,6 +16,7 @@ pub mod params;
 pub mod routes;
 pub mod settings;
 
+pub use analytics::AnalyticsConfig;
 pub use settings::{RequestLimits, ServeOptions, ServerConfig};
 
 use bytes::Bytes;
@@ -52,6 +54,11 @@ pub struct AppState {
     write_lock: Mutex<()>,
     /// Requests served at once.
     permits: Semaphore,
+    /// Counts searches and clicks (`None`: recording is off).
+    pub analytics: Option<Arc<analytics::Recorder>>,
+    /// `[analytics]`, and the folder the report is read from.
+    pub analytics_config: analytics::AnalyticsConfig,
+    pub analytics_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -69,7 +76,27 @@ impl AppState {
             requests,
             metrics: Metrics::new(),
             write_lock: Mutex::new(()),
+            analytics: None,
+            analytics_config: analytics::AnalyticsConfig {
+                enabled: false,
+                ..analytics::AnalyticsConfig::default()
+            },
+            analytics_dir: std::path::PathBuf::new(),
         }
+    }
+
+    /// The state with search analytics as `config` says, in `dir`
+    /// (recording off when `recorder` is `None`).
+    pub fn with_analytics(
+        mut self,
+        config: analytics::AnalyticsConfig,
+        dir: std::path::PathBuf,
+        recorder: Option<Arc<analytics::Recorder>>,
+    ) -> AppState {
+        self.analytics_config = config;
+        self.analytics_dir = dir;
+        self.analytics = recorder;
+        self
     }
 }
 
@@ -109,21 +136,27 @@ pub async fn answer(
 async fn handle(state: Arc<AppState>, req: Call) -> Reply {
     let started = Instant::now();
     let (method, path) = (req.method.clone(), req.path.clone());
-    let (label, meili, write_op) = {
+    let (label, meili, write_op, report) = {
         let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
         let route = Route::of(&segs);
+        let report = route == Route::Analytics && matches!(req.method, Method::GET | Method::HEAD);
         let write = match (route, &method) {
             (Route::Posts, &Method::POST) => Some(WriteOp::Upsert),
             (Route::Post(id), &Method::DELETE) => Some(WriteOp::Delete(id.to_string())),
             _ => None,
         };
-        (route.label(), matches!(route, Route::Meili(_)), write)
+        (route.label(), matches!(route, Route::Meili(_)), write, report)
     };
     let origin = req.headers.get("origin").cloned();
     let encoding = accepted(&req.headers);
     let deadline = started + Duration::from_millis(state.requests.request_timeout_ms.max(1));
+    let refused = report
+        .then(|| analytics_refusal(&state, &req.headers))
+        .flatten();
     let mut response = if method == Method::OPTIONS {
         cors::preflight(&state, origin.as_ref(), &req.headers)
+    } else if let Some(refused) = refused {
+        refused
     } else if let Some(op) = write_op {
         write(&state, &req.headers, op, req.body, deadline)
             .await
@@ -187,7 +220,11 @@ async fn read(
     let body = match req.method {
         Method::GET | Method::HEAD => Bytes::new(),
         _ => {
-            let limit = state.requests.max_search_body_bytes;
+            let limit = if label == Route::AnalyticsClick.label() {
+                MAX_CLICK_BODY_BYTES
+            } else {
+                state.requests.max_search_body_bytes
+            };
             read_body(req.body, &req.headers, limit, deadline).await?
         }
     };
@@ -372,9 +409,27 @@ async fn dispatch(state: Arc<AppState>, req: Parts) -> Reply {
             Ok(resp)
         }
         (Route::Search, true) => match params::search_request(&query, state.engine.limits()) {
-            Ok(req) => blocking(&state, move |e| e.search(&req)).await,
+            Ok(req) => {
+                // A HEAD is no reader's search: not counted.
+                let recorder = state.analytics.clone().filter(|_| method == Method::GET);
+                blocking(&state, move |e| {
+                    let resp = e.search(&req)?;
+                    if let Some(r) = recorder {
+                        r.search(&req.q, resp.total, req.prefix);
+                    }
+                    Ok(resp)
+                })
+                .await
+            }
             Err(e) => Err(e),
         },
+        (Route::Analytics, true) => match params::analytics_params(&query) {
+            Ok(p) => Ok(analytics_report(&state, p).await),
+            Err(e) => Err(e),
+        },
+        (Route::AnalyticsClick, false) if method == Method::POST => {
+            Ok(analytics_click(&state, &body, state.engine.limits()))
+        }
         (Route::Suggest, true) => {
             match params::limit_only(&query, 5, &["q"], state.engine.limits()) {
                 Ok((limit, rest)) => {
@@ -579,6 +634,123 @@ where
     }
 }
 
+/// Largest body of `POST /api/analytics/click`, in bytes.
+pub const MAX_CLICK_BODY_BYTES: u64 = 4096;
+
+/// Why `GET /api/analytics` is refused, if it is: no token configured
+/// (`analytics.token`, else `server.write_token`), or the request does not
+/// carry it.
+fn analytics_refusal(state: &AppState, headers: &HeaderMap) -> Option<Reply> {
+    let token = match state.analytics_config.token.as_str() {
+        "" => state.server.write_token.as_str(),
+        t => t,
+    };
+    if token.is_empty() {
+        return Some(error_response(
+            Code::AnalyticsDisabled,
+            "the analytics report is disabled: no token is configured (analytics.token or server.write_token)",
+        ));
+    }
+    if !authorized(headers, token) {
+        let mut resp = error_response(
+            Code::Unauthorized,
+            "the analytics report needs the header `Authorization: Bearer <token>`",
+        );
+        resp.headers_mut()
+            .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        return Some(resp);
+    }
+    None
+}
+
+/// `GET /api/analytics` (authorized): the report, read from the folder on
+/// the blocking pool, with the counts not written yet.
+async fn analytics_report(state: &Arc<AppState>, p: params::AnalyticsParams) -> Reply {
+    let range = analytics::report_range(analytics::store::today(), p.days, p.since, p.limit);
+    let recorder = state.analytics.clone();
+    let (dir, clicks) = (state.analytics_dir.clone(), state.analytics_config.clicks);
+    let report = spawn_engine_work(move || match recorder {
+        Some(r) => r.report(range, true),
+        None => {
+            let (days, skipped) = analytics::store::read_days(&dir, range.from, range.to);
+            for (name, why) in &skipped {
+                tracing::warn!("analytics: skipping {name}: {why}");
+            }
+            analytics::store::report(&days, range, false, clicks, &skipped)
+        }
+    })
+    .await;
+    match report {
+        Ok(report) => json_response(StatusCode::OK, &report),
+        Err(join) => {
+            tracing::error!("analytics report failed: {join}");
+            error_response(
+                Code::Internal,
+                "the request failed; the server is still running",
+            )
+        }
+    }
+}
+
+/// The body of `POST /api/analytics/click`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Click {
+    /// The query whose hit was opened, as it was searched.
+    q: String,
+    /// The post opened.
+    id: String,
+    /// Its place in the hits (0 the first).
+    #[allow(dead_code)]
+    position: u32,
+}
+
+/// Longest post id a click may name, in bytes.
+const MAX_CLICK_ID_BYTES: usize = 512;
+
+/// `POST /api/analytics/click`: counts a click on a hit of `q`.
+fn analytics_click(
+    state: &AppState,
+    body: &[u8],
+    limits: &postsearch_engine::Limits,
+) -> Reply {
+    let Some(recorder) = &state.analytics else {
+        return error_response(
+            Code::AnalyticsDisabled,
+            "search analytics are off on this server (analytics.enabled)",
+        );
+    };
+    if !state.analytics_config.clicks {
+        return error_response(
+            Code::AnalyticsDisabled,
+            "clicks are not recorded on this server (analytics.clicks)",
+        );
+    }
+    let bad = |message: String| api_error(&Error::bad_request("body", message));
+    let click: Click = match serde_json::from_slice(body) {
+        Ok(c) => c,
+        Err(e) => {
+            return bad(format!(
+                "the body must be a JSON object {{\"q\": string, \"id\": string, \"position\": integer}}: {e}"
+            ))
+        }
+    };
+    if click.q.len() > limits.max_query_bytes {
+        return bad(format!(
+            "q is longer than {} bytes",
+            limits.max_query_bytes
+        ));
+    }
+    if click.id.is_empty() || click.id.len() > MAX_CLICK_ID_BYTES {
+        return bad(format!("id must be 1 to {MAX_CLICK_ID_BYTES} bytes"));
+    }
+    if analytics::normalize(&click.q, 1).is_empty() {
+        return bad("q must not be empty".into());
+    }
+    recorder.click(&click.q);
+    json_response(StatusCode::OK, &serde_json::json!({"recorded": true}))
+}
+
 /// A write: `POST /api/posts` or `DELETE /api/posts/ID`.
 enum WriteOp {
     Upsert,
@@ -736,6 +908,7 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         server,
         requests,
         engine,
+        analytics: analytics_config,
     } = options;
     let dir = index_dir.clone();
     if !PostIndex::exists(&dir) && server.read_only {
@@ -779,7 +952,46 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         .map_err(|e| anyhow::anyhow!("server.addr {:?}: {e} (expected HOST:PORT)", server.addr))?
         .next()
         .ok_or_else(|| anyhow::anyhow!("server.addr {:?}: the host has no address", server.addr))?;
-    let state = Arc::new(AppState::new(index, engine, server, requests));
+    let analytics_dir = analytics_config.folder(&index_dir);
+    let recorder = if analytics_config.enabled {
+        let (dir, config) = (analytics_dir.clone(), analytics_config.clone());
+        match spawn_engine_work(move || analytics::Recorder::open(dir, config)).await? {
+            Ok(r) => {
+                tracing::info!("analytics: recording searches in {}", analytics_dir.display());
+                Some(Arc::new(r))
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "analytics: not recording: {}: {e} (set analytics.dir, or analytics.enabled = false)",
+                    analytics_dir.display()
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let state = Arc::new(
+        AppState::new(index, engine, server, requests).with_analytics(
+            analytics_config.clone(),
+            analytics_dir,
+            recorder.clone(),
+        ),
+    );
+    // The counts are written every few seconds, off the request path.
+    let flusher = recorder.clone().map(|r| {
+        let every = Duration::from_secs(analytics_config.flush_secs.max(1));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let r = r.clone();
+                let _ = spawn_engine_work(move || r.flush(false)).await;
+            }
+        })
+    });
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -831,6 +1043,13 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
             "stopped with connections still open after {} s",
             drain_limit.as_secs()
         );
+    }
+    if let Some(flusher) = flusher {
+        flusher.abort();
+    }
+    if let Some(r) = recorder {
+        // Everything counted, held-back keystrokes included, is written.
+        let _ = spawn_engine_work(move || r.flush(true)).await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -82,4 +82,6 @@ pub struct ServeOptions {
     pub server: ServerConfig,
     pub requests: RequestLimits,
     pub engine: EngineOptions,
+    /// `[analytics]`: what is recorded and where.
+    pub analytics: crate::analytics::AnalyticsConfig,
 }

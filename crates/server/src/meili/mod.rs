@@ -246,6 +246,14 @@ fn index_not_found(uid: &str) -> MeiliError {
     )
 }
 
+/// Counts a search in the analytics (InstantSearch searches as you type:
+/// a query not ending in a space is a prefix search).
+fn record(recorder: Option<&crate::analytics::Recorder>, searched: &search::Searched) {
+    if let Some(r) = recorder {
+        r.search(&searched.q, searched.total, searched.prefix);
+    }
+}
+
 /// Runs engine work on the blocking pool (see [`super::on_engine`]).
 async fn blocking<T, F>(state: &Arc<AppState>, f: F) -> MResult<T>
 where
@@ -391,13 +399,15 @@ async fn route(
                 false => None,
             };
             let limits = *state.engine.limits();
+            let recorder = state.analytics.clone().filter(|_| method != Method::HEAD);
             return blocking(state, move |e| {
                 let params = match from_query {
                     Some(params) => params,
                     None => json_object(&body, "search parameters")?,
                 };
                 let mut out = Vec::new();
-                search::run(e, &limits, params, None, &mut out)?;
+                let searched = search::run(e, &limits, params, None, &mut out)?;
+                record(recorder.as_deref(), &searched);
                 Ok(Answer::Json(out))
             })
             .await;
@@ -423,9 +433,11 @@ async fn route(
             let mut out = b"{\"results\":[".to_vec();
             for (i, q) in queries.into_iter().enumerate() {
                 let u = uid.clone();
+                let recorder = state.analytics.clone();
                 let one = blocking(state, move |e| {
                     let mut one = Vec::new();
-                    search::run(e, &limits, q, Some(&u), &mut one)?;
+                    let searched = search::run(e, &limits, q, Some(&u), &mut one)?;
+                    record(recorder.as_deref(), &searched);
                     Ok(one)
                 })
                 .await
