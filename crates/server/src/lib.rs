@@ -692,21 +692,47 @@ async fn analytics_report(state: &Arc<AppState>, p: params::AnalyticsParams) -> 
     }
 }
 
-/// The body of `POST /api/analytics/click`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Click {
-    /// The query whose hit was opened, as it was searched.
-    q: String,
-    /// The post opened.
-    id: String,
-    /// Its place in the hits (0 the first).
-    #[allow(dead_code)]
-    position: u32,
-}
-
 /// Longest post id a click may name, in bytes.
 const MAX_CLICK_ID_BYTES: usize = 512;
+
+/// The query of a `POST /api/analytics/click` body
+/// (`{"q": string, "id": string, "position": integer}`, nothing else),
+/// or what is wrong with it.
+fn click_query(body: &[u8], limits: &postsearch_engine::Limits) -> Result<String, String> {
+    let shape = "the body must be a JSON object {\"q\": string, \"id\": string, \"position\": integer}";
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("{shape}: {e}"))?;
+    let Some(obj) = value.as_object() else {
+        return Err(shape.into());
+    };
+    if let Some(key) = obj.keys().find(|k| !matches!(k.as_str(), "q" | "id" | "position")) {
+        let key: String = key.chars().take(64).collect();
+        return Err(format!("{shape}: unknown field {key:?}"));
+    }
+    let q = obj.get("q").and_then(|v| v.as_str()).ok_or(format!("{shape}: q is missing or not a string"))?;
+    let id = obj.get("id").and_then(|v| v.as_str()).ok_or(format!("{shape}: id is missing or not a string"))?;
+    // A whole number written with a fraction (`3.0`) is a whole number.
+    let position = obj.get("position").and_then(|v| {
+        v.as_u64().or_else(|| {
+            v.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+                .map(|f| f as u64)
+        })
+    });
+    if !position.is_some_and(|p| p <= u64::from(u32::MAX)) {
+        return Err(format!("{shape}: position must be a whole number from 0 to {}", u32::MAX));
+    }
+    if q.trim().is_empty() {
+        return Err("q must not be empty".into());
+    }
+    if q.len() > limits.max_query_bytes {
+        return Err(format!("q is longer than {} bytes", limits.max_query_bytes));
+    }
+    if id.is_empty() || id.len() > MAX_CLICK_ID_BYTES {
+        return Err(format!("id must be 1 to {MAX_CLICK_ID_BYTES} bytes"));
+    }
+    Ok(q.to_string())
+}
 
 /// `POST /api/analytics/click`: counts a click on a hit of `q`.
 fn analytics_click(
@@ -726,29 +752,13 @@ fn analytics_click(
             "clicks are not recorded on this server (analytics.clicks)",
         );
     }
-    let bad = |message: String| api_error(&Error::bad_request("body", message));
-    let click: Click = match serde_json::from_slice(body) {
-        Ok(c) => c,
-        Err(e) => {
-            return bad(format!(
-                "the body must be a JSON object {{\"q\": string, \"id\": string, \"position\": integer}}: {e}"
-            ))
+    match click_query(body, limits) {
+        Ok(q) => {
+            recorder.click(&q);
+            json_response(StatusCode::OK, &serde_json::json!({"recorded": true}))
         }
-    };
-    if click.q.len() > limits.max_query_bytes {
-        return bad(format!(
-            "q is longer than {} bytes",
-            limits.max_query_bytes
-        ));
+        Err(message) => api_error(&Error::bad_request("body", message)),
     }
-    if click.id.is_empty() || click.id.len() > MAX_CLICK_ID_BYTES {
-        return bad(format!("id must be 1 to {MAX_CLICK_ID_BYTES} bytes"));
-    }
-    if analytics::normalize(&click.q, 1).is_empty() {
-        return bad("q must not be empty".into());
-    }
-    recorder.click(&click.q);
-    json_response(StatusCode::OK, &serde_json::json!({"recorded": true}))
 }
 
 /// A write: `POST /api/posts` or `DELETE /api/posts/ID`.
@@ -1071,4 +1081,37 @@ async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
     tracing::info!("shutting down: draining in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn click_bodies_are_checked() {
+        let limits = postsearch_engine::Limits::default();
+        let ok = |body: &str| click_query(body.as_bytes(), &limits);
+        assert_eq!(
+            ok(r#"{"q":"Kube  Rollout","id":"a","position":3}"#).as_deref(),
+            Ok("Kube  Rollout")
+        );
+        assert!(ok(r#"{"q":"x","id":"a","position":3.0}"#).is_ok());
+        for bad in [
+            "",
+            "[]",
+            "{\"q\":\"x\"",
+            r#"{"q":"x","id":"a"}"#,
+            r#"{"q":"x","id":"a","position":-1}"#,
+            r#"{"q":"x","id":"a","position":1.5}"#,
+            r#"{"q":"x","id":"a","position":4294967296}"#,
+            r#"{"q":" ","id":"a","position":1}"#,
+            r#"{"q":"x","id":"","position":1}"#,
+            r#"{"q":1,"id":"a","position":1}"#,
+            r#"{"q":"x","id":"a","position":1,"ip":"1.2.3.4"}"#,
+        ] {
+            assert!(ok(bad).is_err(), "{bad}");
+        }
+        let long = format!(r#"{{"q":"{}","id":"a","position":1}}"#, "x".repeat(2000));
+        assert!(ok(&long).unwrap_err().contains("longer than"));
+    }
 }

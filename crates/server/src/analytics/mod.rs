@@ -84,11 +84,11 @@ impl AnalyticsConfig {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "index".into());
-        let parent = match index_dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        parent.join(format!("{name}.analytics"))
+        let folder = format!("{name}.analytics");
+        match index_dir.parent() {
+            Some(p) => p.join(folder),
+            None => PathBuf::from(folder),
+        }
     }
 
     /// The first day kept when today is `today`.
@@ -465,7 +465,8 @@ pub fn report_range(
         (Some(day), _) => day.min(today),
         (None, Some(n)) => today - Day::from(n.max(1)) + 1,
         (None, None) => today - 6,
-    };
+    }
+    .max(today - Day::from(MAX_REPORT_DAYS) + 1);
     store::ReportRange {
         from,
         to: today,
@@ -526,7 +527,7 @@ mod tests {
     #[test]
     fn the_analytics_folder_is_beside_the_index_unless_set() {
         let c = AnalyticsConfig::default();
-        assert_eq!(c.folder(Path::new("index")), PathBuf::from("./index.analytics"));
+        assert_eq!(c.folder(Path::new("index")), PathBuf::from("index.analytics"));
         assert_eq!(
             c.folder(Path::new("/srv/ix/")),
             PathBuf::from("/srv/ix.analytics")
@@ -667,5 +668,8 @@ mod tests {
         assert_eq!((r.from, r.to), (100, 100));
         let r = report_range(100, Some(0), None, 5);
         assert_eq!((r.from, r.to), (100, 100));
+        // At most MAX_REPORT_DAYS days, however far back `since` is.
+        let r = report_range(10_000, None, Some(-700_000), 5);
+        assert_eq!(r.to - r.from + 1, Day::from(MAX_REPORT_DAYS));
     }
 }

@@ -46,7 +46,7 @@ pub fn day_name(day: Day) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// The day named `YYYY-MM-DD`, if it is one (a real date, years 1970–9999).
+/// The day named `YYYY-MM-DD`, if it is one (a real date, years 0000–9999).
 pub fn parse_day(name: &str) -> Option<Day> {
     let b = name.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -59,7 +59,7 @@ pub fn parse_day(name: &str) -> Option<Day> {
             .then(|| s.parse().ok())?
     };
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || y < 1970 {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
     // Howard Hinnant's days_from_civil.
@@ -492,13 +492,14 @@ mod tests {
             assert_eq!(parse_day(&day_name(day)), Some(day), "{day}");
         }
         assert_eq!(parse_day("2024-02-29").map(day_name).as_deref(), Some("2024-02-29"));
+        assert_eq!(parse_day("1969-12-31"), Some(-1));
+        assert_eq!(parse_day("0000-03-01").map(day_name).as_deref(), Some("0000-03-01"));
         for bad in [
             "2025-02-29",
             "2025-13-01",
             "2025-00-10",
             "2025-1-01",
             "25-01-01xx",
-            "1969-12-31",
             "2025-01-+1",
             "",
         ] {
