@@ -226,10 +226,21 @@ impl Recorder {
                 ));
             }
         }
+        // Today's counts of an earlier run are read now, so that a click on
+        // a query searched before the restart finds it. (Another day's
+        // file is merged in when that day is first written; an unreadable
+        // one is set aside then.)
+        let mut inner = Inner::default();
+        let today = store::today();
+        if let Ok(file) = store::read_day(&dir, today) {
+            let held = inner.day(today);
+            held.agg = file.unwrap_or_default();
+            held.merged = true;
+        }
         Ok(Recorder {
             dir,
             config,
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(inner),
             _lock: Some(lock),
         })
     }
