@@ -10,13 +10,16 @@
  *                (default: API_BASE + "/?post={id}", the demo page)
  *   data-limit   results in the dropdown (default 8)
  *   data-placeholder  input placeholder
+ *   data-clicks  "true": report which hit of a search was opened
+ *                (POST /api/analytics/click {q, id, position}; the server
+ *                must have analytics.clicks = true). Off by default.
  *
  * Events, dispatched on the target element (both cancellable):
  *   postsearch:open    detail {id, hit}  — before navigating to a post
  *   postsearch:submit  detail {query}    — Enter with no active option
  *
  * Programmatic use: window.PostSearchWidget.mount(element, options)
- * with options {api, open, limit, placeholder, debounce, label}.
+ * with options {api, open, limit, placeholder, debounce, label, clicks}.
  */
 (function () {
   'use strict';
@@ -85,6 +88,8 @@
     var openTemplate = options.open || null;
     var limit = Math.max(1, Math.min(50, parseInt(options.limit, 10) || 8));
     var delay = options.debounce == null ? 120 : Math.max(0, Number(options.debounce) || 0);
+    // Off unless the site owner turns it on (data-clicks="true" / clicks: true).
+    var clicks = options.clicks === true || options.clicks === 'true';
     var uid = 'psw-' + (++counter) + '-' + Math.random().toString(36).slice(2, 7);
     var listId = uid + '-list';
 
@@ -262,10 +267,24 @@
       return api + '/?post=' + enc;
     }
 
+    // Counts the opening of a hit of the search that showed it: its query,
+    // id and place only. A simple request (text/plain, no credentials, no
+    // preflight) that outlives the page's navigation.
+    function reportClick(hit, i) {
+      if (!clicks || !lastQuery || typeof fetch !== 'function') return;
+      var body = JSON.stringify({ q: lastQuery, id: String(hit.id), position: i });
+      try {
+        fetch(api + '/api/analytics/click', {
+          method: 'POST', body: body, keepalive: true, credentials: 'omit', mode: 'no-cors'
+        }).catch(function () { /* counting is best effort */ });
+      } catch (e) { /* counting is best effort */ }
+    }
+
     function openHit(i) {
       var hit = hits[i];
       if (!hit) return;
       setOpen(false);
+      reportClick(hit, i);
       if (!dispatch('postsearch:open', { id: hit.id, hit: hit })) return;
       window.location.assign(postUrl(hit.id));
     }
@@ -365,7 +384,8 @@
       api: script.getAttribute('data-api') || undefined,
       open: script.getAttribute('data-open') || undefined,
       limit: script.getAttribute('data-limit') || undefined,
-      placeholder: script.getAttribute('data-placeholder') || undefined
+      placeholder: script.getAttribute('data-placeholder') || undefined,
+      clicks: script.getAttribute('data-clicks') === 'true'
     };
     var sel = script.getAttribute('data-target');
     var go = function () {
