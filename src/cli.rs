@@ -989,7 +989,10 @@ fn analytics(global: &GlobalArgs, args: AnalyticsArgs) -> Result<i32> {
         Ok(())
     };
     list("top queries", &report.top_queries)?;
-    list("top queries with no result", &report.top_zero_result_queries)?;
+    list(
+        "top queries with no result",
+        &report.top_zero_result_queries,
+    )?;
     Ok(0)
 }
 

@@ -534,7 +534,10 @@ mod tests {
         assert!(!eff.render().contains("s3cret"));
         assert_eq!(eff.config.server.write_token, "s3cret");
         let eff = Loader::new()
-            .env(vec![("POSTSEARCH_ANALYTICS_TOKEN".into(), "an4lytics".into())])
+            .env(vec![(
+                "POSTSEARCH_ANALYTICS_TOKEN".into(),
+                "an4lytics".into(),
+            )])
             .unwrap()
             .build()
             .unwrap();

@@ -155,7 +155,10 @@ fn analytics_survive_a_restart_and_the_cli_and_the_api_agree() {
     assert_eq!(report(&base, None, "").0, 401);
     assert_eq!(report(&base, Some("wrong"), "").0, 401);
     let (status, body) = report(&base, Some(TOKEN), "?days=1&limit=oops");
-    assert_eq!((status, body["error"]["param"].as_str()), (400, Some("limit")));
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("limit"))
+    );
     stop(child);
     let folder = analytics_dir(&index);
     assert!(
@@ -202,15 +205,25 @@ fn analytics_survive_a_restart_and_the_cli_and_the_api_agree() {
     let per_day: u64 = days.iter().map(|d| d["searches"].as_u64().unwrap()).sum();
     assert_eq!(per_day, 8);
     stop(child);
-    assert_eq!(listing(&index), before, "a read-only server wrote in the index folder");
+    assert_eq!(
+        listing(&index),
+        before,
+        "a read-only server wrote in the index folder"
+    );
 
     // The command line reads the files: the same report.
-    let out = run(&index, &["analytics", "--json", "--days", "2", "--limit", "50"]);
+    let out = run(
+        &index,
+        &["analytics", "--json", "--days", "2", "--limit", "50"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let cli: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(cli["totals"], live["totals"]);
     assert_eq!(cli["days"], live["days"]);
-    assert_eq!(cli["top_zero_result_queries"], live["top_zero_result_queries"]);
+    assert_eq!(
+        cli["top_zero_result_queries"],
+        live["top_zero_result_queries"]
+    );
     let mut got = counts(&cli["top_queries"]);
     got.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(got, expected);
@@ -242,7 +255,10 @@ fn nothing_is_recorded_when_analytics_are_off() {
         Req::post(&format!("{base}/api/analytics/click")),
         r#"{"q":"redis","id":"x","position":0}"#,
     );
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("analytics_disabled")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("analytics_disabled"))
+    );
     let (status, body) = report(&base, Some(TOKEN), "");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["recording"], false);
@@ -258,11 +274,7 @@ fn nothing_is_recorded_when_analytics_are_off() {
         "nothing written beside the index"
     );
     // The environment variable turns them off too.
-    let (child, base) = start(
-        &index,
-        &[],
-        &[("POSTSEARCH_ANALYTICS_ENABLED", "false")],
-    );
+    let (child, base) = start(&index, &[], &[("POSTSEARCH_ANALYTICS_ENABLED", "false")]);
     search(&base, "kubernetes", false);
     stop(child);
     assert_eq!(listing(tmp.path()), ["index"]);
@@ -274,9 +286,8 @@ fn clicks_are_counted_only_when_turned_on() {
     let index = tmp.path().join("index");
     let folder = tmp.path().join("elsewhere");
     let folder_s = folder.display().to_string();
-    let click = |base: &str, body: &str| {
-        send(Req::post(&format!("{base}/api/analytics/click")), body)
-    };
+    let click =
+        |base: &str, body: &str| send(Req::post(&format!("{base}/api/analytics/click")), body);
     // Clicks off (the default); no token configured: no report either.
     let (child, base) = start(
         &index,
@@ -288,10 +299,19 @@ fn clicks_are_counted_only_when_turned_on() {
     );
     search(&base, "redis", false);
     let (status, body) = click(&base, r#"{"q":"redis","id":"x","position":0}"#);
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("analytics_disabled")));
-    assert!(body["error"]["message"].as_str().unwrap().contains("analytics.clicks"));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("analytics_disabled"))
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("analytics.clicks"));
     let (status, body) = report(&base, Some("anything"), "");
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("analytics_disabled")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("analytics_disabled"))
+    );
     stop(child);
 
     // Clicks on, with a token of their own.
@@ -306,9 +326,15 @@ fn clicks_are_counted_only_when_turned_on() {
         ],
     );
     search(&base, "docker", false);
-    let (status, body) = click(&base, r#"{"q":"Redis ","id":"alphanode-000001","position":2}"#);
+    let (status, body) = click(
+        &base,
+        r#"{"q":"Redis ","id":"alphanode-000001","position":2}"#,
+    );
     assert_eq!((status, &body), (200, &json!({"recorded": true})));
-    let (status, _) = click(&base, r#"{"q":"docker","id":"alphanode-000002","position":0}"#);
+    let (status, _) = click(
+        &base,
+        r#"{"q":"docker","id":"alphanode-000002","position":0}"#,
+    );
     assert_eq!(status, 200);
     // A click on a query not searched today: counted, without a query.
     let (status, _) = click(&base, r#"{"q":"never searched","id":"a","position":0}"#);
@@ -335,7 +361,10 @@ fn clicks_are_counted_only_when_turned_on() {
     got.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         got,
-        [("docker".to_string(), 1, 0, 1), ("redis".to_string(), 1, 0, 1)]
+        [
+            ("docker".to_string(), 1, 0, 1),
+            ("redis".to_string(), 1, 0, 1)
+        ]
     );
     assert_eq!(live["top_queries"][0]["click_through_rate"], 1.0);
     assert_eq!(live["totals"]["clicks"], 3);

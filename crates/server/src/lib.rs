@@ -145,7 +145,12 @@ async fn handle(state: Arc<AppState>, req: Call) -> Reply {
             (Route::Post(id), &Method::DELETE) => Some(WriteOp::Delete(id.to_string())),
             _ => None,
         };
-        (route.label(), matches!(route, Route::Meili(_)), write, report)
+        (
+            route.label(),
+            matches!(route, Route::Meili(_)),
+            write,
+            report,
+        )
     };
     let origin = req.headers.get("origin").cloned();
     let encoding = accepted(&req.headers);
@@ -699,18 +704,28 @@ const MAX_CLICK_ID_BYTES: usize = 512;
 /// (`{"q": string, "id": string, "position": integer}`, nothing else),
 /// or what is wrong with it.
 fn click_query(body: &[u8], limits: &postsearch_engine::Limits) -> Result<String, String> {
-    let shape = "the body must be a JSON object {\"q\": string, \"id\": string, \"position\": integer}";
+    let shape =
+        "the body must be a JSON object {\"q\": string, \"id\": string, \"position\": integer}";
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("{shape}: {e}"))?;
     let Some(obj) = value.as_object() else {
         return Err(shape.into());
     };
-    if let Some(key) = obj.keys().find(|k| !matches!(k.as_str(), "q" | "id" | "position")) {
+    if let Some(key) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), "q" | "id" | "position"))
+    {
         let key: String = key.chars().take(64).collect();
         return Err(format!("{shape}: unknown field {key:?}"));
     }
-    let q = obj.get("q").and_then(|v| v.as_str()).ok_or(format!("{shape}: q is missing or not a string"))?;
-    let id = obj.get("id").and_then(|v| v.as_str()).ok_or(format!("{shape}: id is missing or not a string"))?;
+    let q = obj
+        .get("q")
+        .and_then(|v| v.as_str())
+        .ok_or(format!("{shape}: q is missing or not a string"))?;
+    let id = obj
+        .get("id")
+        .and_then(|v| v.as_str())
+        .ok_or(format!("{shape}: id is missing or not a string"))?;
     // A whole number written with a fraction (`3.0`) is a whole number.
     let position = obj.get("position").and_then(|v| {
         v.as_u64().or_else(|| {
@@ -719,8 +734,11 @@ fn click_query(body: &[u8], limits: &postsearch_engine::Limits) -> Result<String
                 .map(|f| f as u64)
         })
     });
-    if !position.is_some_and(|p| p <= u64::from(u32::MAX)) {
-        return Err(format!("{shape}: position must be a whole number from 0 to {}", u32::MAX));
+    if position.is_none_or(|p| p > u64::from(u32::MAX)) {
+        return Err(format!(
+            "{shape}: position must be a whole number from 0 to {}",
+            u32::MAX
+        ));
     }
     if q.trim().is_empty() {
         return Err("q must not be empty".into());
@@ -735,11 +753,7 @@ fn click_query(body: &[u8], limits: &postsearch_engine::Limits) -> Result<String
 }
 
 /// `POST /api/analytics/click`: counts a click on a hit of `q`.
-fn analytics_click(
-    state: &AppState,
-    body: &[u8],
-    limits: &postsearch_engine::Limits,
-) -> Reply {
+fn analytics_click(state: &AppState, body: &[u8], limits: &postsearch_engine::Limits) -> Reply {
     let Some(recorder) = &state.analytics else {
         return error_response(
             Code::AnalyticsDisabled,
@@ -967,7 +981,10 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         let (dir, config) = (analytics_dir.clone(), analytics_config.clone());
         match spawn_engine_work(move || analytics::Recorder::open(dir, config)).await? {
             Ok(r) => {
-                tracing::info!("analytics: recording searches in {}", analytics_dir.display());
+                tracing::info!(
+                    "analytics: recording searches in {}",
+                    analytics_dir.display()
+                );
                 Some(Arc::new(r))
             }
             Err(e) => {

@@ -173,10 +173,7 @@ pub fn analytics_params(raw: &str) -> Result<AnalyticsParams> {
         }
     }
     if p.days.is_some() && p.since.is_some() {
-        return Err(Error::bad_request(
-            "since",
-            "give days or since, not both",
-        ));
+        return Err(Error::bad_request("since", "give days or since, not both"));
     }
     Ok(p)
 }

@@ -301,7 +301,10 @@ impl Recorder {
         // A held search extending this one: this one came late.
         let extended = inner
             .pending
-            .range::<str, _>((std::ops::Bound::Excluded(q.as_str()), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Excluded(q.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
             .next()
             .is_some_and(|(held, p)| held.starts_with(&q) && p.last + TYPING_WINDOW_SECS >= now);
         if extended {
@@ -311,7 +314,11 @@ impl Recorder {
             inner.release(None, cap);
         }
         // The same query searched after its window: the earlier one counts.
-        if inner.pending.get(&q).is_some_and(|p| p.last + TYPING_WINDOW_SECS < now) {
+        if inner
+            .pending
+            .get(&q)
+            .is_some_and(|p| p.last + TYPING_WINDOW_SECS < now)
+        {
             inner.take(&q, now, cap);
         }
         let p = inner.pending.entry(q).or_default();
@@ -435,12 +442,7 @@ impl Recorder {
     }
 
     /// [`Recorder::report`] at `now`.
-    pub fn report_at(
-        &self,
-        range: store::ReportRange,
-        recording: bool,
-        now: u64,
-    ) -> store::Report {
+    pub fn report_at(&self, range: store::ReportRange, recording: bool, now: u64) -> store::Report {
         let cap = self.config.max_queries_per_day;
         let (mut days, skipped) = store::read_days(&self.dir, range.from, range.to);
         for (name, why) in &skipped {
@@ -524,7 +526,10 @@ mod tests {
 
     #[test]
     fn queries_are_normalized() {
-        assert_eq!(normalize("  Kubernetes   ROLLOUT\t\n", 100), "kubernetes rollout");
+        assert_eq!(
+            normalize("  Kubernetes   ROLLOUT\t\n", 100),
+            "kubernetes rollout"
+        );
         assert_eq!(normalize("ÉCOLE\u{0}x", 100), "école x");
         assert_eq!(normalize("abcdef", 3), "abc");
         // A cut never ends on a space, nor in the middle of a character.
@@ -538,7 +543,10 @@ mod tests {
     #[test]
     fn the_analytics_folder_is_beside_the_index_unless_set() {
         let c = AnalyticsConfig::default();
-        assert_eq!(c.folder(Path::new("index")), PathBuf::from("index.analytics"));
+        assert_eq!(
+            c.folder(Path::new("index")),
+            PathBuf::from("index.analytics")
+        );
         assert_eq!(
             c.folder(Path::new("/srv/ix/")),
             PathBuf::from("/srv/ix.analytics")
@@ -575,14 +583,7 @@ mod tests {
             .iter()
             .map(|q| (q.q.as_str(), q.searches, q.zero_results))
             .collect();
-        assert_eq!(
-            top,
-            [
-                ("kubernetes", 2, 0),
-                ("helm", 1, 0),
-                ("rust", 1, 0),
-            ]
-        );
+        assert_eq!(top, [("kubernetes", 2, 0), ("helm", 1, 0), ("rust", 1, 0),]);
         // Over the cap of 3 queries: "rust async" went to other.
         assert_eq!(report.totals.searches, 5);
         assert_eq!(report.totals.other_searches, 1);
@@ -599,7 +600,10 @@ mod tests {
         assert!(held_queries(&r, day).is_empty(), "still in its window");
         assert_eq!(store::read_day(dir.path(), day).unwrap(), None);
         r.flush_at(false, T0 + 3);
-        assert_eq!(held_queries(&r, day), BTreeSet::from(["docker".to_string()]));
+        assert_eq!(
+            held_queries(&r, day),
+            BTreeSet::from(["docker".to_string()])
+        );
         r.search_at("podman", 0, true, T0 + 4);
         r.flush_at(true, T0 + 4); // shutdown: nothing is held back
         let file = store::read_day(dir.path(), day).unwrap().unwrap();
@@ -639,7 +643,10 @@ mod tests {
         std::fs::write(store::day_path(dir.path(), day), "{not json").unwrap();
         let r = Recorder::unlocked(dir.path().into(), config());
         let report = r.report_at(range(10), true, T0);
-        assert_eq!(report.skipped_files, [format!("{}.json", store::day_name(day))]);
+        assert_eq!(
+            report.skipped_files,
+            [format!("{}.json", store::day_name(day))]
+        );
         r.search_at("ok", 1, false, T0);
         r.flush_at(true, T0);
         let agg = store::read_day(dir.path(), day).unwrap().unwrap();

@@ -229,7 +229,11 @@ pub fn day_path(dir: &Path, day: Day) -> PathBuf {
 pub fn write_day(dir: &Path, day: Day, agg: &DayAgg) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let path = day_path(dir, day);
-    let tmp = dir.join(format!(".{}.json.tmp-{}", day_name(day), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.json.tmp-{}",
+        day_name(day),
+        std::process::id()
+    ));
     let json = serde_json::to_vec_pretty(&agg.to_file(day)).map_err(std::io::Error::other)?;
     let result = (|| {
         use std::io::Write;
@@ -491,9 +495,15 @@ mod tests {
         for day in [0, 59, 60, 365, 10_956, 11_016, 20_427, 2_932_896] {
             assert_eq!(parse_day(&day_name(day)), Some(day), "{day}");
         }
-        assert_eq!(parse_day("2024-02-29").map(day_name).as_deref(), Some("2024-02-29"));
+        assert_eq!(
+            parse_day("2024-02-29").map(day_name).as_deref(),
+            Some("2024-02-29")
+        );
         assert_eq!(parse_day("1969-12-31"), Some(-1));
-        assert_eq!(parse_day("0000-03-01").map(day_name).as_deref(), Some("0000-03-01"));
+        assert_eq!(
+            parse_day("0000-03-01").map(day_name).as_deref(),
+            Some("0000-03-01")
+        );
         for bad in [
             "2025-02-29",
             "2025-13-01",
@@ -569,8 +579,14 @@ mod tests {
         let (days, skipped) = read_days(dir.path(), 0, 1000);
         assert_eq!(days.keys().copied().collect::<Vec<_>>(), [100]);
         let names: Vec<&str> = skipped.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["1970-04-12.json", "1970-04-13.json", "1970-04-14.json"]);
-        assert!(skipped[2].1.contains("holds the day 1970-04-11"), "{skipped:?}");
+        assert_eq!(
+            names,
+            ["1970-04-12.json", "1970-04-13.json", "1970-04-14.json"]
+        );
+        assert!(
+            skipped[2].1.contains("holds the day 1970-04-11"),
+            "{skipped:?}"
+        );
         let r = report(
             &days,
             ReportRange {
@@ -630,10 +646,18 @@ mod tests {
         assert_eq!(r.totals.zero_results, 4);
         assert_eq!(r.totals.zero_result_rate, 0.5);
         assert_eq!(r.totals.distinct_queries, 3);
-        let top: Vec<(&str, u64)> = r.top_queries.iter().map(|q| (q.q.as_str(), q.searches)).collect();
+        let top: Vec<(&str, u64)> = r
+            .top_queries
+            .iter()
+            .map(|q| (q.q.as_str(), q.searches))
+            .collect();
         assert_eq!(top, [("rust", 4), ("cobol", 2)]);
         assert_eq!(r.top_queries[0].click_through_rate, 0.25);
-        let zero: Vec<&str> = r.top_zero_result_queries.iter().map(|q| q.q.as_str()).collect();
+        let zero: Vec<&str> = r
+            .top_zero_result_queries
+            .iter()
+            .map(|q| q.q.as_str())
+            .collect();
         assert_eq!(zero, ["cobol", "fortran"]);
         let per_day: Vec<u64> = r.days.iter().map(|d| d.searches).collect();
         assert_eq!(per_day, [4, 0, 4]);
