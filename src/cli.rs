@@ -108,9 +108,9 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct AnalyticsArgs {
     /// The first day (YYYY-MM-DD, UTC) [default: the last 7 days]
-    #[arg(long, value_name = "DATE", conflicts_with = "days")]
+    #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
-    /// The last N days, today included
+    /// The last N days, today included (with --since: the days in both)
     #[arg(long, value_name = "N")]
     pub days: Option<u32>,
     /// Queries in each list

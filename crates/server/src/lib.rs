@@ -740,7 +740,7 @@ fn click_query(body: &[u8], limits: &postsearch_engine::Limits) -> Result<String
             u32::MAX
         ));
     }
-    if q.trim().is_empty() {
+    if q.is_empty() {
         return Err("q must not be empty".into());
     }
     if q.len() > limits.max_query_bytes {
@@ -1113,6 +1113,8 @@ mod tests {
             Ok("Kube  Rollout")
         );
         assert!(ok(r#"{"q":"x","id":"a","position":3.0}"#).is_ok());
+        // Blank: counted without a query (as the schema allows it).
+        assert!(ok(r#"{"q":" ","id":"a","position":0}"#).is_ok());
         for bad in [
             "",
             "[]",
@@ -1121,7 +1123,7 @@ mod tests {
             r#"{"q":"x","id":"a","position":-1}"#,
             r#"{"q":"x","id":"a","position":1.5}"#,
             r#"{"q":"x","id":"a","position":4294967296}"#,
-            r#"{"q":" ","id":"a","position":1}"#,
+            r#"{"q":"","id":"a","position":1}"#,
             r#"{"q":"x","id":"","position":1}"#,
             r#"{"q":1,"id":"a","position":1}"#,
             r#"{"q":"x","id":"a","position":1,"ip":"1.2.3.4"}"#,

@@ -121,8 +121,9 @@ pub fn unknown(name: &str) -> Error {
     Error::bad_request(shown.clone(), format!("unknown parameter {shown:?}"))
 }
 
-/// The parameters of `GET /api/analytics`: the last `days` days, or the
-/// days `since` a date (`YYYY-MM-DD`); `limit` queries in each list.
+/// The parameters of `GET /api/analytics`: the last `days` days and/or
+/// the days `since` a date (`YYYY-MM-DD`; both: the days in both);
+/// `limit` queries in each list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnalyticsParams {
     pub days: Option<u32>,
@@ -171,9 +172,6 @@ pub fn analytics_params(raw: &str) -> Result<AnalyticsParams> {
             }
             other => return Err(unknown(other)),
         }
-    }
-    if p.days.is_some() && p.since.is_some() {
-        return Err(Error::bad_request("since", "give days or since, not both"));
     }
     Ok(p)
 }

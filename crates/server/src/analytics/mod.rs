@@ -466,20 +466,24 @@ impl Recorder {
     }
 }
 
-/// The days a report covers when it is asked for the last `n` days, or
-/// `since` a day, until `today`.
+/// The days a report covers when it is asked for the last `days` days
+/// and/or the days `since` a day (both: the days in both), until `today`
+/// (the last 7 days when neither is given; at most [`MAX_REPORT_DAYS`]).
 pub fn report_range(
     today: Day,
     days: Option<u32>,
     since: Option<Day>,
     limit: usize,
 ) -> store::ReportRange {
+    let last = |n: u32| today - Day::from(n.max(1)) + 1;
     let from = match (since, days) {
-        (Some(day), _) => day.min(today),
-        (None, Some(n)) => today - Day::from(n.max(1)) + 1,
-        (None, None) => today - 6,
+        // Both: the days that are in both.
+        (Some(day), Some(n)) => day.min(today).max(last(n)),
+        (Some(day), None) => day.min(today),
+        (None, Some(n)) => last(n),
+        (None, None) => last(7),
     }
-    .max(today - Day::from(MAX_REPORT_DAYS) + 1);
+    .max(last(MAX_REPORT_DAYS));
     store::ReportRange {
         from,
         to: today,
@@ -684,6 +688,10 @@ mod tests {
         assert_eq!((r.from, r.to), (98, 100));
         let r = report_range(100, None, Some(200), 5);
         assert_eq!((r.from, r.to), (100, 100));
+        let r = report_range(100, Some(3), Some(90), 5);
+        assert_eq!((r.from, r.to), (98, 100));
+        let r = report_range(100, Some(30), Some(90), 5);
+        assert_eq!((r.from, r.to), (90, 100));
         let r = report_range(100, Some(0), None, 5);
         assert_eq!((r.from, r.to), (100, 100));
         // At most MAX_REPORT_DAYS days, however far back `since` is.
