@@ -976,6 +976,10 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         .map_err(|e| anyhow::anyhow!("server.addr {:?}: {e} (expected HOST:PORT)", server.addr))?
         .next()
         .ok_or_else(|| anyhow::anyhow!("server.addr {:?}: the host has no address", server.addr))?;
+    // Bound first: a server that cannot listen makes no analytics folder.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let analytics_dir = analytics_config.folder(&index_dir);
     let recorder = if analytics_config.enabled {
         let (dir, config) = (analytics_dir.clone(), analytics_config.clone());
@@ -1019,9 +1023,6 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
             }
         })
     });
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     on_ready(listener.local_addr()?);
     // HTTP/1.1 only: a client speaking HTTP/2 gets an HTTP/1.1 error.
     let mut http1 = hyper::server::conn::http1::Builder::new();
