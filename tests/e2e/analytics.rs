@@ -138,6 +138,12 @@ fn analytics_survive_a_restart_and_the_cli_and_the_api_agree() {
     );
     assert_eq!(status, 200, "{body}");
     assert!(body["results"][0]["estimatedTotalHits"].as_u64().unwrap() > 0);
+    // A multi-search answered with an error counts none of its searches.
+    let (status, _) = send(
+        Req::post(&format!("{base}/meili/multi-search")),
+        r#"{"queries":[{"indexUid":"posts","q":"mustnotcount "},{"indexUid":"posts","q":"x","limit":-1}]}"#,
+    );
+    assert_eq!(status, 400);
     assert_eq!(body["results"][1]["estimatedTotalHits"], 0);
     // Not searches: completions, similar posts, facet search, HEAD, browsing.
     get(&format!("{base}/api/suggest?q=kube"));

@@ -431,14 +431,15 @@ async fn route(
             // turns on the blocking pool with the other requests' searches
             // rather than holding a thread for all of its own.
             let mut out = b"{\"results\":[".to_vec();
+            // Counted once every search has been answered (an error answers
+            // none of them).
+            let mut searched = Vec::new();
             for (i, q) in queries.into_iter().enumerate() {
                 let u = uid.clone();
-                let recorder = state.analytics.clone();
-                let one = blocking(state, move |e| {
+                let (one, this) = blocking(state, move |e| {
                     let mut one = Vec::new();
-                    let searched = search::run(e, &limits, q, Some(&u), &mut one)?;
-                    record(recorder.as_deref(), &searched);
-                    Ok(one)
+                    let this = search::run(e, &limits, q, Some(&u), &mut one)?;
+                    Ok((one, this))
                 })
                 .await
                 .map_err(|mut err| {
@@ -449,8 +450,12 @@ async fn route(
                     out.push(b',');
                 }
                 out.extend_from_slice(&one);
+                searched.push(this);
             }
             out.extend_from_slice(b"]}");
+            for s in &searched {
+                record(state.analytics.as_deref(), s);
+            }
             return Ok(Answer::Json(out));
         }
         _ => return Err(not_implemented(method, path)),
