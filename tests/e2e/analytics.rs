@@ -182,7 +182,7 @@ fn analytics_survive_a_restart_and_the_cli_and_the_api_agree() {
     // is left as it was.
     let before = listing(&index);
     let (child, base) = start(&index, &["--read-only"], &env);
-    search(&base, "DJANGO ORM", false);
+    let django = search(&base, "DJANGO ORM", false);
     let (status, live) = report(&base, Some(TOKEN), "?days=2&limit=50");
     assert_eq!(status, 200, "{live}");
     assert_eq!(live["recording"], true);
@@ -197,6 +197,17 @@ fn analytics_survive_a_restart_and_the_cli_and_the_api_agree() {
     let mut got = counts(&live["top_queries"]);
     got.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(got, expected, "{live}");
+    // A query's hits: what its latest search found.
+    let hits = |list: &Value, q: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["q"] == q)
+            .unwrap()["hits"]
+            .clone()
+    };
+    assert_eq!(hits(&live["top_queries"], "django orm"), django);
+    assert_eq!(hits(&live["top_queries"], "zzqxwvvkk"), 0);
     assert_eq!(live["totals"]["searches"], 8);
     assert_eq!(live["totals"]["zero_results"], 2);
     assert_eq!(live["totals"]["zero_result_rate"], 0.25);

@@ -133,6 +133,8 @@ pub fn normalize(q: &str, max_chars: usize) -> String {
 struct Pending {
     searches: u64,
     zero: u64,
+    /// The posts the latest one found.
+    hits: u64,
     /// When it was last searched (seconds since the epoch).
     last: u64,
 }
@@ -173,7 +175,7 @@ impl Inner {
     /// Counts a held search on its day.
     fn count(&mut self, q: &str, p: Pending, cap: usize) {
         let held = self.day(store::day_of(p.last));
-        held.agg.search(q, p.searches, p.zero, cap);
+        held.agg.search(q, p.searches, p.zero, p.hits, cap);
         held.dirty = true;
     }
 
@@ -294,7 +296,7 @@ impl Recorder {
         if !prefix {
             inner.take(&q, now, cap);
             let held = inner.day(store::day_of(now));
-            held.agg.search(&q, 1, zero, cap);
+            held.agg.search(&q, 1, zero, total, cap);
             held.dirty = true;
             return;
         }
@@ -324,6 +326,7 @@ impl Recorder {
         let p = inner.pending.entry(q).or_default();
         p.searches += 1;
         p.zero += zero;
+        p.hits = total;
         p.last = now;
     }
 
@@ -588,6 +591,8 @@ mod tests {
             .map(|q| (q.q.as_str(), q.searches, q.zero_results))
             .collect();
         assert_eq!(top, [("kubernetes", 2, 0), ("helm", 1, 0), ("rust", 1, 0),]);
+        // The posts the latest search of the query found.
+        assert_eq!(report.top_queries[0].hits, 4);
         // Over the cap of 3 queries: "rust async" went to other.
         assert_eq!(report.totals.searches, 5);
         assert_eq!(report.totals.other_searches, 1);

@@ -82,13 +82,36 @@ pub struct Tally {
     pub searches: u64,
     pub zero_results: u64,
     pub clicks: u64,
+    /// A query's: the posts its latest search found (0, and not written,
+    /// for a day's totals and `other`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hits: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Tally {
-    fn add(&mut self, other: &Tally) {
-        self.searches += other.searches;
-        self.zero_results += other.zero_results;
-        self.clicks += other.clicks;
+    /// Adds `newer`'s counts; its `hits` are the latest when it has
+    /// searches.
+    fn add(&mut self, newer: &Tally) {
+        self.searches += newer.searches;
+        self.zero_results += newer.zero_results;
+        self.clicks += newer.clicks;
+        if newer.searches > 0 {
+            self.hits = newer.hits;
+        }
+    }
+
+    /// Adds `older`'s counts, keeping this one's `hits` when it has
+    /// searches.
+    fn add_older(&mut self, older: &Tally) {
+        let (hits, had) = (self.hits, self.searches > 0);
+        self.add(older);
+        if had {
+            self.hits = hits;
+        }
     }
 }
 
@@ -101,14 +124,15 @@ pub struct DayAgg {
 }
 
 impl DayAgg {
-    /// Counts `searches` searches of `q` (`zero` of them found nothing).
-    /// A query that is new once the day holds `cap` queries goes to
-    /// `other`.
-    pub fn search(&mut self, q: &str, searches: u64, zero: u64, cap: usize) {
+    /// Counts `searches` searches of `q` (`zero` of them found nothing;
+    /// the latest found `hits` posts). A query that is new once the day
+    /// holds `cap` queries goes to `other`.
+    pub fn search(&mut self, q: &str, searches: u64, zero: u64, hits: u64, cap: usize) {
         let t = Tally {
             searches,
             zero_results: zero,
             clicks: 0,
+            hits,
         };
         self.add(q, &t, cap);
     }
@@ -129,6 +153,7 @@ impl DayAgg {
             self.queries.insert(q.to_string(), *t);
         } else {
             self.other.add(t);
+            self.other.hits = 0;
         }
     }
 
@@ -139,9 +164,13 @@ impl DayAgg {
         let mut theirs: Vec<(&String, &Tally)> = other.queries.iter().collect();
         theirs.sort_by(|a, b| b.1.searches.cmp(&a.1.searches).then(a.0.cmp(b.0)));
         for (q, t) in theirs {
-            self.add(q, t, cap);
+            match self.queries.get_mut(q.as_str()) {
+                Some(mine) => mine.add_older(t),
+                None => self.add(q, t, cap),
+            }
         }
         self.other.add(&other.other);
+        self.other.hits = 0;
     }
 
     /// The day's totals (its queries and `other`).
@@ -150,6 +179,7 @@ impl DayAgg {
         for t in self.queries.values() {
             sum.add(t);
         }
+        sum.hits = 0;
         sum
     }
 
@@ -398,6 +428,8 @@ pub struct QueryReport {
     pub q: String,
     pub searches: u64,
     pub zero_results: u64,
+    /// The posts its latest search in the range found.
+    pub hits: u64,
     pub clicks: u64,
     pub click_through_rate: f64,
 }
@@ -444,6 +476,7 @@ pub fn report(
         q: q.to_string(),
         searches: t.searches,
         zero_results: t.zero_results,
+        hits: t.hits,
         clicks: t.clicks,
         click_through_rate: rate(t.clicks, t.searches),
     };
@@ -520,10 +553,10 @@ mod tests {
     #[test]
     fn the_cap_counts_new_queries_in_other_and_totals_stay_right() {
         let mut agg = DayAgg::default();
-        agg.search("a", 1, 0, 2);
-        agg.search("b", 1, 1, 2);
-        agg.search("c", 3, 3, 2); // over the cap
-        agg.search("a", 1, 0, 2); // known: still counted on its own
+        agg.search("a", 1, 0, 7, 2);
+        agg.search("b", 1, 1, 0, 2);
+        agg.search("c", 3, 3, 0, 2); // over the cap
+        agg.search("a", 1, 0, 7, 2); // known: still counted on its own
         agg.click("a");
         agg.click("c"); // not held: other
         assert_eq!(agg.queries.len(), 2);
@@ -534,7 +567,8 @@ mod tests {
             Tally {
                 searches: 3,
                 zero_results: 3,
-                clicks: 1
+                clicks: 1,
+                hits: 0
             }
         );
         assert_eq!(
@@ -542,17 +576,21 @@ mod tests {
             Tally {
                 searches: 6,
                 zero_results: 4,
-                clicks: 2
+                clicks: 2,
+                hits: 0
             }
         );
         // Merging within the cap: the file's known queries add up, its new
         // ones go to other.
         let mut older = DayAgg::default();
-        older.search("b", 2, 0, 10);
-        older.search("z", 5, 0, 10);
+        older.search("b", 2, 0, 7, 10);
+        older.search("z", 5, 0, 7, 10);
         let before = agg.totals().searches;
         agg.merge(&older, 2);
         assert_eq!(agg.queries["b"].searches, 3);
+        // The file is older: the hits of the latest search are kept.
+        assert_eq!(agg.queries["b"].hits, 0);
+        assert_eq!(agg.queries["a"].hits, 7);
         assert_eq!(agg.other.searches, 8);
         assert_eq!(agg.totals().searches, before + 7);
     }
@@ -561,8 +599,8 @@ mod tests {
     fn a_day_file_round_trips_and_corrupt_files_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let mut agg = DayAgg::default();
-        agg.search("kubernetes", 2, 0, 10);
-        agg.search("naïve \"quotes\"", 1, 1, 10);
+        agg.search("kubernetes", 2, 0, 7, 10);
+        agg.search("naïve \"quotes\"", 1, 1, 0, 10);
         write_day(dir.path(), 100, &agg).unwrap();
         assert_eq!(read_day(dir.path(), 100).unwrap(), Some(agg.clone()));
         // No temporary file is left behind.
@@ -622,13 +660,13 @@ mod tests {
     fn the_report_ranks_queries_and_rates_days() {
         let mut days = BTreeMap::new();
         let mut d1 = DayAgg::default();
-        d1.search("rust", 3, 0, 10);
-        d1.search("cobol", 1, 1, 10);
+        d1.search("rust", 3, 0, 7, 10);
+        d1.search("cobol", 1, 1, 0, 10);
         d1.click("rust");
         let mut d2 = DayAgg::default();
-        d2.search("rust", 1, 0, 10);
-        d2.search("fortran", 2, 2, 10);
-        d2.search("cobol", 1, 1, 10);
+        d2.search("rust", 1, 0, 9, 10);
+        d2.search("fortran", 2, 2, 0, 10);
+        d2.search("cobol", 1, 1, 0, 10);
         days.insert(5, d1);
         days.insert(7, d2);
         let r = report(
@@ -653,6 +691,8 @@ mod tests {
             .collect();
         assert_eq!(top, [("rust", 4), ("cobol", 2)]);
         assert_eq!(r.top_queries[0].click_through_rate, 0.25);
+        // The hits of the latest day's search.
+        assert_eq!(r.top_queries[0].hits, 9);
         let zero: Vec<&str> = r
             .top_zero_result_queries
             .iter()
