@@ -156,6 +156,11 @@ fn analytics_survive_a_restart_and_the_cli_and_the_api_agree() {
         .call()
         .unwrap();
     get(&format!("{base}/api/search?q="));
+    // A page after the first: the same search, read further.
+    get(&format!("{base}/api/search?q=django+orm&offset=10"));
+    get(&format!(
+        "{base}/meili/indexes/posts/search?q=django+orm+&page=2"
+    ));
 
     // The report needs the token.
     assert_eq!(report(&base, None, "").0, 401);

@@ -415,8 +415,12 @@ async fn dispatch(state: Arc<AppState>, req: Parts) -> Reply {
         }
         (Route::Search, true) => match params::search_request(&query, state.engine.limits()) {
             Ok(req) => {
-                // A HEAD is no reader's search: not counted.
-                let recorder = state.analytics.clone().filter(|_| method == Method::GET);
+                // A HEAD is no reader's search, and a page after the first is
+                // the same search again: not counted.
+                let recorder = state
+                    .analytics
+                    .clone()
+                    .filter(|_| method == Method::GET && req.offset == 0);
                 blocking(&state, move |e| {
                     let resp = e.search(&req)?;
                     if let Some(r) = recorder {

@@ -247,9 +247,10 @@ fn index_not_found(uid: &str) -> MeiliError {
 }
 
 /// Counts a search in the analytics (InstantSearch searches as you type:
-/// a query not ending in a space is a prefix search).
+/// a query not ending in a space is a prefix search; a page after the
+/// first is the same search again, not counted).
 fn record(recorder: Option<&crate::analytics::Recorder>, searched: &search::Searched) {
-    if let Some(r) = recorder {
+    if let Some(r) = recorder.filter(|_| searched.first_page) {
         r.search(&searched.q, searched.total, searched.prefix);
     }
 }

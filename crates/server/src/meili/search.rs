@@ -670,12 +670,14 @@ pub(super) fn request(p: &Params, facets: &[String]) -> SearchRequest {
 }
 
 /// What a search was, for the analytics: its query, how many posts it
-/// found, and whether it was a search-as-you-type search.
+/// found, whether it was a search-as-you-type search, and whether it asked
+/// for the first page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Searched {
     pub q: String,
     pub total: u64,
     pub prefix: bool,
+    pub first_page: bool,
 }
 
 /// Runs one search and writes its answer as JSON; `index_uid` is added to
@@ -785,6 +787,7 @@ pub fn run(
     Ok(Searched {
         total: resp.total,
         prefix: req.prefix,
+        first_page: req.offset == 0,
         q: p.q,
     })
 }
