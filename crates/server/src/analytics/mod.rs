@@ -2,7 +2,7 @@
 //! search for, how often it finds nothing, and (when turned on) which
 //! searches lead to a click.
 //!
-//! Each search records its normalized query, whether it found anything and
+//! Each search records its normalized query, how many posts it found and
 //! its day (UTC): no address, no header, no identifier, no time finer than
 //! the day. Searches are counted in memory (a map per day behind one
 //! mutex, held for a few map operations) and written to the analytics
@@ -493,9 +493,6 @@ pub fn report_range(
         limit,
     }
 }
-
-/// The recorders of a serving process: none when analytics are off.
-pub type Analytics = Option<std::sync::Arc<Recorder>>;
 
 /// Days covered by a report at most (about ten years).
 pub const MAX_REPORT_DAYS: u32 = 3660;
