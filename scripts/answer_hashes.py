@@ -177,6 +177,9 @@ def start_server(binary, index, workdir):
     port = free_port()
     # No postsearch.toml from the working directory, no POSTSEARCH_* settings.
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTSEARCH_")}
+    # No analytics folder beside the index (they change no answer; a binary
+    # older than analytics warns about the variable and serves).
+    env["POSTSEARCH_ANALYTICS_ENABLED"] = "false"
     log = open(os.path.join(workdir, "server.log"), "wb")
     proc = subprocess.Popen([binary, "serve", "--index", index, "--addr", f"127.0.0.1:{port}"],
                             cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)

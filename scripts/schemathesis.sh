@@ -35,7 +35,9 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 base=http://127.0.0.1:$port
 
 # Serve from the temporary directory, so no ./postsearch.toml is read.
-(cd "$tmp" && POSTSEARCH_SERVER_WRITE_TOKEN=$token exec "$bin" serve --index "$tmp/index" --addr "127.0.0.1:$port") >"$tmp/server.log" 2>&1 &
+# Clicks on (they are off by default), so that POST /api/analytics/click is
+# exercised, not only refused; GET /api/analytics takes the write token.
+(cd "$tmp" && POSTSEARCH_SERVER_WRITE_TOKEN=$token POSTSEARCH_ANALYTICS_CLICKS=true exec "$bin" serve --index "$tmp/index" --addr "127.0.0.1:$port") >"$tmp/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do
   curl -sf "$base/healthz" >/dev/null && break

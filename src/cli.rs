@@ -107,6 +107,10 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff): `postsearch man > postsearch.1`.
     Man,
+    /// What readers searched for: top queries, queries that found nothing,
+    /// the zero-result rate per day, clicks (read from the analytics folder;
+    /// docs/analytics.md).
+    Analytics(AnalyticsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +124,22 @@ pub struct ExportArgs {
 pub struct CompletionsArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyticsArgs {
+    /// The first day (YYYY-MM-DD, UTC) [default: the last 7 days]
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// The last N days, today included (with --since: the days in both)
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    /// Queries in each list
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    /// Print the report as JSON (the GET /api/analytics object)
+    #[arg(long)]
+    pub json: bool,
 }
 
 const EVAL_ABOUT: &str = "\
@@ -279,6 +299,9 @@ pub struct ServeArgs {
     /// on a read-only volume; commits by another process are picked up)
     #[arg(long)]
     pub read_only: bool,
+    /// Record no search analytics (analytics.enabled = false)
+    #[arg(long)]
+    pub no_analytics: bool,
 }
 
 #[derive(Debug, Args)]
@@ -558,6 +581,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
             Ok(0)
         }
+        Command::Analytics(args) => analytics(&cli.global, args),
     }
 }
 
@@ -1062,6 +1086,11 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
                 args.read_only.then(|| "true".to_string()),
                 "--read-only",
             ),
+            (
+                "analytics.enabled",
+                args.no_analytics.then(|| "false".to_string()),
+                "--no-analytics",
+            ),
         ],
     )?;
     // Searches run on the blocking pool, one per core: more at once only
@@ -1079,6 +1108,97 @@ fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<i32> {
     runtime.block_on(postsearch_server::serve(options, |addr| {
         eprintln!("postsearch: serving on http://{addr}/");
     }))?;
+    Ok(0)
+}
+
+/// `postsearch analytics`: the report, read from the analytics folder
+/// (no server needed; a running one writes every few seconds).
+fn analytics(global: &GlobalArgs, args: AnalyticsArgs) -> Result<i32> {
+    use postsearch_server::analytics::{self as an, store};
+    let cfg = load_config(global, &[])?.config;
+    let dir = cfg.analytics.folder(&cfg.index.dir);
+    let since = match &args.since {
+        Some(s) => Some(
+            store::parse_day(s.trim())
+                .ok_or_else(|| anyhow::anyhow!("--since must be a date YYYY-MM-DD, got {s:?}"))?,
+        ),
+        None => None,
+    };
+    if let Some(n) = args.days {
+        anyhow::ensure!(
+            (1..=an::MAX_REPORT_DAYS).contains(&n),
+            "--days must be 1 to {}, got {n}",
+            an::MAX_REPORT_DAYS
+        );
+    }
+    let range = an::report_range(store::today(), args.days, since, args.limit);
+    let (days, skipped) = store::read_days(&dir, range.from, range.to);
+    for (_, why) in &skipped {
+        eprintln!("postsearch: warning: skipped {why}");
+    }
+    let report = store::report(
+        &days,
+        range,
+        cfg.analytics.enabled,
+        cfg.analytics.clicks,
+        &skipped,
+    );
+    if args.json {
+        out(&serde_json::to_string(&report)?)?;
+        return Ok(0);
+    }
+    let t = &report.totals;
+    out(&format!(
+        "{} to {} ({}): {} searches, {} with no result ({:.1}%), {} clicks ({:.1}%), {} distinct queries",
+        report.from,
+        report.to,
+        dir.display(),
+        t.searches,
+        t.zero_results,
+        t.zero_result_rate * 100.0,
+        t.clicks,
+        t.click_through_rate * 100.0,
+        t.distinct_queries
+    ))?;
+    if t.other_searches > 0 {
+        out(&format!(
+            "({} searches of queries over a day's cap of {} are counted without their text)",
+            t.other_searches, cfg.analytics.max_queries_per_day
+        ))?;
+    }
+    out("\nday          searches  no result   rate  clicks")?;
+    for d in &report.days {
+        out(&format!(
+            "{}  {:>8}  {:>9}  {:>4.1}%  {:>6}",
+            d.day,
+            d.searches,
+            d.zero_results,
+            d.zero_result_rate * 100.0,
+            d.clicks
+        ))?;
+    }
+    let list = |title: &str, queries: &[store::QueryReport]| -> Result<()> {
+        out(&format!("\n{title}"))?;
+        if queries.is_empty() {
+            out("  (none)")?;
+        }
+        for q in queries {
+            out(&format!(
+                "  {:>7} searches  {:>6} no result  {:>5} clicks ({:>5.1}%)  {}",
+                q.searches,
+                q.zero_results,
+                q.clicks,
+                q.click_through_rate * 100.0,
+                q.q
+            ))?;
+        }
+        Ok(())
+    };
+    list("top queries", &report.top_queries)?;
+    list(
+        "top queries with no result",
+        &report.top_zero_result_queries,
+    )?;
     Ok(0)
 }
 

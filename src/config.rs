@@ -9,7 +9,9 @@
 //! `POSTSEARCH_INDEX_DIR`. Lists in the environment are comma-separated.
 
 use postsearch_engine::{EngineOptions, Limits, RankingConfig, Synonyms};
-use postsearch_server::{RequestLimits, ServeOptions, ServerConfig, SynonymSource};
+use postsearch_server::{
+    AnalyticsConfig, RequestLimits, ServeOptions, ServerConfig, SynonymSource,
+};
 use postsearch_store::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -28,6 +30,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub ranking: RankingConfig,
     pub search: SearchConfig,
+    pub analytics: AnalyticsConfig,
 }
 
 /// `[search]`: what searches apply besides the ranking.
@@ -198,6 +201,7 @@ impl Config {
                 builtin: self.search.builtin_synonyms,
                 file: self.search.synonyms_file().map(Path::to_path_buf),
             },
+            analytics: self.analytics.clone(),
         })
     }
 }
@@ -446,13 +450,18 @@ impl Loader {
     }
 }
 
+/// Settings whose values are never shown (`postsearch config` masks them).
+fn is_secret(path: &str) -> bool {
+    matches!(path, "server.write_token" | "analytics.token")
+}
+
 impl Effective {
     /// One line per key: `section.key = value  # origin`. The write token is
     /// masked.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (path, value) in &self.values {
-            let shown = if path == "server.write_token" && value != "\"\"" {
+            let shown = if is_secret(path) && value != "\"\"" {
                 "\"********\"".to_string()
             } else {
                 value.clone()
@@ -469,7 +478,7 @@ impl Effective {
         let mut map = serde_json::Map::new();
         for (path, value) in &self.values {
             let origin = self.origins.get(path).cloned().unwrap_or(Origin::Default);
-            let value = if path == "server.write_token" && value != "\"\"" {
+            let value = if is_secret(path) && value != "\"\"" {
                 serde_json::json!("********")
             } else {
                 toml::from_str::<Table>(&format!("v = {value}"))
@@ -625,5 +634,51 @@ mod tests {
             .unwrap();
         assert!(!eff.render().contains("s3cret"));
         assert_eq!(eff.config.server.write_token, "s3cret");
+        let eff = Loader::new()
+            .env(vec![(
+                "POSTSEARCH_ANALYTICS_TOKEN".into(),
+                "an4lytics".into(),
+            )])
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(!eff.render().contains("an4lytics"));
+        assert!(!eff.to_json().to_string().contains("an4lytics"));
+        assert_eq!(eff.config.analytics.token, "an4lytics");
+    }
+
+    #[test]
+    fn analytics_settings_come_from_the_file_the_environment_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(
+            &file,
+            "[analytics]\nmax_queries_per_day = 50\nclicks = true\ndir = \"/var/lib/a\"\n",
+        )
+        .unwrap();
+        let eff = Loader::new()
+            .file(&file, true)
+            .unwrap()
+            .env(vec![(
+                "POSTSEARCH_ANALYTICS_RETENTION_DAYS".into(),
+                "30".into(),
+            )])
+            .unwrap()
+            .flag("analytics.enabled", Some("false".into()), "--no-analytics")
+            .unwrap()
+            .build()
+            .unwrap();
+        let a = &eff.config.analytics;
+        assert_eq!(
+            (a.max_queries_per_day, a.clicks, a.retention_days, a.enabled),
+            (50, true, 30, false)
+        );
+        assert_eq!(a.dir, PathBuf::from("/var/lib/a"));
+        assert!(eff.unknown_env.is_empty());
+        assert_eq!(
+            eff.origins["analytics.enabled"],
+            Origin::Flag("--no-analytics".into())
+        );
+        assert_eq!(eff.config.serve_options().unwrap().analytics, *a);
     }
 }

@@ -104,7 +104,7 @@ function startEmbedServer(port) {
       if (${extra.prevent ? 'true' : 'false'}) e.preventDefault();
     });
   </script>
-  <script src="${BASE}/widget.js" data-target="#search"></script>
+  <script src="${BASE}/widget.js" data-target="#search"${extra.clicks ? ' data-clicks="true"' : ''}></script>
 </body></html>`;
   // /custom?attrs={"data-theme":"dark",...}&css=...: the widget with those
   // script attributes, under that style sheet.
@@ -127,9 +127,9 @@ function startEmbedServer(port) {
     if (url.pathname === '/custom') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(custom(JSON.parse(url.searchParams.get('attrs') || '{}'), url.searchParams.get('css') || ''));
-    } else if (url.pathname === '/' || url.pathname === '/navigate') {
+    } else if (url.pathname === '/' || url.pathname === '/navigate' || url.pathname === '/clicks') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(page({ prevent: url.pathname === '/' }));
+      res.end(page({ prevent: url.pathname !== '/navigate', clicks: url.pathname === '/clicks' }));
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found');
@@ -710,6 +710,51 @@ test('j. demo page: a failed search says why, shows no results and no live pager
     await page.waitForFunction(() => !document.body.hasAttribute('data-error') && !document.body.hasAttribute('data-loading'));
     eq(await resultIds(page), (await api(searchQs({ q: ctx.word, offset: 10 }))).hits.map((h) => h.id), 'page 2 after "Try again"');
     assert(await page.isVisible('#pager') && !(await page.isVisible('#error')), 'pager back, error gone');
+  } finally { await page.closeAll(); }
+});
+
+test('k. clicks: the widget reports the hit opened only with data-clicks="true", and the server counts it', async () => {
+  const page = await newPage();
+  try {
+    const sent = [];
+    page.on('request', (r) => {
+      if (r.url().startsWith(BASE + '/api/analytics/click')) sent.push({ method: r.method(), body: r.postData() });
+    });
+    const openFirst = async () => {
+      const input = await typeInWidget(page, ctx.prefix);
+      await waitOpen(page);
+      await input.press('ArrowDown');
+      const id = await page.locator('#search [role="option"]').first().getAttribute('data-id');
+      await input.press('Enter');
+      await page.waitForFunction(() => window.__opened.length === 1);
+      return id;
+    };
+    // Off by default: nothing is sent.
+    await page.goto(ctx.embedOrigin + '/');
+    await openFirst();
+    await page.waitForTimeout(300);
+    eq(sent.length, 0, 'click reports without data-clicks');
+    // On: one report with the query shown, the post and its place.
+    await page.goto(ctx.embedOrigin + '/clicks');
+    const id = await openFirst();
+    const deadline = Date.now() + TIMEOUT;
+    while (sent.length === 0 && Date.now() < deadline) await page.waitForTimeout(50);
+    eq(sent.length, 1, 'one click report');
+    eq(sent[0].method, 'POST', 'reported with POST');
+    eq(JSON.parse(sent[0].body), { q: ctx.prefix, id, position: 0 }, 'the report names the query, the post and its place');
+    const token = process.env.ANALYTICS_TOKEN;
+    if (token) {
+      // The server counted it (analytics.clicks = true in this run).
+      let clicks = 0;
+      while (clicks === 0 && Date.now() < deadline) {
+        const res = await fetch(BASE + '/api/analytics?days=1', { headers: { authorization: 'Bearer ' + token } });
+        eq(res.status, 200, 'GET /api/analytics');
+        clicks = (await res.json()).totals.clicks;
+        if (!clicks) await new Promise((r) => setTimeout(r, 100));
+      }
+      eq(clicks, 1, 'clicks counted by the server');
+    }
+    page.assertNoErrors();
   } finally { await page.closeAll(); }
 });
 

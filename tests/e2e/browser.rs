@@ -17,12 +17,24 @@ fn browser_widget_and_demo_page() {
     let (node, chromium) = crate::common::browser_prerequisites("the browser tests");
     let embed_port = crate::common::free_port();
     let origin = format!("http://127.0.0.1:{embed_port}");
-    let server = crate::common::Server::start(&[("POSTSEARCH_SERVER_CORS_ORIGINS", &origin)]);
+    // Analytics with clicks on, in a folder of their own: test g checks the
+    // widget's click reports are counted.
+    let analytics = tempfile::tempdir().unwrap();
+    let analytics_dir = analytics.path().display().to_string();
+    let token = "browser-analytics";
+    let server = crate::common::Server::start(&[
+        ("POSTSEARCH_SERVER_CORS_ORIGINS", &origin),
+        ("POSTSEARCH_ANALYTICS_ENABLED", "true"),
+        ("POSTSEARCH_ANALYTICS_CLICKS", "true"),
+        ("POSTSEARCH_ANALYTICS_DIR", &analytics_dir),
+        ("POSTSEARCH_ANALYTICS_TOKEN", token),
+    ]);
     let started = Instant::now();
     let status = Command::new(&node)
         .arg(crate::common::root().join("tests/browser/run.mjs"))
         .arg(&server.base)
         .env("EMBED_PORT", embed_port.to_string())
+        .env("ANALYTICS_TOKEN", token)
         .env("CHROMIUM", &chromium)
         .current_dir(crate::common::root())
         .stdin(Stdio::null())

@@ -526,6 +526,7 @@ fn serve_listens_on_a_host_name() {
         .current_dir(root())
         .args(["serve", "--addr", &format!("localhost:{port}"), "--index"])
         .arg(index.path())
+        .env("POSTSEARCH_ANALYTICS_ENABLED", "false")
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();

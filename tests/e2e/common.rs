@@ -123,7 +123,9 @@ pub fn spawn_server(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
 
 /// `postsearch serve` on the index in `dir` with `args`, on a free port
 /// of 127.0.0.1 (returned), from the repository root (its `data/`), logging
-/// warnings only; stdout discarded, stderr for the caller to set.
+/// warnings only; stdout discarded, stderr for the caller to set. Search
+/// analytics are off (they would leave a folder beside each temporary
+/// index); tests/e2e/analytics.rs turns them on.
 pub fn serve_command(dir: &Path, args: &[&str]) -> (Command, u16) {
     let port = free_port();
     let mut cmd = Command::new(bin());
@@ -132,6 +134,7 @@ pub fn serve_command(dir: &Path, args: &[&str]) -> (Command, u16) {
         .arg(dir)
         .args(args)
         .env("RUST_LOG", "warn")
+        .env("POSTSEARCH_ANALYTICS_ENABLED", "false")
         .env_remove("POSTSEARCH_INDEX")
         .stdout(Stdio::null());
     (cmd, port)

@@ -6,6 +6,7 @@
 mod common;
 
 mod abuse;
+mod analytics;
 mod bench;
 mod browser;
 mod cli;

@@ -38,6 +38,9 @@ pub enum Code {
     BodyTimeout,
     /// A preflight from an origin not in `server.cors_origins`.
     CorsForbidden,
+    /// Analytics are not served: no token for the report, or clicks (or
+    /// recording) turned off.
+    AnalyticsDisabled,
 }
 
 impl Code {
@@ -58,6 +61,7 @@ impl Code {
             Code::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Code::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             Code::CorsForbidden => (StatusCode::FORBIDDEN, "cors_forbidden"),
+            Code::AnalyticsDisabled => (StatusCode::FORBIDDEN, "analytics_disabled"),
         }
     }
 

@@ -6,6 +6,7 @@
 //! work runs on the blocking pool; a panic there is answered 500 and the
 //! server keeps serving.
 
+pub mod analytics;
 pub mod cors;
 pub mod errors;
 pub mod http;
@@ -16,6 +17,7 @@ pub mod reload;
 pub mod routes;
 pub mod settings;
 
+pub use analytics::AnalyticsConfig;
 pub use reload::SynonymSource;
 pub use settings::{RequestLimits, ServeOptions, ServerConfig};
 
@@ -54,6 +56,11 @@ pub struct AppState {
     write_lock: Mutex<()>,
     /// Requests served at once.
     permits: Semaphore,
+    /// Counts searches and clicks (`None`: recording is off).
+    pub analytics: Option<Arc<analytics::Recorder>>,
+    /// `[analytics]`, and the folder the report is read from.
+    pub analytics_config: analytics::AnalyticsConfig,
+    pub analytics_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -71,7 +78,27 @@ impl AppState {
             requests,
             metrics: Metrics::new(),
             write_lock: Mutex::new(()),
+            analytics: None,
+            analytics_config: analytics::AnalyticsConfig {
+                enabled: false,
+                ..analytics::AnalyticsConfig::default()
+            },
+            analytics_dir: std::path::PathBuf::new(),
         }
+    }
+
+    /// The state with search analytics as `config` says, in `dir`
+    /// (recording off when `recorder` is `None`).
+    pub fn with_analytics(
+        mut self,
+        config: analytics::AnalyticsConfig,
+        dir: std::path::PathBuf,
+        recorder: Option<Arc<analytics::Recorder>>,
+    ) -> AppState {
+        self.analytics_config = config;
+        self.analytics_dir = dir;
+        self.analytics = recorder;
+        self
     }
 }
 
@@ -111,21 +138,32 @@ pub async fn answer(
 async fn handle(state: Arc<AppState>, req: Call) -> Reply {
     let started = Instant::now();
     let (method, path) = (req.method.clone(), req.path.clone());
-    let (label, meili, write_op) = {
+    let (label, meili, write_op, report) = {
         let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
         let route = Route::of(&segs);
+        let report = route == Route::Analytics && matches!(req.method, Method::GET | Method::HEAD);
         let write = match (route, &method) {
             (Route::Posts, &Method::POST) => Some(WriteOp::Upsert),
             (Route::Post(id), &Method::DELETE) => Some(WriteOp::Delete(id.to_string())),
             _ => None,
         };
-        (route.label(), matches!(route, Route::Meili(_)), write)
+        (
+            route.label(),
+            matches!(route, Route::Meili(_)),
+            write,
+            report,
+        )
     };
     let origin = req.headers.get("origin").cloned();
     let encoding = accepted(&req.headers);
     let deadline = started + Duration::from_millis(state.requests.request_timeout_ms.max(1));
+    let refused = report
+        .then(|| analytics_refusal(&state, &req.headers))
+        .flatten();
     let mut response = if method == Method::OPTIONS {
         cors::preflight(&state, origin.as_ref(), &req.headers)
+    } else if let Some(refused) = refused {
+        refused
     } else if let Some(op) = write_op {
         write(&state, &req.headers, op, req.body, deadline)
             .await
@@ -189,7 +227,11 @@ async fn read(
     let body = match req.method {
         Method::GET | Method::HEAD => Bytes::new(),
         _ => {
-            let limit = state.requests.max_search_body_bytes;
+            let limit = if label == Route::AnalyticsClick.label() {
+                MAX_CLICK_BODY_BYTES
+            } else {
+                state.requests.max_search_body_bytes
+            };
             read_body(req.body, &req.headers, limit, deadline).await?
         }
     };
@@ -374,9 +416,31 @@ async fn dispatch(state: Arc<AppState>, req: Parts) -> Reply {
             Ok(resp)
         }
         (Route::Search, true) => match params::search_request(&query, state.engine.limits()) {
-            Ok(req) => blocking(&state, move |e| e.search(&req)).await,
+            Ok(req) => {
+                // A HEAD is no reader's search, and a page after the first is
+                // the same search again: not counted.
+                let recorder = state
+                    .analytics
+                    .clone()
+                    .filter(|_| method == Method::GET && req.offset == 0);
+                blocking(&state, move |e| {
+                    let resp = e.search(&req)?;
+                    if let Some(r) = recorder {
+                        r.search(&req.q, resp.total, req.prefix);
+                    }
+                    Ok(resp)
+                })
+                .await
+            }
             Err(e) => Err(e),
         },
+        (Route::Analytics, true) => match params::analytics_params(&query) {
+            Ok(p) => Ok(analytics_report(&state, p).await),
+            Err(e) => Err(e),
+        },
+        (Route::AnalyticsClick, false) if method == Method::POST => {
+            Ok(analytics_click(&state, &body, state.engine.limits()))
+        }
         (Route::Suggest, true) => {
             match params::limit_only(&query, 5, &["q"], state.engine.limits()) {
                 Ok((limit, rest)) => {
@@ -581,6 +645,142 @@ where
     }
 }
 
+/// Largest body of `POST /api/analytics/click`, in bytes.
+pub const MAX_CLICK_BODY_BYTES: u64 = 4096;
+
+/// Why `GET /api/analytics` is refused, if it is: no token configured
+/// (`analytics.token`, else `server.write_token`), or the request does not
+/// carry it.
+fn analytics_refusal(state: &AppState, headers: &HeaderMap) -> Option<Reply> {
+    let token = match state.analytics_config.token.as_str() {
+        "" => state.server.write_token.as_str(),
+        t => t,
+    };
+    if token.is_empty() {
+        return Some(error_response(
+            Code::AnalyticsDisabled,
+            "the analytics report is disabled: no token is configured (analytics.token or server.write_token)",
+        ));
+    }
+    if !authorized(headers, token) {
+        let mut resp = error_response(
+            Code::Unauthorized,
+            "the analytics report needs the header `Authorization: Bearer <token>`",
+        );
+        resp.headers_mut()
+            .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        return Some(resp);
+    }
+    None
+}
+
+/// `GET /api/analytics` (authorized): the report, read from the folder on
+/// the blocking pool, with the counts not written yet.
+async fn analytics_report(state: &Arc<AppState>, p: params::AnalyticsParams) -> Reply {
+    let range = analytics::report_range(analytics::store::today(), p.days, p.since, p.limit);
+    let recorder = state.analytics.clone();
+    let (dir, clicks) = (state.analytics_dir.clone(), state.analytics_config.clicks);
+    let report = spawn_engine_work(move || match recorder {
+        Some(r) => r.report(range, true),
+        None => {
+            let (days, skipped) = analytics::store::read_days(&dir, range.from, range.to);
+            for (name, why) in &skipped {
+                tracing::warn!("analytics: skipping {name}: {why}");
+            }
+            analytics::store::report(&days, range, false, clicks, &skipped)
+        }
+    })
+    .await;
+    match report {
+        Ok(report) => json_response(StatusCode::OK, &report),
+        Err(join) => {
+            tracing::error!("analytics report failed: {join}");
+            error_response(
+                Code::Internal,
+                "the request failed; the server is still running",
+            )
+        }
+    }
+}
+
+/// Longest post id a click may name, in bytes.
+const MAX_CLICK_ID_BYTES: usize = 512;
+
+/// The query of a `POST /api/analytics/click` body
+/// (`{"q": string, "id": string, "position": integer}`, nothing else),
+/// or what is wrong with it.
+fn click_query(body: &[u8], limits: &postsearch_engine::Limits) -> Result<String, String> {
+    let shape =
+        "the body must be a JSON object {\"q\": string, \"id\": string, \"position\": integer}";
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("{shape}: {e}"))?;
+    let Some(obj) = value.as_object() else {
+        return Err(shape.into());
+    };
+    if let Some(key) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), "q" | "id" | "position"))
+    {
+        let key: String = key.chars().take(64).collect();
+        return Err(format!("{shape}: unknown field {key:?}"));
+    }
+    let q = obj
+        .get("q")
+        .and_then(|v| v.as_str())
+        .ok_or(format!("{shape}: q is missing or not a string"))?;
+    let id = obj
+        .get("id")
+        .and_then(|v| v.as_str())
+        .ok_or(format!("{shape}: id is missing or not a string"))?;
+    // A whole number written with a fraction (`3.0`) is a whole number.
+    let position = obj.get("position").and_then(|v| {
+        v.as_u64().or_else(|| {
+            v.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+                .map(|f| f as u64)
+        })
+    });
+    if position.is_none_or(|p| p > u64::from(u32::MAX)) {
+        return Err(format!(
+            "{shape}: position must be a whole number from 0 to {}",
+            u32::MAX
+        ));
+    }
+    if q.is_empty() {
+        return Err("q must not be empty".into());
+    }
+    if q.len() > limits.max_query_bytes {
+        return Err(format!("q is longer than {} bytes", limits.max_query_bytes));
+    }
+    if id.is_empty() || id.len() > MAX_CLICK_ID_BYTES {
+        return Err(format!("id must be 1 to {MAX_CLICK_ID_BYTES} bytes"));
+    }
+    Ok(q.to_string())
+}
+
+/// `POST /api/analytics/click`: counts a click on a hit of `q`.
+fn analytics_click(state: &AppState, body: &[u8], limits: &postsearch_engine::Limits) -> Reply {
+    let Some(recorder) = &state.analytics else {
+        return error_response(
+            Code::AnalyticsDisabled,
+            "search analytics are off on this server (analytics.enabled)",
+        );
+    };
+    if !state.analytics_config.clicks {
+        return error_response(
+            Code::AnalyticsDisabled,
+            "clicks are not recorded on this server (analytics.clicks)",
+        );
+    }
+    match click_query(body, limits) {
+        Ok(q) => {
+            recorder.click(&q);
+            json_response(StatusCode::OK, &serde_json::json!({"recorded": true}))
+        }
+        Err(message) => api_error(&Error::bad_request("body", message)),
+    }
+}
+
 /// A write: `POST /api/posts` or `DELETE /api/posts/ID`.
 enum WriteOp {
     Upsert,
@@ -739,6 +939,7 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         requests,
         engine,
         synonyms,
+        analytics: analytics_config,
     } = options;
     let dir = index_dir.clone();
     if !PostIndex::exists(&dir) && server.read_only {
@@ -782,11 +983,54 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         .map_err(|e| anyhow::anyhow!("server.addr {:?}: {e} (expected HOST:PORT)", server.addr))?
         .next()
         .ok_or_else(|| anyhow::anyhow!("server.addr {:?}: the host has no address", server.addr))?;
-    let state = Arc::new(AppState::new(index, engine, server, requests));
-    reload::watch_synonyms(state.engine.clone(), synonyms);
+    // Bound first: a server that cannot listen makes no analytics folder.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let analytics_dir = analytics_config.folder(&index_dir);
+    let recorder = if analytics_config.enabled {
+        let (dir, config) = (analytics_dir.clone(), analytics_config.clone());
+        match spawn_engine_work(move || analytics::Recorder::open(dir, config)).await? {
+            Ok(r) => {
+                tracing::info!(
+                    "analytics: recording searches in {}",
+                    analytics_dir.display()
+                );
+                Some(Arc::new(r))
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "analytics: not recording: {}: {e} (set analytics.dir, or analytics.enabled = false)",
+                    analytics_dir.display()
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let state = Arc::new(
+        AppState::new(index, engine, server, requests).with_analytics(
+            analytics_config.clone(),
+            analytics_dir,
+            recorder.clone(),
+        ),
+    );
+    reload::watch_synonyms(state.engine.clone(), synonyms);
+    // The counts are written every few seconds, off the request path.
+    let flusher = recorder.clone().map(|r| {
+        let every = Duration::from_secs(analytics_config.flush_secs.max(1));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let r = r.clone();
+                let _ = spawn_engine_work(move || r.flush(false)).await;
+            }
+        })
+    });
     on_ready(listener.local_addr()?);
     // HTTP/1.1 only: a client speaking HTTP/2 gets an HTTP/1.1 error.
     let mut http1 = hyper::server::conn::http1::Builder::new();
@@ -836,6 +1080,13 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
             drain_limit.as_secs()
         );
     }
+    if let Some(flusher) = flusher {
+        flusher.abort();
+    }
+    if let Some(r) = recorder {
+        // Everything counted, held-back keystrokes included, is written.
+        let _ = spawn_engine_work(move || r.flush(true)).await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -856,4 +1107,39 @@ async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
     tracing::info!("shutting down: draining in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn click_bodies_are_checked() {
+        let limits = postsearch_engine::Limits::default();
+        let ok = |body: &str| click_query(body.as_bytes(), &limits);
+        assert_eq!(
+            ok(r#"{"q":"Kube  Rollout","id":"a","position":3}"#).as_deref(),
+            Ok("Kube  Rollout")
+        );
+        assert!(ok(r#"{"q":"x","id":"a","position":3.0}"#).is_ok());
+        // Blank: counted without a query (as the schema allows it).
+        assert!(ok(r#"{"q":" ","id":"a","position":0}"#).is_ok());
+        for bad in [
+            "",
+            "[]",
+            "{\"q\":\"x\"",
+            r#"{"q":"x","id":"a"}"#,
+            r#"{"q":"x","id":"a","position":-1}"#,
+            r#"{"q":"x","id":"a","position":1.5}"#,
+            r#"{"q":"x","id":"a","position":4294967296}"#,
+            r#"{"q":"","id":"a","position":1}"#,
+            r#"{"q":"x","id":"","position":1}"#,
+            r#"{"q":1,"id":"a","position":1}"#,
+            r#"{"q":"x","id":"a","position":1,"ip":"1.2.3.4"}"#,
+        ] {
+            assert!(ok(bad).is_err(), "{bad}");
+        }
+        let long = format!(r#"{{"q":"{}","id":"a","position":1}}"#, "x".repeat(2000));
+        assert!(ok(&long).unwrap_err().contains("longer than"));
+    }
 }

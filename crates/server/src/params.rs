@@ -134,6 +134,61 @@ pub fn unknown(name: &str) -> Error {
     Error::bad_request(shown.clone(), format!("unknown parameter {shown:?}"))
 }
 
+/// The parameters of `GET /api/analytics`: the last `days` days and/or
+/// the days `since` a date (`YYYY-MM-DD`; both: the days in both);
+/// `limit` queries in each list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalyticsParams {
+    pub days: Option<u32>,
+    pub since: Option<i64>,
+    pub limit: usize,
+}
+
+/// `GET /api/analytics`'s query string (see [`AnalyticsParams`]).
+pub fn analytics_params(raw: &str) -> Result<AnalyticsParams> {
+    use crate::analytics::{store, MAX_REPORT_DAYS, MAX_REPORT_LIMIT};
+    let mut p = AnalyticsParams {
+        days: None,
+        since: None,
+        limit: 20,
+    };
+    for (name, value) in pairs(raw) {
+        match name.as_str() {
+            "days" => {
+                let n: u32 = number("days", &value, "a whole number of days")?;
+                if n == 0 || n > MAX_REPORT_DAYS {
+                    return Err(Error::bad_request(
+                        "days",
+                        format!("days must be 1 to {MAX_REPORT_DAYS}, got {n}"),
+                    ));
+                }
+                p.days = Some(n);
+            }
+            "since" => {
+                let day = store::parse_day(value.trim()).ok_or_else(|| {
+                    Error::bad_request(
+                        "since",
+                        format!("since must be a date YYYY-MM-DD, got {value:?}"),
+                    )
+                })?;
+                p.since = Some(day);
+            }
+            "limit" => {
+                let n: usize = number("limit", &value, "a whole number")?;
+                if n > MAX_REPORT_LIMIT {
+                    return Err(Error::bad_request(
+                        "limit",
+                        format!("limit must be 0 to {MAX_REPORT_LIMIT}, got {n}"),
+                    ));
+                }
+                p.limit = n;
+            }
+            other => return Err(unknown(other)),
+        }
+    }
+    Ok(p)
+}
+
 /// `limit` alone (similar, suggest), with a default; other parameters
 /// besides `allowed` are errors.
 pub fn limit_only(

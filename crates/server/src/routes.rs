@@ -35,6 +35,10 @@ pub enum Route<'a> {
     Post(&'a str),
     /// `/api/posts/ID/similar`.
     Similar(&'a str),
+    /// `/api/analytics`: the search analytics report.
+    Analytics,
+    /// `/api/analytics/click`: a click on a hit, counted.
+    AnalyticsClick,
     /// `/meili/...`: the Meilisearch-compatible API, with the segments
     /// after `meili`.
     Meili(&'a [&'a str]),
@@ -62,6 +66,8 @@ impl<'a> Route<'a> {
             ["api", "posts"] => Route::Posts,
             ["api", "posts", id] => Route::Post(id),
             ["api", "posts", id, "similar"] => Route::Similar(id),
+            ["api", "analytics"] => Route::Analytics,
+            ["api", "analytics", "click"] => Route::AnalyticsClick,
             ["meili", rest @ ..] => Route::Meili(rest),
             _ => Route::Unknown,
         }
@@ -85,6 +91,8 @@ impl<'a> Route<'a> {
             Route::Posts => "/api/posts",
             Route::Post(_) => "/api/posts/{id}",
             Route::Similar(_) => "/api/posts/{id}/similar",
+            Route::Analytics => "/api/analytics",
+            Route::AnalyticsClick => "/api/analytics/click",
             Route::Meili(_) => "/meili",
             Route::Unknown => "other",
         }
@@ -97,7 +105,7 @@ impl Route<'_> {
     /// is a route only for the files there are.
     pub fn methods(&self) -> Option<&'static str> {
         match self {
-            Route::Posts => Some("POST"),
+            Route::Posts | Route::AnalyticsClick => Some("POST"),
             Route::Post(_) => Some("GET, HEAD, DELETE"),
             Route::Vendor(name) if crate::meili::assets::vendor(name).is_none() => None,
             Route::Meili(_) | Route::Unknown => None,
@@ -145,6 +153,8 @@ mod tests {
         assert_eq!(methods("/api/posts"), Some("POST"));
         assert_eq!(methods("/api/posts/x"), Some("GET, HEAD, DELETE"));
         assert_eq!(methods("/api/search"), Some("GET, HEAD"));
+        assert_eq!(methods("/api/analytics"), Some("GET, HEAD"));
+        assert_eq!(methods("/api/analytics/click"), Some("POST"));
     }
 
     fn route(path: &str) -> String {
@@ -196,6 +206,8 @@ mod openapi {
             Route::Posts => "/api/posts",
             Route::Post(_) => "/api/posts/x",
             Route::Similar(_) => "/api/posts/x/similar",
+            Route::Analytics => "/api/analytics",
+            Route::AnalyticsClick => "/api/analytics/click",
             Route::Meili(_) => "/meili/indexes/posts/search",
             Route::Unknown => "/nowhere",
         }
@@ -273,6 +285,8 @@ mod openapi {
             "/api/posts",
             "/api/posts/x",
             "/api/posts/x/similar",
+            "/api/analytics",
+            "/api/analytics/click",
             "/meili/indexes/posts/search",
             "/nowhere",
         ];

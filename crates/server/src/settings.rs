@@ -89,4 +89,6 @@ pub struct ServeOptions {
     pub engine: EngineOptions,
     /// Where the engine's synonym rules come from (watched for changes).
     pub synonyms: crate::reload::SynonymSource,
+    /// `[analytics]`: what is recorded and where.
+    pub analytics: crate::analytics::AnalyticsConfig,
 }

@@ -22,6 +22,9 @@
  * Looks: CSS custom properties set on the target or any ancestor
  * (--psw-bg, --psw-fg, --psw-muted, --psw-border, --psw-accent, --psw-active-bg,
  * --psw-hover-bg, --psw-mark-bg, --psw-radius, --psw-font, --psw-font-size).
+ *   data-clicks  "true": report which hit of a search was opened
+ *                (POST /api/analytics/click {q, id, position}; the server
+ *                must have analytics.clicks = true). Off by default.
  *
  * Events, dispatched on the target element (both cancellable):
  *   postsearch:open    detail {id, hit}  — before navigating to a post
@@ -29,7 +32,7 @@
  *
  * Programmatic use: window.PostSearchWidget.mount(element, options)
  * with options {api, open, limit, debounce, distinct, facet (string or
- * array), theme, placeholder, label, messages}.
+ * array), theme, placeholder, label, messages, clicks}.
  */
 (function () {
   'use strict';
@@ -154,6 +157,8 @@
     // Copies of one post are shown once unless the page says `none`.
     var distinct = options.distinct === 'none' ? '' : 'hash';
     var delay = options.debounce == null ? 120 : Math.max(0, Number(options.debounce) || 0);
+    // Off unless the site owner turns it on (data-clicks="true" / clicks: true).
+    var clicks = options.clicks === true || options.clicks === 'true';
     var uid = 'psw-' + (++counter) + '-' + Math.random().toString(36).slice(2, 7);
     var listId = uid + '-list';
 
@@ -332,10 +337,24 @@
       return api + '/?post=' + enc;
     }
 
+    // Counts the opening of a hit of the search that showed it: its query,
+    // id and place only. A simple request (text/plain, no credentials, no
+    // preflight) that outlives the page's navigation.
+    function reportClick(hit, i) {
+      if (!clicks || !lastQuery || typeof fetch !== 'function') return;
+      var body = JSON.stringify({ q: lastQuery, id: String(hit.id), position: i });
+      try {
+        fetch(api + '/api/analytics/click', {
+          method: 'POST', body: body, keepalive: true, credentials: 'omit', mode: 'no-cors'
+        }).catch(function () { /* counting is best effort */ });
+      } catch (e) { /* counting is best effort */ }
+    }
+
     function openHit(i) {
       var hit = hits[i];
       if (!hit) return;
       setOpen(false);
+      reportClick(hit, i);
       if (!dispatch('postsearch:open', { id: hit.id, hit: hit })) return;
       window.location.assign(postUrl(hit.id));
     }
@@ -439,6 +458,7 @@
     ['api', 'open', 'limit', 'debounce', 'distinct', 'facet', 'theme', 'placeholder', 'label'].forEach(function (k) {
       opts[k] = attr(k);
     });
+    opts.clicks = attr('clicks') === 'true';
     var messages = {};
     var json = attr('messages');
     if (json) {

@@ -247,6 +247,15 @@ fn index_not_found(uid: &str) -> MeiliError {
     )
 }
 
+/// Counts a search in the analytics (InstantSearch searches as you type:
+/// a query not ending in a space is a prefix search; a page after the
+/// first is the same search again, not counted).
+fn record(recorder: Option<&crate::analytics::Recorder>, searched: &search::Searched) {
+    if let Some(r) = recorder.filter(|_| searched.first_page) {
+        r.search(&searched.q, searched.total, searched.prefix);
+    }
+}
+
 /// Runs engine work on the blocking pool (see [`super::on_engine`]).
 async fn blocking<T, F>(state: &Arc<AppState>, f: F) -> MResult<T>
 where
@@ -392,13 +401,15 @@ async fn route(
                 false => None,
             };
             let limits = *state.engine.limits();
+            let recorder = state.analytics.clone().filter(|_| method != Method::HEAD);
             return blocking(state, move |e| {
                 let params = match from_query {
                     Some(params) => params,
                     None => json_object(&body, "search parameters")?,
                 };
                 let mut out = Vec::new();
-                search::run(e, &limits, params, None, &mut out)?;
+                let searched = search::run(e, &limits, params, None, &mut out)?;
+                record(recorder.as_deref(), &searched);
                 Ok(Answer::Json(out))
             })
             .await;
@@ -422,12 +433,15 @@ async fn route(
             // turns on the blocking pool with the other requests' searches
             // rather than holding a thread for all of its own.
             let mut out = b"{\"results\":[".to_vec();
+            // Counted once every search has been answered (an error answers
+            // none of them).
+            let mut searched = Vec::new();
             for (i, q) in queries.into_iter().enumerate() {
                 let u = uid.clone();
-                let one = blocking(state, move |e| {
+                let (one, this) = blocking(state, move |e| {
                     let mut one = Vec::new();
-                    search::run(e, &limits, q, Some(&u), &mut one)?;
-                    Ok(one)
+                    let this = search::run(e, &limits, q, Some(&u), &mut one)?;
+                    Ok((one, this))
                 })
                 .await
                 .map_err(|mut err| {
@@ -438,8 +452,12 @@ async fn route(
                     out.push(b',');
                 }
                 out.extend_from_slice(&one);
+                searched.push(this);
             }
             out.extend_from_slice(b"]}");
+            for s in &searched {
+                record(state.analytics.as_deref(), s);
+            }
             return Ok(Answer::Json(out));
         }
         _ => return Err(not_implemented(method, path)),

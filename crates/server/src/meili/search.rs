@@ -704,6 +704,17 @@ pub(super) fn request(p: &Params, facets: &[String]) -> SearchRequest {
     }
 }
 
+/// What a search was, for the analytics: its query, how many posts it
+/// found, whether it was a search-as-you-type search, and whether it asked
+/// for the first page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Searched {
+    pub q: String,
+    pub total: u64,
+    pub prefix: bool,
+    pub first_page: bool,
+}
+
 /// Runs one search and writes its answer as JSON; `index_uid` is added to
 /// the answer (multi-search).
 pub fn run(
@@ -712,7 +723,7 @@ pub fn run(
     obj: Map<String, Value>,
     index_uid: Option<&str>,
     out: &mut Vec<u8>,
-) -> MResult<()> {
+) -> MResult<Searched> {
     let started = Instant::now();
     let p = parse_params(obj, limits)?;
     let formatted = !p.highlight.is_empty() || !p.crop.is_empty();
@@ -808,7 +819,12 @@ pub fn run(
     write_key(out, "processingTimeMs");
     write_json(out, &(started.elapsed().as_millis() as u64));
     out.push(b'}');
-    Ok(())
+    Ok(Searched {
+        total: resp.total,
+        prefix: req.prefix,
+        first_page: req.offset == 0,
+        q: p.q,
+    })
 }
 
 fn wants(list: &[String], attr: &str) -> bool {
