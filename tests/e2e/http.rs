@@ -508,3 +508,31 @@ fn http2_is_not_served() {
         String::from_utf8_lossy(&answer[..answer.len().min(40)])
     );
 }
+
+#[test]
+fn an_unencoded_url_gets_a_400_that_says_what_to_encode() {
+    use std::io::{Read, Write};
+    let server = crate::common::Server::start(&[]);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let send = |raw: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(raw.as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let out = send("GET /api/search?q=a>b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    let body: serde_json::Value =
+        serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["error"]["param"], "url");
+    assert!(body["error"]["message"].as_str().unwrap().contains("%3E"));
+    let out = send("GET /api/search?q=a b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(
+        out.starts_with("HTTP/1.1 400") && out.contains("spaces"),
+        "{out}"
+    );
+    // A valid URL on the same kind of connection is served.
+    let out = send("GET /api/search?q=a%3Eb HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+}

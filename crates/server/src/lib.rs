@@ -14,6 +14,7 @@ pub mod meili;
 pub mod metrics;
 pub mod params;
 pub mod reload;
+pub mod request_line;
 pub mod routes;
 pub mod settings;
 
@@ -1056,10 +1057,17 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 let service = hyper::service::service_fn(move |req| answer(state.clone(), req));
-                let conn = graceful.watch(
-                    http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-                );
+                let (http1, watcher) = (http1.clone(), graceful.watcher());
                 tokio::spawn(async move {
+                    let mut stream = stream;
+                    // A URL hyper would refuse with an empty body gets a
+                    // 400 that says why.
+                    if request_line::refused(&mut stream).await {
+                        return;
+                    }
+                    let conn = watcher.watch(
+                        http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+                    );
                     if let Err(e) = conn.await {
                         tracing::debug!("connection ended: {e}");
                     }
