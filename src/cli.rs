@@ -243,6 +243,11 @@ pub struct GenerateArgs {
     /// Number of the first post (ids are alphanode-NNNNNN).
     #[arg(long, default_value_t = 0)]
     pub start: usize,
+    /// realistic (word statistics of real technical writing: a growing
+    /// vocabulary, identifiers, code) or templated (small word pools, the
+    /// test suite's corpus).
+    #[arg(long, default_value = "realistic")]
+    pub style: postsearch_corpus::Style,
 }
 
 #[derive(Debug, Args)]
@@ -868,10 +873,32 @@ fn search(global: &GlobalArgs, args: SearchArgs) -> Result<i32> {
         print_search(&detailed.response, true, req.sort)?;
         let terms: Vec<&str> = detailed.terms.iter().map(String::as_str).collect();
         out(&format!("terms searched: {}", terms.join(", ")))?;
+        for (hit, e) in detailed.response.hits.iter().zip(&detailed.explanations) {
+            out(&format!("\n{}: text score", hit.id))?;
+            let tree: serde_json::Value = serde_json::from_str(&e.to_pretty_json())?;
+            print_explanation(&tree, 1)?;
+        }
     } else {
         print_search(&engine.search(&req)?, false, req.sort)?;
     }
     Ok(0)
+}
+
+/// One node of a score explanation and its details, indented by `depth`;
+/// nodes of no weight (filters, words absent from the post) are left out.
+fn print_explanation(node: &serde_json::Value, depth: usize) -> Result<()> {
+    let value = node["value"].as_f64().unwrap_or(0.0);
+    let description = node["description"].as_str().unwrap_or("");
+    out(&format!(
+        "{}{value:>8.3}  {description}",
+        "  ".repeat(depth)
+    ))?;
+    for child in node["details"].as_array().into_iter().flatten() {
+        if child["value"].as_f64().unwrap_or(0.0) != 0.0 {
+            print_explanation(child, depth + 1)?;
+        }
+    }
+    Ok(())
 }
 
 /// Turns `<mark>` HTML into terminal text: bold on a terminal, plain else.
@@ -1356,6 +1383,7 @@ fn generate(args: GenerateArgs) -> Result<i32> {
         seed: args.seed,
         format: args.format,
         start: args.start,
+        style: args.style,
     };
     let summary = postsearch_corpus::write_corpus(&opts, &args.out)
         .with_context(|| format!("writing to {}", args.out.display()))?;

@@ -663,3 +663,26 @@ fn indexing_on_a_terminal_shows_a_bar_with_total_and_the_commit() {
     assert!(shown.contains(" posts"), "{shown}");
     assert!(shown.contains("950 added"), "{shown}");
 }
+
+#[test]
+fn explain_shows_the_terms_searched_and_each_hits_score_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = dir.path().join("ix");
+    assert!(run(&ix, &["index", "data/sample.jsonl"]).status.success());
+    let out = run(
+        &ix,
+        &["search", "k8s deploymnet", "--explain", "--limit", "1"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    // The synonym and the typo variant, then the score's tree: the word
+    // over its fields (BM25F), each field's frequency.
+    assert!(text.contains("synonyms: k8s → also kubernetes"), "{text}");
+    assert!(
+        text.contains("terms searched: ") && text.contains("kubernet"),
+        "{text}"
+    );
+    assert!(text.contains(": text score"), "{text}");
+    assert!(text.contains("BM25F of \"kubernet\""), "{text}");
+    assert!(text.contains("body: frequency"), "{text}");
+}

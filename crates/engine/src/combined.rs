@@ -131,7 +131,27 @@ impl Weight for CombinedWeight {
                 "document {doc} does not match"
             )));
         }
-        Ok(Explanation::new("BM25F", scorer.score()))
+        let word = self.terms[0].0.value().as_str().unwrap_or("?").to_string();
+        let mut e = Explanation::new_with_string(format!("BM25F of {word:?}"), scorer.score());
+        if let Some(stats) = &self.stats {
+            e.add_detail(Explanation::new_with_string("idf".into(), stats.idf));
+        }
+        // The word's frequency in each field that holds it.
+        for (term, weight) in &self.terms {
+            let inverted = reader.inverted_index(term.field())?;
+            if let Some(mut postings) =
+                inverted.read_postings(term, IndexRecordOption::WithFreqs)?
+            {
+                if postings.seek(doc) == doc {
+                    let field = reader.schema().get_field_name(term.field()).to_string();
+                    e.add_detail(Explanation::new_with_string(
+                        format!("{field}: frequency (field weight {weight})"),
+                        postings.term_freq() as Score,
+                    ));
+                }
+            }
+        }
+        Ok(e)
     }
 }
 

@@ -276,10 +276,18 @@ impl Engine {
                 FacetCounts::new()
             },
         };
+        // With `explain`, how each hit's text score is made (for the CLI).
+        let mut explanations = Vec::new();
+        if req.explain && keep_posts {
+            for c in collected.top.iter().skip(req.offset) {
+                explanations.push(built.query.explain(&searcher, c.address)?);
+            }
+        }
         Ok(DetailedSearch {
             response,
             posts,
             terms: built.terms,
+            explanations,
         })
     }
 
@@ -392,6 +400,9 @@ pub struct DetailedSearch {
     pub posts: Vec<StoredPost>,
     /// The analyzed terms the query matched (for a [`snippet::Highlighter`]).
     pub terms: BTreeSet<String>,
+    /// With `explain`: how each hit's text score is made, clause by clause
+    /// and field by field (tantivy's explanation tree), in hit order.
+    pub explanations: Vec<tantivy::query::Explanation>,
 }
 
 /// Builds the hit of a post: stored values unchanged, plus the highlighted
