@@ -37,6 +37,7 @@ fn main() -> anyhow::Result<()> {
         seed: 42,
         format: OutputFormat::Jsonl,
         start: 0,
+        style: postsearch_corpus::Style::default(),
     };
     let summary = write_corpus(&opts, dir.path())?;
     println!("write_corpus jsonl: {summary:?} in {:.2?}", t.elapsed());

@@ -29,6 +29,7 @@ fn main() -> anyhow::Result<()> {
         seed: 42,
         format: OutputFormat::Jsonl,
         start: 0,
+        style: postsearch_corpus::Style::Templated,
     };
     let summary = write_corpus(&jsonl, tmp.path())?;
     fs::copy(tmp.path().join("posts.jsonl"), data.join("sample.jsonl"))?;
@@ -43,6 +44,7 @@ fn main() -> anyhow::Result<()> {
         seed: 7,
         format: OutputFormat::Text,
         start: 900_000,
+        style: postsearch_corpus::Style::Templated,
     };
     let summary = write_corpus(&text, &text_dir)?;
     println!("data/text/: {summary:?}");

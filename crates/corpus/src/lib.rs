@@ -6,14 +6,17 @@
 //! parallel, or one post at a time. About 1% of posts repeat the content
 //! (and `hash`) of an earlier post under their own id ([`duplicate_of`]).
 
+mod draw;
 mod pools;
+mod prose;
 
+use draw::{splitmix64, Draw, Prng};
 use indexmap::IndexMap;
 use pools::{Problem, Stack};
 use postsearch_store::ingest::text::to_text;
 use postsearch_store::post::{Entity, Payload, Post, Revision, Score};
 use postsearch_store::{Error, Result};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Map;
 use std::fmt;
@@ -63,6 +66,45 @@ impl fmt::Display for OutputFormat {
     }
 }
 
+/// What generated text looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Style {
+    /// Text with the statistics of real technical writing: Zipf word
+    /// frequencies, a vocabulary that grows with the corpus, identifiers
+    /// and code blocks (see `prose`). Drawn from a generator defined in
+    /// this crate, so a seed gives the same bytes whatever `rand` is in
+    /// the tree.
+    #[default]
+    Realistic,
+    /// Sentences from small word pools (about 1,600 distinct words in any
+    /// number of posts), drawn from `rand` 0.8's ChaCha8: the corpus of
+    /// the test suite and of earlier figures.
+    Templated,
+}
+
+impl FromStr for Style {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Style> {
+        match s {
+            "realistic" => Ok(Style::Realistic),
+            "templated" => Ok(Style::Templated),
+            _ => Err(Error::bad_request(
+                "style",
+                format!("unknown text style {s:?} (expected realistic or templated)"),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Style {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Style::Realistic => "realistic",
+            Style::Templated => "templated",
+        })
+    }
+}
+
 /// What to generate: posts `start .. start + count` of the corpus `seed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenerateOptions {
@@ -71,6 +113,7 @@ pub struct GenerateOptions {
     pub format: OutputFormat,
     /// Number of the first post (ids are `alphanode-{n:06}`).
     pub start: usize,
+    pub style: Style,
 }
 
 impl Default for GenerateOptions {
@@ -80,6 +123,7 @@ impl Default for GenerateOptions {
             seed: 42,
             format: OutputFormat::Jsonl,
             start: 0,
+            style: Style::default(),
         }
     }
 }
@@ -113,21 +157,41 @@ pub fn duplicate_of(seed: u64, n: usize) -> Option<usize> {
     Some(n - within + ((h >> 32) % within as u64) as usize)
 }
 
-/// Post number `n` of the corpus `seed`: deterministic, independent of
-/// every other post except the one it duplicates.
+/// Post number `n` of the templated corpus `seed` (the test suite's):
+/// deterministic, independent of every other post except the one it
+/// duplicates.
 pub fn generate_post(seed: u64, n: usize) -> Post {
+    generate_styled_post(Style::Templated, seed, n)
+}
+
+/// Post number `n` of the corpus `seed` in `style`: deterministic,
+/// independent of every other post except the one it duplicates.
+pub fn generate_styled_post(style: Style, seed: u64, n: usize) -> Post {
     match duplicate_of(seed, n) {
         Some(original) => {
-            let mut post = generate_post(seed, original);
+            let mut post = generate_styled_post(style, seed, original);
             post.id = post_id(n);
             if let Some(payload) = &mut post.payload {
                 payload.source_id = Some(post.id.clone());
             }
             post
         }
-        None => original_post(seed, n),
+        None => match style {
+            Style::Templated => original_post(&mut post_rng(seed, n), n, None),
+            Style::Realistic => {
+                let mut rng = Prng::new(seed, n as u64, REALISTIC_SALT);
+                original_post(&mut rng, n, Some(Realistic))
+            }
+        },
     }
 }
+
+/// Mixed into the realistic style's seeds.
+const REALISTIC_SALT: u64 = 0x7265_616C_6973_7469;
+
+/// Marks the realistic style's additions to a post.
+#[derive(Debug, Clone, Copy)]
+struct Realistic;
 
 /// A test index in RAM of generated posts: `batches` batches of
 /// `per_batch` posts from `seed`, post `batch * 1000 + n` passed through
@@ -171,7 +235,7 @@ pub fn write_corpus(opts: &GenerateOptions, out_dir: &Path) -> Result<GenerateSu
             for n in range {
                 // What `Post::to_json_line` gives, without a String per post.
                 line.clear();
-                serde_json::to_writer(&mut line, &generate_post(opts.seed, n))
+                serde_json::to_writer(&mut line, &generate_styled_post(opts.style, opts.seed, n))
                     .expect("a Post always serializes");
                 line.push(b'\n');
                 out.write_all(&line).map_err(|e| Error::io(&path, e))?;
@@ -189,7 +253,7 @@ pub fn write_corpus(opts: &GenerateOptions, out_dir: &Path) -> Result<GenerateSu
                     shard = n / FILES_PER_DIR;
                     fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
                 }
-                let post = generate_post(opts.seed, n);
+                let post = generate_styled_post(opts.style, opts.seed, n);
                 let hash = post.hash.as_deref().unwrap_or("");
                 let path = dir.join(format!("{n:06}_{}.txt", &hash[..16.min(hash.len())]));
                 let text = to_text(&post);
@@ -224,6 +288,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The choices that fill template slots for one post.
 struct Ctx<'a> {
+    topics: prose::Topics,
     problem: &'a Problem,
     stack: &'a Stack,
     tools: &'a [&'static str],
@@ -239,14 +304,19 @@ struct Meta {
     flags: IndexMap<String, bool>,
 }
 
-fn original_post(seed: u64, n: usize) -> Post {
-    let mut rng = post_rng(seed, n);
-    let problem = &pools::PROBLEMS[index(&mut rng, pools::PROBLEMS.len())];
-    let stack = &pools::STACKS[index(&mut rng, pools::STACKS.len())];
-    let scenario = pick(&mut rng, pools::SCENARIOS);
-    let difficulty = weighted(&mut rng, pools::DIFFICULTIES);
-    let tools = choose_ordered(&mut rng, stack.tools, 4, 7);
+fn original_post<R: Draw>(rng: &mut R, n: usize, realistic: Option<Realistic>) -> Post {
+    let problem_no = index(rng, pools::PROBLEMS.len());
+    let problem = &pools::PROBLEMS[problem_no];
+    let stack_no = index(rng, pools::STACKS.len());
+    let stack = &pools::STACKS[stack_no];
+    let scenario = pick(rng, pools::SCENARIOS);
+    let difficulty = weighted(rng, pools::DIFFICULTIES);
+    let tools = choose_ordered(rng, stack.tools, 4, 7);
     let ctx = Ctx {
+        topics: prose::Topics {
+            problem: problem_no,
+            stack: stack_no,
+        },
         problem,
         stack,
         tools: &tools,
@@ -254,18 +324,23 @@ fn original_post(seed: u64, n: usize) -> Post {
         difficulty,
     };
 
-    let title = fill_new(pick(&mut rng, pools::TITLES), &ctx, &mut rng);
-    let checklist = make_checklist(&mut rng, &ctx);
-    let (body, paragraphs) = make_body(&mut rng, &ctx, &checklist);
+    let mut title = fill_new(pick(rng, pools::TITLES), &ctx, rng);
+    if realistic.is_some() && rng.ratio(3, 10) {
+        // Real titles name things: a function, a setting, a command.
+        title.push_str(" — ");
+        title.push_str(&prose::identifier(rng, ctx.topics, false));
+    }
+    let checklist = make_checklist(rng, &ctx);
+    let (body, paragraphs) = make_body(rng, &ctx, &checklist, realistic);
     let words = word_count(&body);
-    let summary = make_summary(&mut rng, &ctx);
-    let brief = fill_new(pick(&mut rng, pools::BRIEFS), &ctx, &mut rng);
-    let action = pick(&mut rng, pools::RECOMMENDED_ACTIONS);
-    let meta = make_meta(&mut rng, difficulty);
-    let reference = format!("anp-ref-{n:06}-{:04}", rng.gen_range(1000..10000u32));
+    let summary = make_summary(rng, &ctx);
+    let brief = fill_new(pick(rng, pools::BRIEFS), &ctx, rng);
+    let action = pick(rng, pools::RECOMMENDED_ACTIONS);
+    let meta = make_meta(rng, difficulty);
+    let reference = format!("anp-ref-{n:06}-{:04}", rng.between(1000, 9999));
     let mut notes: Vec<String> = pools::NOTES.iter().map(|s| s.to_string()).collect();
-    if rng.gen_ratio(3, 20) {
-        notes.push(pick(&mut rng, pools::EXTRA_NOTES).to_string());
+    if rng.ratio(3, 20) {
+        notes.push(pick(rng, pools::EXTRA_NOTES).to_string());
     }
     let has_images = meta.flags["has_images"];
 
@@ -316,7 +391,12 @@ fn original_post(seed: u64, n: usize) -> Post {
 
 /// The body and its number of paragraphs (not counting the introduction,
 /// headings or the list, as in the seed post).
-fn make_body(rng: &mut ChaCha8Rng, ctx: &Ctx, checklist: &[String]) -> (String, u64) {
+fn make_body<R: Draw>(
+    rng: &mut R,
+    ctx: &Ctx,
+    checklist: &[String],
+    realistic: Option<Realistic>,
+) -> (String, u64) {
     let mut body = String::with_capacity(4096);
     let mut order = Shuffled::new(pools::SENTENCES.len());
     fill(&mut body, pick(rng, pools::INTRO_OPENERS), ctx, rng);
@@ -324,26 +404,28 @@ fn make_body(rng: &mut ChaCha8Rng, ctx: &Ctx, checklist: &[String]) -> (String, 
     fill(&mut body, pick(rng, pools::INTRO_FOLLOWUPS), ctx, rng);
 
     let mut paragraphs = 0;
-    let mut section =
-        |body: &mut String, rng: &mut ChaCha8Rng, heading: &str, min: u32, max: u32| {
-            block(body, heading);
-            for _ in 0..rng.gen_range(min..=max) {
-                body.push_str("\n\n");
-                for i in 0..rng.gen_range(3..=5) {
-                    if i > 0 {
-                        body.push(' ');
-                    }
-                    let sentence = pools::SENTENCES[order.next(rng)];
-                    fill(body, sentence, ctx, rng);
+    let mut section = |body: &mut String, rng: &mut R, heading: &str, min: u32, max: u32| {
+        block(body, heading);
+        for _ in 0..rng.between(min, max) {
+            body.push_str("\n\n");
+            for i in 0..rng.between(3, 5) {
+                if i > 0 {
+                    body.push(' ');
                 }
-                paragraphs += 1;
+                let sentence = pools::SENTENCES[order.next(rng)];
+                fill(body, sentence, ctx, rng);
             }
-        };
+            paragraphs += 1;
+        }
+    };
     section(&mut body, rng, "why this matters", 2, 3);
     section(&mut body, rng, "the practical approach", 1, 2);
-    if rng.gen_bool(0.5) {
+    if rng.chance(0.5) {
         let heading = pick(rng, pools::EXTRA_HEADINGS);
         section(&mut body, rng, heading, 1, 1);
+    }
+    if realistic.is_some() {
+        paragraphs += realistic_section(&mut body, rng, ctx);
     }
 
     block(&mut body, "implementation checklist");
@@ -357,7 +439,7 @@ fn make_body(rng: &mut ChaCha8Rng, ctx: &Ctx, checklist: &[String]) -> (String, 
     block(&mut body, "final notes");
     body.push_str("\n\n");
     let mut finals = Shuffled::new(pools::FINAL_SENTENCES.len());
-    for i in 0..rng.gen_range(2..=3) {
+    for i in 0..rng.between(2, 3) {
         if i > 0 {
             body.push(' ');
         }
@@ -367,6 +449,39 @@ fn make_body(rng: &mut ChaCha8Rng, ctx: &Ctx, checklist: &[String]) -> (String, 
     (body, paragraphs + 1)
 }
 
+/// The realistic style's own section: paragraphs of prose with real
+/// writing's word statistics (see `prose`), a code block in half the
+/// posts. Its length varies as real sections do (1 to 8 paragraphs,
+/// most often 2 or 3). Returns its number of paragraphs.
+fn realistic_section<R: Draw>(body: &mut String, rng: &mut R, ctx: &Ctx) -> u64 {
+    const HEADINGS: &[&str] = &[
+        "a closer look",
+        "in practice",
+        "under the hood",
+        "worked example",
+        "details",
+        "reference",
+    ];
+    block(body, pick(rng, HEADINGS));
+    let count = (1.0 + (0.9 + 0.6 * normal(rng)).exp()).clamp(1.0, 8.0) as u32;
+    let code_after = if rng.ratio(1, 2) {
+        rng.below(count)
+    } else {
+        u32::MAX
+    };
+    for p in 0..count {
+        body.push_str("\n\n");
+        let sentences = rng.between(2, 5);
+        prose::paragraph(body, rng, ctx.topics, sentences);
+        if p == code_after {
+            body.push_str("\n\n");
+            let tool = pick(rng, ctx.tools);
+            prose::code_block(body, rng, ctx.topics, ctx.stack.language, tool);
+        }
+    }
+    u64::from(count)
+}
+
 /// Appends a one-line block (a heading) after a blank line.
 fn block(body: &mut String, text: &str) {
     body.push_str("\n\n");
@@ -374,23 +489,23 @@ fn block(body: &mut String, text: &str) {
 }
 
 /// 4–7 items of the workflow checklist, sometimes with one about a tool.
-fn make_checklist(rng: &mut ChaCha8Rng, ctx: &Ctx) -> Vec<String> {
+fn make_checklist<R: Draw>(rng: &mut R, ctx: &Ctx) -> Vec<String> {
     let mut items: Vec<String> = choose_ordered(rng, pools::CHECKLIST, 4, 7)
         .into_iter()
         .map(str::to_string)
         .collect();
-    if rng.gen_ratio(2, 5) {
-        let at = rng.gen_range(0..=items.len() as u32) as usize;
+    if rng.ratio(2, 5) {
+        let at = rng.between(0, items.len() as u32) as usize;
         let item = fill_new(pick(rng, pools::TOOL_CHECKS), ctx, rng);
         items.insert(at, item);
     }
     items
 }
 
-fn make_summary(rng: &mut ChaCha8Rng, ctx: &Ctx) -> String {
+fn make_summary<R: Draw>(rng: &mut R, ctx: &Ctx) -> String {
     let e = choose_ordered(rng, pools::EMPHASES, 4, 4);
     let (p, s) = (ctx.problem.name, ctx.stack.name);
-    match rng.gen_range(0..3u32) {
+    match rng.below(3) {
         0 => format!(
             "this ai-style technical summary explains {p} in {s}, with emphasis on {}, {}, {}, and {}.",
             e[0], e[1], e[2], e[3]
@@ -408,7 +523,7 @@ fn make_summary(rng: &mut ChaCha8Rng, ctx: &Ctx) -> String {
 
 /// Scores share a latent quality factor; freshness follows the review
 /// date; views are log-normal (median ~5k) and lean towards quality.
-fn make_meta(rng: &mut ChaCha8Rng, difficulty: &str) -> Meta {
+fn make_meta<R: Draw>(rng: &mut R, difficulty: &str) -> Meta {
     let latent = normal(rng);
     let depth_bonus = match difficulty {
         "beginner" => -8.0,
@@ -426,18 +541,18 @@ fn make_meta(rng: &mut ChaCha8Rng, difficulty: &str) -> Meta {
     let status = weighted(rng, pools::STATUSES);
     let version = format!(
         "{}.{}.{}",
-        rng.gen_range(1..=4u32),
-        rng.gen_range(0..=12u32),
-        rng.gen_range(0..=20u32)
+        rng.between(1, 4),
+        rng.between(0, 12),
+        rng.between(0, 20)
     );
-    let has_images = rng.gen_bool(0.35);
-    let image_heavy = has_images && rng.gen_bool(0.3);
+    let has_images = rng.chance(0.35);
+    let image_heavy = has_images && rng.chance(0.3);
     let review_odds = if quality < 45 { 0.6 } else { 0.08 };
     let flags = IndexMap::from([
-        ("ai_generated_style".to_string(), rng.gen_bool(0.9)),
+        ("ai_generated_style".to_string(), rng.chance(0.9)),
         ("has_images".to_string(), has_images),
         ("image_heavy".to_string(), image_heavy),
-        ("needs_human_review".to_string(), rng.gen_bool(review_odds)),
+        ("needs_human_review".to_string(), rng.chance(review_odds)),
     ]);
     Meta {
         score: Score {
@@ -460,12 +575,12 @@ fn make_meta(rng: &mut ChaCha8Rng, difficulty: &str) -> Meta {
 
 /// An ISO date between 2016-01-01 and 2026-06-30, biased towards recent
 /// ones, and its age as a fraction of that span (0 = newest).
-fn review_date(rng: &mut ChaCha8Rng) -> (String, f64) {
+fn review_date<R: Draw>(rng: &mut R) -> (String, f64) {
     const MONTHS: u32 = 10 * 12 + 6;
-    let recency: f64 = rng.gen::<f64>().sqrt();
+    let recency: f64 = rng.unit().sqrt();
     let index = ((recency * f64::from(MONTHS)) as u32).min(MONTHS - 1);
     let (year, month) = (2016 + index / 12, index % 12 + 1);
-    let day = rng.gen_range(1..=days_in_month(year, month));
+    let day = rng.between(1, days_in_month(year, month));
     let age = 1.0 - (f64::from(index) + f64::from(day) / 31.0) / f64::from(MONTHS);
     (
         format!("{year:04}-{month:02}-{day:02}"),
@@ -532,7 +647,7 @@ fn content_hash(post: &Post) -> String {
 // Templates and randomness
 
 /// Appends `template` with each `{slot}` replaced (see `pools`).
-fn fill(out: &mut String, template: &str, ctx: &Ctx, rng: &mut ChaCha8Rng) {
+fn fill<R: Draw>(out: &mut String, template: &str, ctx: &Ctx, rng: &mut R) {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -543,13 +658,13 @@ fn fill(out: &mut String, template: &str, ctx: &Ctx, rng: &mut ChaCha8Rng) {
     out.push_str(rest);
 }
 
-fn fill_new(template: &str, ctx: &Ctx, rng: &mut ChaCha8Rng) -> String {
+fn fill_new<R: Draw>(template: &str, ctx: &Ctx, rng: &mut R) -> String {
     let mut out = String::with_capacity(template.len() + 64);
     fill(&mut out, template, ctx, rng);
     out
 }
 
-fn slot(name: &str, ctx: &Ctx, rng: &mut ChaCha8Rng) -> &'static str {
+fn slot<R: Draw>(name: &str, ctx: &Ctx, rng: &mut R) -> &'static str {
     match name {
         "problem" => ctx.problem.name,
         "stack" => ctx.stack.name,
@@ -584,27 +699,20 @@ fn post_rng(seed: u64, n: usize) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(key)
 }
 
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// A uniformly chosen item (indices drawn as `u32`, the same on every
 /// platform).
-fn pick<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
+fn pick<T: Copy, R: Draw>(rng: &mut R, items: &[T]) -> T {
     items[index(rng, items.len())]
 }
 
 /// A uniform index below `len`.
-fn index(rng: &mut ChaCha8Rng, len: usize) -> usize {
-    rng.gen_range(0..len as u32) as usize
+fn index<R: Draw>(rng: &mut R, len: usize) -> usize {
+    rng.below(len as u32) as usize
 }
 
-fn weighted(rng: &mut ChaCha8Rng, items: &[(&'static str, u32)]) -> &'static str {
+fn weighted<R: Draw>(rng: &mut R, items: &[(&'static str, u32)]) -> &'static str {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
-    let mut x = rng.gen_range(0..total);
+    let mut x = rng.below(total);
     for (item, w) in items {
         if x < *w {
             return item;
@@ -615,13 +723,13 @@ fn weighted(rng: &mut ChaCha8Rng, items: &[(&'static str, u32)]) -> &'static str
 }
 
 /// `min..=max` distinct items, in their original order (selection sampling).
-fn choose_ordered<T: Copy>(rng: &mut ChaCha8Rng, items: &[T], min: usize, max: usize) -> Vec<T> {
+fn choose_ordered<T: Copy, R: Draw>(rng: &mut R, items: &[T], min: usize, max: usize) -> Vec<T> {
     let max = max.min(items.len());
-    let mut want = rng.gen_range(min as u32..=max as u32) as usize;
+    let mut want = rng.between(min as u32, max as u32) as usize;
     let mut out = Vec::with_capacity(want);
     for (i, item) in items.iter().enumerate() {
         let left = (items.len() - i) as u32;
-        if rng.gen_range(0..left) < want as u32 {
+        if rng.below(left) < want as u32 {
             out.push(*item);
             want -= 1;
         }
@@ -630,9 +738,9 @@ fn choose_ordered<T: Copy>(rng: &mut ChaCha8Rng, items: &[T], min: usize, max: u
 }
 
 /// A standard normal deviate (Box–Muller).
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.gen::<f64>(); // (0, 1]
-    let u2: f64 = rng.gen();
+fn normal<R: Draw>(rng: &mut R) -> f64 {
+    let u1: f64 = 1.0 - rng.unit(); // (0, 1]
+    let u2: f64 = rng.unit();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
@@ -657,11 +765,11 @@ impl Shuffled {
         }
     }
 
-    fn next(&mut self, rng: &mut ChaCha8Rng) -> usize {
+    fn next<R: Draw>(&mut self, rng: &mut R) -> usize {
         let len = self.order.len();
         let i = self.next % len;
         if self.next < len {
-            let j = rng.gen_range(i as u32..len as u32) as usize;
+            let j = rng.between(i as u32, len as u32 - 1) as usize;
             self.order.swap(i, j);
         }
         self.next += 1;
@@ -701,6 +809,7 @@ mod tests {
                 seed,
                 format,
                 start: 0,
+                style: Style::Templated,
             };
             let summary = write_corpus(&opts, dir.path()).unwrap();
             assert_eq!(summary.posts, 200);
@@ -730,6 +839,7 @@ mod tests {
             seed: 5,
             format: OutputFormat::Jsonl,
             start: 0,
+            style: Style::Templated,
         };
         let summary = write_corpus(&opts, dir.path()).unwrap();
         let text = fs::read_to_string(dir.path().join("posts.jsonl")).unwrap();
@@ -750,6 +860,7 @@ mod tests {
             seed: 1,
             format: OutputFormat::Text,
             start: 990,
+            style: Style::Templated,
         };
         let summary = write_corpus(&opts, dir.path()).unwrap();
         assert_eq!((summary.posts, summary.files), (20, 20));
@@ -971,6 +1082,10 @@ mod tests {
             assert_eq!(s.tools.iter().collect::<HashSet<_>>().len(), s.tools.len());
         }
         let ctx = Ctx {
+            topics: prose::Topics {
+                problem: 0,
+                stack: 0,
+            },
             problem: &pools::PROBLEMS[0],
             stack: &pools::STACKS[0],
             tools: pools::STACKS[0].tools,
@@ -991,6 +1106,77 @@ mod tests {
             let text = fill_new(template, &ctx, &mut rng); // panics on an unknown slot
             assert!(!text.contains(['{', '}', '\n']), "{template}");
         }
+    }
+
+    /// Distinct words of titles and bodies, split as the index splits them.
+    fn vocabulary(posts: &[Post]) -> HashMap<String, usize> {
+        let mut words: HashMap<String, usize> = HashMap::new();
+        for p in posts {
+            let text = format!("{}\n{}", p.title, p.body.as_deref().unwrap_or(""));
+            for w in text
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .filter(|w| !w.is_empty())
+            {
+                *words.entry(w.to_ascii_lowercase()).or_default() += 1;
+            }
+        }
+        words
+    }
+
+    #[test]
+    fn realistic_text_has_a_growing_vocabulary_identifiers_and_code() {
+        let posts: Vec<Post> = (0..2000)
+            .map(|n| generate_styled_post(Style::Realistic, 42, n))
+            .collect();
+        let half = vocabulary(&posts[..1000]).len();
+        let all = vocabulary(&posts);
+        let once = all.values().filter(|&&c| c == 1).count();
+        // Heaps' law: twice the posts, clearly more words (the templated
+        // style has the same ~1,600 in any number of posts).
+        assert!(all.len() > half * 5 / 4, "{half} -> {}", all.len());
+        assert!(all.len() > 15_000, "{}", all.len());
+        assert!(once * 5 > all.len(), "{once} of {}", all.len());
+        assert!(
+            all.keys().any(|w| w.contains('_')),
+            "no snake_case identifier"
+        );
+        let with_code = posts
+            .iter()
+            .filter(|p| p.body.as_deref().unwrap_or("").contains("\n```"))
+            .count();
+        assert!((700..1300).contains(&with_code), "{with_code}");
+        // The post's shape and facets are those of the templated style.
+        let templated = generate_post(42, 7);
+        let realistic = generate_styled_post(Style::Realistic, 42, 7);
+        assert_eq!(templated.stack.as_ref().map(Vec::len), Some(3));
+        assert_eq!(realistic.stack.as_ref().map(Vec::len), Some(3));
+        assert!(realistic.tools.as_ref().is_some_and(|t| t.len() >= 4));
+        assert!(realistic.score.is_some() && realistic.view_count.is_some());
+        let templated_vocabulary =
+            vocabulary(&(0..2000).map(|n| generate_post(42, n)).collect::<Vec<_>>());
+        assert!(
+            templated_vocabulary.len() < 2_000,
+            "{}",
+            templated_vocabulary.len()
+        );
+    }
+
+    #[test]
+    fn realistic_posts_are_the_same_bytes_whatever_rand_is() {
+        // Pinned: the realistic stream is defined in this crate (draw.rs),
+        // so these bytes change only when the generator's own code does.
+        let mut h = Xxh3Default::new();
+        for n in 0..50 {
+            h.update(
+                generate_styled_post(Style::Realistic, 42, n)
+                    .to_json_line()
+                    .as_bytes(),
+            );
+        }
+        assert_eq!(
+            format!("{:032x}", h.digest128()),
+            "3d980e9d1f8c6fe694d28d83e3b5e4e2"
+        );
     }
 
     #[test]
