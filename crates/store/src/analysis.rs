@@ -73,10 +73,11 @@ pub struct WordTokenStream<'a> {
     token: &'a mut Token,
 }
 
-/// Word boundaries: the ASCII scanner, or the full UAX #29 segmenter.
+/// Word boundaries: the ASCII scanner, or, for text that is not all
+/// ASCII, [`MixedWords`].
 enum Words<'a> {
     Ascii(AsciiWords<'a>),
-    Unicode(unicode_segmentation::UWordBoundIndices<'a>),
+    Mixed(MixedWords<'a>),
 }
 
 impl<'a> Iterator for Words<'a> {
@@ -86,9 +87,101 @@ impl<'a> Iterator for Words<'a> {
     fn next(&mut self) -> Option<(usize, &'a str)> {
         match self {
             Words::Ascii(w) => w.next(),
-            Words::Unicode(w) => w
-                .by_ref()
-                .find(|(_, word)| word.chars().any(char::is_alphanumeric)),
+            Words::Mixed(w) => w.next(),
+        }
+    }
+}
+
+/// Words of text that is not all ASCII: the text is cut where UAX #29
+/// always breaks and no rule looks across (after ASCII whitespace, before
+/// an ASCII byte), the ASCII pieces go to the ASCII scanner and only the
+/// pieces around other characters to the UAX #29 segmenter. The words are
+/// those the segmenter gives on the whole text (a property test checks
+/// it); real documentation is mostly ASCII with a few dashes, quotes or
+/// accents, which would otherwise send every byte through the segmenter.
+struct MixedWords<'a> {
+    text: &'a str,
+    /// Start of the next piece.
+    next: usize,
+    piece: Piece<'a>,
+}
+
+enum Piece<'a> {
+    Ascii(AsciiWords<'a>),
+    Unicode(usize, unicode_segmentation::UWordBoundIndices<'a>),
+    Done,
+}
+
+impl<'a> MixedWords<'a> {
+    fn new(text: &'a str) -> MixedWords<'a> {
+        MixedWords {
+            text,
+            next: 0,
+            piece: Piece::Done,
+        }
+    }
+
+    /// Where a piece may start: after ASCII whitespace, at an ASCII byte.
+    fn cut_at(bytes: &[u8], at: usize) -> bool {
+        bytes[at - 1].is_ascii_whitespace() && bytes[at].is_ascii()
+    }
+
+    /// Starts the piece at `self.next`; false at the end of the text.
+    fn start_piece(&mut self) -> bool {
+        let bytes = self.text.as_bytes();
+        let from = self.next;
+        if from >= bytes.len() {
+            return false;
+        }
+        let Some(other) = bytes[from..].iter().position(|b| !b.is_ascii()) else {
+            self.piece = Piece::Ascii(AsciiWords {
+                text: self.text,
+                pos: from,
+            });
+            self.next = bytes.len();
+            return true;
+        };
+        let other = from + other;
+        // The ASCII run before the first other character, up to the last
+        // cut in it.
+        if let Some(cut) = (from + 1..other).rev().find(|&at| Self::cut_at(bytes, at)) {
+            self.piece = Piece::Ascii(AsciiWords {
+                text: &self.text[..cut],
+                pos: from,
+            });
+            self.next = cut;
+            return true;
+        }
+        // A piece holding other characters: up to the next cut after them.
+        let end = (other + 1..bytes.len())
+            .find(|&at| Self::cut_at(bytes, at))
+            .unwrap_or(bytes.len());
+        self.piece = Piece::Unicode(from, self.text[from..end].split_word_bound_indices());
+        self.next = end;
+        true
+    }
+}
+
+impl<'a> Iterator for MixedWords<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        loop {
+            let found = match &mut self.piece {
+                Piece::Ascii(words) => words.next(),
+                Piece::Unicode(base, words) => words
+                    .by_ref()
+                    .find(|(_, word)| word.chars().any(char::is_alphanumeric))
+                    .map(|(at, word)| (*base + at, word)),
+                Piece::Done => None,
+            };
+            if found.is_some() {
+                return found;
+            }
+            if !self.start_piece() {
+                self.piece = Piece::Done;
+                return None;
+            }
         }
     }
 }
@@ -98,7 +191,7 @@ pub fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
     if text.is_ascii() {
         Words::Ascii(AsciiWords { text, pos: 0 })
     } else {
-        Words::Unicode(text.split_word_bound_indices())
+        Words::Mixed(MixedWords::new(text))
     }
 }
 
@@ -110,7 +203,7 @@ impl Tokenizer for WordTokenizer {
         let words = if text.is_ascii() {
             Words::Ascii(AsciiWords { text, pos: 0 })
         } else {
-            Words::Unicode(text.split_word_bound_indices())
+            Words::Mixed(MixedWords::new(text))
         };
         WordTokenStream {
             words,
@@ -781,6 +874,48 @@ mod tests {
                 .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
                 .collect();
             assert_eq!(fast, slow, "{text:?}");
+        }
+    }
+
+    /// Mixed text split in pieces gives the words UAX #29 gives on the
+    /// whole text.
+    #[test]
+    fn mixed_text_pieces_agree_with_unicode_segmentation() {
+        use proptest::prelude::*;
+        let alphabet = "ab9Z_ .,;:'\"-+/\n\tx1()é—’中\u{301}\u{200d}🚀ñ\u{a0}\r";
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 20_000,
+            ..Default::default()
+        });
+        let strategy = proptest::collection::vec(
+            proptest::sample::select(alphabet.chars().collect::<Vec<_>>()),
+            0..40,
+        )
+        .prop_map(|v| v.into_iter().collect::<String>());
+        fn check(text: &str) -> (Vec<(usize, &str)>, Vec<(usize, &str)>) {
+            let mixed: Vec<_> = MixedWords::new(text).collect();
+            let whole: Vec<_> = text
+                .split_word_bound_indices()
+                .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
+                .collect();
+            (mixed, whole)
+        }
+        runner
+            .run(&strategy, |text| {
+                let (mixed, whole) = check(&text);
+                prop_assert_eq!(mixed, whole, "text {:?}", text);
+                Ok(())
+            })
+            .unwrap();
+        for text in [
+            "plain ascii — then more\nline two’s end",
+            "café au lait",
+            " \u{301}a b",
+            "—",
+            "x \u{a0}y z",
+        ] {
+            let (mixed, whole) = check(text);
+            assert_eq!(mixed, whole, "{text:?}");
         }
     }
 
