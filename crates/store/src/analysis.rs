@@ -892,7 +892,8 @@ mod tests {
             0..40,
         )
         .prop_map(|v| v.into_iter().collect::<String>());
-        fn check(text: &str) -> (Vec<(usize, &str)>, Vec<(usize, &str)>) {
+        type Words<'t> = Vec<(usize, &'t str)>;
+        fn check(text: &str) -> (Words<'_>, Words<'_>) {
             let mixed: Vec<_> = MixedWords::new(text).collect();
             let whole: Vec<_> = text
                 .split_word_bound_indices()
