@@ -18,8 +18,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use tantivy::directory::Directory;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, Query,
-    RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, Query, RangeQuery,
+    TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
@@ -234,6 +234,21 @@ pub fn build(
             clauses.push((Occur::Must, query));
         }
     } else {
+        // In a long query, which words are common (see `common_word_share`).
+        let common_share = cx.ranking.common_word_share;
+        let common: Vec<bool> = if combine == Combine::Most
+            && common_share > 0.0
+            && cx.ranking.min_should_match == 0.0
+            && alternatives.len() > 1
+        {
+            let posts = searcher.num_docs().max(1) as f64;
+            alternatives
+                .iter()
+                .map(|a| Ok(postings(searcher, a)? as f64 >= common_share * posts))
+                .collect::<tantivy::Result<Vec<bool>>>()?
+        } else {
+            vec![false; alternatives.len()]
+        };
         let mut groups: Vec<Box<dyn Query>> = alternatives
             .into_iter()
             .map(|a| Box::new(BooleanQuery::union(a)) as Box<dyn Query>)
@@ -241,6 +256,16 @@ pub fn build(
         let share = cx.ranking.min_should_match;
         let query: Box<dyn Query> = if groups.len() == 1 {
             groups.pop().expect("one")
+        } else if common.contains(&true) && common.contains(&false) {
+            // Common words only add to the score of posts a rarer word
+            // matched: scores are those of the union, and the posts that
+            // only `how`, `do` and `the` matched are not read at all.
+            let (rare, frequent): (Vec<_>, Vec<_>) =
+                groups.into_iter().zip(common).partition(|(_, c)| !c);
+            let rare: Vec<Box<dyn Query>> = rare.into_iter().map(|(g, _)| g).collect();
+            let mut clauses = vec![(Occur::Must, Box::new(BooleanQuery::union(rare)) as _)];
+            clauses.extend(frequent.into_iter().map(|(g, _)| (Occur::Should, g)));
+            Box::new(BooleanQuery::new(clauses))
         } else if combine == Combine::Most && share > 0.0 {
             let n = groups.len();
             let required = ((n as f64 * share).ceil() as usize).clamp(1, n);
@@ -478,18 +503,23 @@ impl Builder<'_> {
         let stems = self
             .cache
             .get_or(generation, (Expanded::Typos, typed.clone()), || {
-                let probe = Term::from_field_text(self.fields.words, &typed);
-                let automaton = FuzzyTermQuery::new(probe, distance, true).automaton()?;
+                let automata = crate::typos::typo_automata(self.fields.words, &typed, distance)?;
                 let mut found = Vec::new();
                 for segment in self.searcher.segment_readers() {
                     crate::budget::check_tantivy()?;
                     let inverted = segment.inverted_index(self.fields.words)?;
-                    let mut stream = inverted.terms().search(&automaton).into_stream()?;
-                    while stream.advance() {
-                        if let Ok(candidate) = std::str::from_utf8(stream.key()) {
-                            found.push((candidate.to_string(), stream.value().doc_freq as u64));
+                    // A word two automata find is counted once per segment.
+                    let mut in_segment = std::collections::BTreeMap::new();
+                    for automaton in &automata {
+                        let mut stream = inverted.terms().search(automaton).into_stream()?;
+                        while stream.advance() {
+                            if let Ok(candidate) = std::str::from_utf8(stream.key()) {
+                                in_segment
+                                    .insert(candidate.to_string(), stream.value().doc_freq as u64);
+                            }
                         }
                     }
+                    found.extend(in_segment);
                 }
                 Ok(top_stems(found, term, MAX_TYPO_TERMS))
             })?;

@@ -142,7 +142,9 @@ impl Weight for CombinedWeight {
             if let Some(mut postings) =
                 inverted.read_postings(term, IndexRecordOption::WithFreqs)?
             {
-                if postings.seek(doc) == doc {
+                // Postings start at their first document: one past `doc`
+                // does not hold it (and cannot seek backwards).
+                if postings.doc() <= doc && postings.seek(doc) == doc {
                     let field = reader.schema().get_field_name(term.field()).to_string();
                     e.add_detail(Explanation::new_with_string(
                         format!("{field}: frequency (field weight {weight})"),

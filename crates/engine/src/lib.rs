@@ -28,6 +28,7 @@ pub mod synonyms;
 pub mod term_sum;
 pub mod threads;
 pub mod types;
+mod typos;
 pub mod union;
 
 pub use facet_search::{FacetHit, FacetQuery, FacetSearchResponse};

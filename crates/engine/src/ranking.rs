@@ -42,6 +42,13 @@ pub struct RankingConfig {
     /// of them, rounded up (0: any word; relaxed to any word when nothing
     /// matches).
     pub min_should_match: f64,
+    /// In a query of more than 3 words (match `auto`), a word whose
+    /// postings (title, body and meta, typo variants included) reach this
+    /// share of the posts is common: it adds to the score of the posts a
+    /// rarer word of the query matched, and matches no post alone (as
+    /// Lucene's common-terms query; 0: off). Relaxed to any word when the
+    /// rarer words match nothing.
+    pub common_word_share: f64,
 }
 
 impl Default for RankingConfig {
@@ -60,6 +67,7 @@ impl Default for RankingConfig {
             bm25f: true,
             title_match: 0.2,
             min_should_match: 0.0,
+            common_word_share: 0.3,
         }
     }
 }
@@ -89,6 +97,7 @@ impl RankingConfig {
             ("title_boost", self.title_boost),
             ("title_match", self.title_match),
             ("min_should_match", self.min_should_match),
+            ("common_word_share", self.common_word_share),
         ];
         if self.min_should_match > 1.0 {
             return Err(format!(
