@@ -485,6 +485,14 @@ fn config_file(global: &GlobalArgs) -> (PathBuf, bool) {
 }
 
 /// Runs the CLI; returns the exit code.
+/// Whether `args` (the whole command line) run a bulk import: `index`,
+/// whose writer threads allocate and free their indexing buffers segment
+/// after segment (the binary then keeps freed memory rather than giving it
+/// back to the system in between). False for anything that does not parse.
+pub fn is_bulk_import(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    Cli::try_parse_from(args).is_ok_and(|cli| matches!(cli.command, Command::Index(_)))
+}
+
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
