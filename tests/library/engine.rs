@@ -814,3 +814,60 @@ fn long_queries_can_need_most_of_their_words() {
     .validate()
     .is_err());
 }
+
+#[test]
+fn common_words_of_long_queries_only_add_to_scores() {
+    // "the" is in every post; "zebra" in one.
+    let mut posts: Vec<Post> = (0..10)
+        .map(|i| note(&format!("p{i}"), "the plain text of a post"))
+        .collect();
+    posts.push(note("z", "the zebra crossing"));
+    let common = engine_with(&posts);
+    let index = common.index().clone();
+    let off = Engine::new(
+        index,
+        RankingConfig {
+            common_word_share: 0.0,
+            ..RankingConfig::default()
+        },
+    );
+    let q = SearchRequest::new("how the zebra runs");
+    let (with, without) = (common.search(&q).unwrap(), off.search(&q).unwrap());
+    // Only the post a rarer word matched; with the union's score.
+    assert_eq!((with.total, without.total), (1, 11));
+    assert_eq!(with.hits[0].id, "z");
+    assert_eq!(without.hits[0].id, "z");
+    assert!((with.hits[0].score - without.hits[0].score).abs() < 1e-4);
+    assert!(!with.relaxed);
+    // Nothing rarer matches: relaxed to any word.
+    let r = common
+        .search(&SearchRequest::new("how the xray runs"))
+        .unwrap();
+    assert!(r.relaxed);
+    assert_eq!(r.total, 11);
+    // Short queries are not concerned.
+    assert_eq!(
+        common
+            .search(&SearchRequest::new("the zebra"))
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(common.search(&SearchRequest::new("the")).unwrap().total, 11);
+}
+
+#[test]
+fn a_typo_on_the_first_letter_counts_as_two() {
+    let posts = [
+        note("d", "deploy the service"),
+        note("k", "kubernetes clusters"),
+    ];
+    let e = engine_with(&posts);
+    // One typo allowed (5-8 letters): not on the first letter.
+    assert_eq!(ids(&e, &SearchRequest::new("deplyo")), ["d"]);
+    assert!(ids(&e, &SearchRequest::new("seploy")).is_empty());
+    // Two allowed (9+ letters): the first letter's typo with the rest exact.
+    assert_eq!(ids(&e, &SearchRequest::new("cubernetes")), ["k"]);
+    assert_eq!(ids(&e, &SearchRequest::new("kuberentes")), ["k"]);
+    assert!(ids(&e, &SearchRequest::new("cuberentes")).is_empty());
+}
