@@ -871,3 +871,42 @@ fn a_typo_on_the_first_letter_counts_as_two() {
     assert_eq!(ids(&e, &SearchRequest::new("kuberentes")), ["k"]);
     assert!(ids(&e, &SearchRequest::new("cuberentes")).is_empty());
 }
+
+#[test]
+fn a_title_typed_from_memory_finds_its_post_first() {
+    // Both posts hold every word; only one title holds them. Without the
+    // bonus, the post that repeats the words in its body ranks first.
+    let mut body_heavy = note(
+        "body",
+        "postgres index bloat after vacuum: postgres index bloat, vacuum, index bloat after vacuum again",
+    );
+    body_heavy.title = "notes on databases".into();
+    let mut titled = note("title", "a short note");
+    titled.title = "postgres index bloat after vacuum".into();
+    let on = engine_with(&[body_heavy, titled]);
+    let off = Engine::new(
+        on.index().clone(),
+        RankingConfig {
+            title_coverage: 0.0,
+            ..RankingConfig::default()
+        },
+    );
+    let q = SearchRequest::new("vacuum bloat postgres after index");
+    assert_eq!(ids(&off, &q)[0], "body");
+    assert_eq!(ids(&on, &q)[0], "title");
+    let (a, b) = (on.search(&q).unwrap(), off.search(&q).unwrap());
+    assert_eq!(a.total, b.total, "the bonus changes no match");
+    assert!(a.hits[0].score > b.hits.iter().find(|h| h.id == "title").unwrap().score);
+    // Three words: no bonus (a title is not told from a short query).
+    let short = SearchRequest::new("postgres index bloat");
+    let score = |e: &Engine| {
+        e.search(&short)
+            .unwrap()
+            .hits
+            .into_iter()
+            .find(|h| h.id == "title")
+            .unwrap()
+            .score
+    };
+    assert!((score(&on) - score(&off)).abs() < 1e-6);
+}

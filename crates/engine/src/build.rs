@@ -278,6 +278,9 @@ pub fn build(
         };
         clauses.push((Occur::Must, query));
     }
+    if let Some(q) = title_coverage(parsed, cx) {
+        clauses.push((Occur::Should, q));
+    }
     for c in &parsed.excluded {
         let no = Expansion {
             typos: false,
@@ -299,6 +302,56 @@ pub fn build(
         positive,
         synonyms: b.synonyms,
     })
+}
+
+/// Words a query needs before a title that holds most of them gets the
+/// coverage bonus (see [`title_coverage`]).
+const TITLE_COVERAGE_MIN_WORDS: usize = 4;
+/// The share of a query's words a title must hold for the bonus.
+const TITLE_COVERAGE_SHARE: f64 = 0.75;
+
+/// Known-item search: a query of 4+ words that a post's title holds
+/// almost all of (3 of 4, 6 of 8) is most likely that post's title, typed
+/// from memory. Such titles get their words' BM25 again, times
+/// `ranking.title_coverage`, on top of the score (an optional clause: it
+/// changes no match and no count). A long question rarely has most of its
+/// words in one title, so it is left as it was.
+fn title_coverage(parsed: &ParsedQuery, cx: &Context) -> Option<Box<dyn Query>> {
+    let boost = cx.ranking.title_coverage as f32;
+    if boost <= 0.0 {
+        return None;
+    }
+    let mut analyzer = text_analyzer();
+    let mut words: Vec<String> = parsed
+        .clauses
+        .iter()
+        .filter(|c| !c.phrase && c.field.is_none())
+        .filter_map(|c| {
+            let mut t = tokens(&mut analyzer, &c.text);
+            (t.len() == 1).then(|| t.remove(0).0)
+        })
+        .collect();
+    words.sort();
+    words.dedup();
+    if words.len() < TITLE_COVERAGE_MIN_WORDS {
+        return None;
+    }
+    let required = (words.len() as f64 * TITLE_COVERAGE_SHARE).ceil() as usize;
+    let title = cx.fields.title;
+    let should: Vec<(Occur, Box<dyn Query>)> = words
+        .iter()
+        .map(|w| {
+            let term = Term::from_field_text(title, w);
+            let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+            (Occur::Should, q)
+        })
+        .collect();
+    Some(boosted(
+        Box::new(BooleanQuery::with_minimum_required_clauses(
+            should, required,
+        )),
+        boost,
+    ))
 }
 
 /// In an all-words query, a clause with at least this many times the

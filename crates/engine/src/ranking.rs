@@ -49,6 +49,10 @@ pub struct RankingConfig {
     /// Lucene's common-terms query; 0: off). Relaxed to any word when the
     /// rarer words match nothing.
     pub common_word_share: f64,
+    /// A query of 4+ words whose words a post's title holds (three in
+    /// four or more) adds the title's BM25 of those words again, times
+    /// this (0: off): known-item search, a title typed from memory.
+    pub title_coverage: f64,
 }
 
 impl Default for RankingConfig {
@@ -68,6 +72,7 @@ impl Default for RankingConfig {
             title_match: 0.2,
             min_should_match: 0.0,
             common_word_share: 0.3,
+            title_coverage: 0.4,
         }
     }
 }
@@ -98,6 +103,7 @@ impl RankingConfig {
             ("title_match", self.title_match),
             ("min_should_match", self.min_should_match),
             ("common_word_share", self.common_word_share),
+            ("title_coverage", self.title_coverage),
         ];
         if self.min_should_match > 1.0 {
             return Err(format!(
