@@ -802,78 +802,67 @@ mod tests {
         assert_eq!(words(&format!("x {blob} y")), ["x", "y"]);
     }
 
-    /// The ASCII scanner gives exactly the words UAX #29 gives.
-    #[test]
-    fn word_starts_and_words_at_them_agree_with_the_scanner() {
+    /// Runs `check` on `cases` random strings of up to `max_len`
+    /// characters drawn from `alphabet`.
+    fn for_random_texts(
+        alphabet: &str,
+        max_len: usize,
+        cases: u32,
+        check: impl Fn(&str) -> Result<(), proptest::test_runner::TestCaseError>,
+    ) {
         use proptest::prelude::*;
-        let alphabet = "ab9Z_ .,;:'\"-+/\n\tx1()";
         let strategy = proptest::collection::vec(
             proptest::sample::select(alphabet.chars().collect::<Vec<_>>()),
-            0..24,
+            0..max_len,
         )
         .prop_map(|v| v.into_iter().collect::<String>());
         let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
-            cases: 4000,
+            cases,
             ..Default::default()
         });
-        runner
-            .run(&strategy, |text| {
-                let scanned: Vec<_> = AsciiWords {
-                    text: &text,
-                    pos: 0,
-                }
+        runner.run(&strategy, |text| check(&text)).unwrap();
+    }
+
+    /// The words UAX #29 gives on the whole of `text`.
+    fn segmenter_words(text: &str) -> Vec<(usize, &str)> {
+        text.split_word_bound_indices()
+            .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
+            .collect()
+    }
+
+    const ASCII_ALPHABET: &str = "ab9Z_ .,;:'\"-+/\n\tx1()";
+
+    /// The ASCII scanner gives exactly the words UAX #29 gives.
+    #[test]
+    fn word_starts_and_words_at_them_agree_with_the_scanner() {
+        for_random_texts(ASCII_ALPHABET, 24, 4000, |text| {
+            let scanned: Vec<_> = AsciiWords { text, pos: 0 }
                 .filter(|(_, w)| w.as_bytes()[0].is_ascii_alphanumeric())
                 .collect();
-                let bytes = text.as_bytes();
-                let started: Vec<_> = (0..bytes.len())
-                    .filter(|&at| is_ascii_word_start(bytes, at))
-                    .map(|at| (at, ascii_word_at(&text, at)))
-                    .collect();
-                prop_assert_eq!(scanned, started, "text {:?}", text);
-                Ok(())
-            })
-            .unwrap();
+            let bytes = text.as_bytes();
+            let started: Vec<_> = (0..bytes.len())
+                .filter(|&at| is_ascii_word_start(bytes, at))
+                .map(|at| (at, ascii_word_at(text, at)))
+                .collect();
+            proptest::prop_assert_eq!(scanned, started, "text {:?}", text);
+            Ok(())
+        });
     }
 
     #[test]
     fn ascii_scanner_agrees_with_unicode_segmentation() {
-        use proptest::prelude::*;
-        let alphabet = "ab9Z_ .,;:'\"-+/\n\tx1()";
-        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
-            cases: 4000,
-            ..Default::default()
+        for_random_texts(ASCII_ALPHABET, 24, 4000, |text| {
+            let fast: Vec<_> = AsciiWords { text, pos: 0 }.collect();
+            proptest::prop_assert_eq!(fast, segmenter_words(text), "text {:?}", text);
+            Ok(())
         });
-        let strategy = proptest::collection::vec(
-            proptest::sample::select(alphabet.chars().collect::<Vec<_>>()),
-            0..24,
-        )
-        .prop_map(|v| v.into_iter().collect::<String>());
-        runner
-            .run(&strategy, |text| {
-                let fast: Vec<_> = AsciiWords {
-                    text: &text,
-                    pos: 0,
-                }
-                .collect();
-                let slow: Vec<_> = text
-                    .split_word_bound_indices()
-                    .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
-                    .collect();
-                prop_assert_eq!(fast, slow, "text {:?}", text);
-                Ok(())
-            })
-            .unwrap();
         for text in [
             "e.g. a:b 1,000 1.6.7 fastapi's n+1 a..b 1.a a.1 x_1 _ __a",
             "end. start",
             "'quoted'",
         ] {
             let fast: Vec<_> = AsciiWords { text, pos: 0 }.collect();
-            let slow: Vec<_> = text
-                .split_word_bound_indices()
-                .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
-                .collect();
-            assert_eq!(fast, slow, "{text:?}");
+            assert_eq!(fast, segmenter_words(text), "{text:?}");
         }
     }
 
@@ -881,33 +870,12 @@ mod tests {
     /// whole text.
     #[test]
     fn mixed_text_pieces_agree_with_unicode_segmentation() {
-        use proptest::prelude::*;
         let alphabet = "ab9Z_ .,;:'\"-+/\n\tx1()é—’中\u{301}\u{200d}🚀ñ\u{a0}\r";
-        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
-            cases: 20_000,
-            ..Default::default()
-        });
-        let strategy = proptest::collection::vec(
-            proptest::sample::select(alphabet.chars().collect::<Vec<_>>()),
-            0..40,
-        )
-        .prop_map(|v| v.into_iter().collect::<String>());
-        type Words<'t> = Vec<(usize, &'t str)>;
-        fn check(text: &str) -> (Words<'_>, Words<'_>) {
+        for_random_texts(alphabet, 40, 20_000, |text| {
             let mixed: Vec<_> = MixedWords::new(text).collect();
-            let whole: Vec<_> = text
-                .split_word_bound_indices()
-                .filter(|(_, w)| w.chars().any(char::is_alphanumeric))
-                .collect();
-            (mixed, whole)
-        }
-        runner
-            .run(&strategy, |text| {
-                let (mixed, whole) = check(&text);
-                prop_assert_eq!(mixed, whole, "text {:?}", text);
-                Ok(())
-            })
-            .unwrap();
+            proptest::prop_assert_eq!(mixed, segmenter_words(text), "text {:?}", text);
+            Ok(())
+        });
         for text in [
             "plain ascii — then more\nline two’s end",
             "café au lait",
@@ -915,8 +883,8 @@ mod tests {
             "—",
             "x \u{a0}y z",
         ] {
-            let (mixed, whole) = check(text);
-            assert_eq!(mixed, whole, "{text:?}");
+            let mixed: Vec<_> = MixedWords::new(text).collect();
+            assert_eq!(mixed, segmenter_words(text), "{text:?}");
         }
     }
 
