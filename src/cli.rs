@@ -484,7 +484,6 @@ fn config_file(global: &GlobalArgs) -> (PathBuf, bool) {
     (PathBuf::from(DEFAULT_CONFIG_FILE), false)
 }
 
-/// Runs the CLI; returns the exit code.
 /// Whether `args` (the whole command line) run a bulk import: `index`,
 /// whose writer threads allocate and free their indexing buffers segment
 /// after segment (the binary then keeps freed memory rather than giving it
@@ -493,6 +492,7 @@ pub fn is_bulk_import(args: impl IntoIterator<Item = std::ffi::OsString>) -> boo
     Cli::try_parse_from(args).is_ok_and(|cli| matches!(cli.command, Command::Index(_)))
 }
 
+/// Runs the CLI; returns the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

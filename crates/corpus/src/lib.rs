@@ -177,10 +177,10 @@ pub fn generate_styled_post(style: Style, seed: u64, n: usize) -> Post {
             post
         }
         None => match style {
-            Style::Templated => original_post(&mut post_rng(seed, n), n, None),
+            Style::Templated => original_post(&mut post_rng(seed, n), n, style),
             Style::Realistic => {
                 let mut rng = Prng::new(seed, n as u64, REALISTIC_SALT);
-                original_post(&mut rng, n, Some(Realistic))
+                original_post(&mut rng, n, style)
             }
         },
     }
@@ -188,10 +188,6 @@ pub fn generate_styled_post(style: Style, seed: u64, n: usize) -> Post {
 
 /// Mixed into the realistic style's seeds.
 const REALISTIC_SALT: u64 = 0x7265_616C_6973_7469;
-
-/// Marks the realistic style's additions to a post.
-#[derive(Debug, Clone, Copy)]
-struct Realistic;
 
 /// A test index in RAM of generated posts: `batches` batches of
 /// `per_batch` posts from `seed`, post `batch * 1000 + n` passed through
@@ -304,7 +300,7 @@ struct Meta {
     flags: IndexMap<String, bool>,
 }
 
-fn original_post<R: Draw>(rng: &mut R, n: usize, realistic: Option<Realistic>) -> Post {
+fn original_post<R: Draw>(rng: &mut R, n: usize, style: Style) -> Post {
     let problem_no = index(rng, pools::PROBLEMS.len());
     let problem = &pools::PROBLEMS[problem_no];
     let stack_no = index(rng, pools::STACKS.len());
@@ -325,13 +321,13 @@ fn original_post<R: Draw>(rng: &mut R, n: usize, realistic: Option<Realistic>) -
     };
 
     let mut title = fill_new(pick(rng, pools::TITLES), &ctx, rng);
-    if realistic.is_some() && rng.ratio(3, 10) {
+    if style == Style::Realistic && rng.ratio(3, 10) {
         // Real titles name things: a function, a setting, a command.
         title.push_str(" — ");
         title.push_str(&prose::identifier(rng, ctx.topics, false));
     }
     let checklist = make_checklist(rng, &ctx);
-    let (body, paragraphs) = make_body(rng, &ctx, &checklist, realistic);
+    let (body, paragraphs) = make_body(rng, &ctx, &checklist, style);
     let words = word_count(&body);
     let summary = make_summary(rng, &ctx);
     let brief = fill_new(pick(rng, pools::BRIEFS), &ctx, rng);
@@ -391,12 +387,7 @@ fn original_post<R: Draw>(rng: &mut R, n: usize, realistic: Option<Realistic>) -
 
 /// The body and its number of paragraphs (not counting the introduction,
 /// headings or the list, as in the seed post).
-fn make_body<R: Draw>(
-    rng: &mut R,
-    ctx: &Ctx,
-    checklist: &[String],
-    realistic: Option<Realistic>,
-) -> (String, u64) {
+fn make_body<R: Draw>(rng: &mut R, ctx: &Ctx, checklist: &[String], style: Style) -> (String, u64) {
     let mut body = String::with_capacity(4096);
     let mut order = Shuffled::new(pools::SENTENCES.len());
     fill(&mut body, pick(rng, pools::INTRO_OPENERS), ctx, rng);
@@ -424,7 +415,7 @@ fn make_body<R: Draw>(
         let heading = pick(rng, pools::EXTRA_HEADINGS);
         section(&mut body, rng, heading, 1, 1);
     }
-    if realistic.is_some() {
+    if style == Style::Realistic {
         paragraphs += realistic_section(&mut body, rng, ctx);
     }
 

@@ -340,6 +340,18 @@ pub(crate) struct Topics {
     pub stack: usize,
 }
 
+impl Topics {
+    /// The problem or the stack, one in two, as a number that tells them
+    /// apart.
+    fn either<R: Draw>(self, rng: &mut R) -> u64 {
+        if rng.ratio(1, 2) {
+            self.problem as u64
+        } else {
+            (1 << 16) | self.stack as u64
+        }
+    }
+}
+
 /// One word of prose.
 fn word<R: Draw>(rng: &mut R, topics: Topics) -> String {
     let u = rng.unit();
@@ -354,11 +366,7 @@ fn word<R: Draw>(rng: &mut R, topics: Topics) -> String {
 
 /// A word of the post's problem or stack.
 fn topic_word<R: Draw>(rng: &mut R, topics: Topics) -> String {
-    let subject = if rng.ratio(1, 2) {
-        topics.problem as u64
-    } else {
-        (1 << 16) | topics.stack as u64
-    };
+    let subject = topics.either(rng);
     let rank = zipf(rng, TOPIC_WORDS, 1.0);
     made_up((1 << 40) | (subject << 20) | rank, false)
 }
@@ -412,11 +420,7 @@ fn capitalize(word: &mut String) {
 /// names the same few functions and settings again and again): the parts
 /// of the identifier of a rank are a function of the rank.
 pub(crate) fn identifier<R: Draw>(rng: &mut R, topics: Topics, camel: bool) -> String {
-    let subject = if rng.ratio(1, 2) {
-        topics.problem as u64
-    } else {
-        (1 << 16) | topics.stack as u64
-    };
+    let subject = topics.either(rng);
     let rank = zipf(rng, IDENTIFIERS, 1.0);
     let mut parts = Prng::new((subject << 32) | rank, 0, 0x0001_DE17);
     let count = parts.between(1, 3);
