@@ -504,17 +504,19 @@ impl Builder<'_> {
             // own as well: a post whose title holds the words typed comes
             // first (known-item search).
             let title_match = self.ranking.title_match as f32;
+            let title = fields.iter().position(|&(f, _)| f == self.fields.title);
             for (t, boost) in &alternatives {
                 let terms = fields
                     .iter()
                     .map(|&(field, weight)| (Term::from_field_text(field, t), weight))
                     .collect();
-                subqueries.push(boosted(Box::new(CombinedTerm::new(terms)), *boost));
-                if title_match > 0.0 && fields.len() > 1 {
-                    let title = Term::from_field_text(self.fields.title, t);
-                    let q = TermQuery::new(title, IndexRecordOption::WithFreqs);
-                    subqueries.push(boosted(Box::new(q), title_match * boost));
+                let mut q = CombinedTerm::new(terms);
+                if let Some(title) = title.filter(|_| title_match > 0.0 && fields.len() > 1) {
+                    // The title's BM25 on its own, from the postings the
+                    // combined term reads anyway.
+                    q = q.scoring_alone(title, title_match);
                 }
+                subqueries.push(boosted(Box::new(q), *boost));
             }
             return Ok(Some(subqueries));
         }

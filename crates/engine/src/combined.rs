@@ -15,10 +15,17 @@
 //!
 //! with `idf` from the largest document frequency of the word over the
 //! fields, `k1 = 1.2` and `b = 0.75` as tantivy's BM25.
+//!
+//! One of the fields may also be scored on its own, by tantivy's BM25 of
+//! the word in that field times a weight, added to the BM25F score (the
+//! title's extra weight: see [`CombinedTerm::scoring_alone`]). That is
+//! what a separate `TermQuery` on the field beside this one would add, but
+//! from the postings this scorer reads anyway: a union of half as many
+//! scorers.
 
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{Postings, SegmentPostings};
-use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::query::{Bm25Weight, EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
 
@@ -30,6 +37,9 @@ const B: Score = 0.75;
 #[derive(Clone, Debug)]
 pub struct CombinedTerm {
     terms: Vec<(Term, Score)>,
+    /// The term (by index in `terms`) also scored on its own, by BM25
+    /// times this weight.
+    alone: Option<(usize, Score)>,
 }
 
 impl CombinedTerm {
@@ -37,7 +47,16 @@ impl CombinedTerm {
     /// weights are positive).
     pub fn new(terms: Vec<(Term, Score)>) -> CombinedTerm {
         assert!(!terms.is_empty(), "a combined term has a field");
-        CombinedTerm { terms }
+        CombinedTerm { terms, alone: None }
+    }
+
+    /// This term with the word in the field of `terms[index]` also scored
+    /// on its own: its BM25 in that field (as a `TermQuery` scores it),
+    /// times `weight`, added to every match's score.
+    pub fn scoring_alone(mut self, index: usize, weight: Score) -> CombinedTerm {
+        assert!(index < self.terms.len(), "a field of the term");
+        self.alone = Some((index, weight));
+        self
     }
 }
 
@@ -58,7 +77,19 @@ impl Query for CombinedTerm {
                 }
                 let df = df as Score;
                 let idf = (1.0 + (docs - df + 0.5) / (df + 0.5)).ln();
-                Some(Stats { idf, average })
+                let alone = match self.alone {
+                    Some((i, weight)) => Some((
+                        i,
+                        weight,
+                        Bm25Weight::for_terms(statistics_provider, &[self.terms[i].0.clone()])?,
+                    )),
+                    None => None,
+                };
+                Some(Stats {
+                    idf,
+                    average,
+                    alone,
+                })
             }
             EnableScoring::Disabled { .. } => None,
         };
@@ -72,6 +103,13 @@ impl Query for CombinedTerm {
         for (term, _) in &self.terms {
             visitor(term, false);
         }
+        // The term scored alone is visited again, as the `TermQuery` it
+        // replaces was: a clause's cost (its terms' postings, which decide
+        // which words of a long query are common) stays what the ranking
+        // was tuned with.
+        if let Some((i, _)) = self.alone {
+            visitor(&self.terms[i].0, false);
+        }
     }
 }
 
@@ -80,6 +118,9 @@ struct Stats {
     idf: Score,
     /// The average length of each field, in the terms' order.
     average: Vec<Score>,
+    /// The term scored on its own too (index in the terms), its weight,
+    /// and its BM25 in its field.
+    alone: Option<(usize, Score, Bm25Weight)>,
 }
 
 struct CombinedWeight {
@@ -102,16 +143,23 @@ impl Weight for CombinedWeight {
                 .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
             // The weight over the length factor, by field norm id.
             let mut per_norm = [0.0 as Score; 256];
+            let mut alone = None;
             if let Some(stats) = &self.stats {
                 for (id, w) in per_norm.iter_mut().enumerate() {
                     let len = FieldNormReader::id_to_fieldnorm(id as u8) as Score;
                     *w = weight / (1.0 - B + B * len / stats.average[i]);
+                }
+                if let Some((_, alone_weight, bm25)) = stats.alone.as_ref().filter(|a| a.0 == i) {
+                    // As a `TermQuery` boosted by `alone_weight` under the
+                    // same boosts would score it.
+                    alone = Some(bm25.boost_by(boost * alone_weight));
                 }
             }
             parts.push(Part {
                 postings,
                 norms,
                 per_norm,
+                alone,
             });
         }
         let mut scorer = CombinedScorer {
@@ -135,6 +183,27 @@ impl Weight for CombinedWeight {
         let mut e = Explanation::new_with_string(format!("BM25F of {word:?}"), scorer.score());
         if let Some(stats) = &self.stats {
             e.add_detail(Explanation::new_with_string("idf".into(), stats.idf));
+            if let Some((i, weight, bm25)) = &stats.alone {
+                let term = &self.terms[*i].0;
+                let inverted = reader.inverted_index(term.field())?;
+                if let Some(mut postings) =
+                    inverted.read_postings(term, IndexRecordOption::WithFreqs)?
+                {
+                    if postings.doc() <= doc && postings.seek(doc) == doc {
+                        let field = reader.schema().get_field_name(term.field()).to_string();
+                        let id = reader
+                            .fieldnorms_readers()
+                            .get_field(term.field())?
+                            .map_or(0, |n| n.fieldnorm_id(doc));
+                        let mut alone = Explanation::new_with_string(
+                            format!("{field} on its own: BM25 x weight {weight}"),
+                            bm25.boost_by(*weight).score(id, postings.term_freq()),
+                        );
+                        alone.add_detail(bm25.explain(id, postings.term_freq()));
+                        e.add_detail(alone);
+                    }
+                }
+            }
         }
         // The word's frequency in each field that holds it.
         for (term, weight) in &self.terms {
@@ -163,6 +232,9 @@ struct Part {
     norms: FieldNormReader,
     /// `w_f / (1 − b + b · len / avglen)` by field norm id.
     per_norm: [Score; 256],
+    /// The BM25 of the word in this field on its own, boosted, when it is
+    /// scored alone too.
+    alone: Option<Bm25Weight>,
 }
 
 /// The union of a word's postings over its fields, scored by BM25F.
@@ -226,13 +298,18 @@ impl Scorer for CombinedScorer {
         };
         let doc = self.doc;
         let mut tf = 0.0;
+        let mut alone = 0.0;
         for part in &mut self.parts {
             if part.postings.doc() == doc {
                 let id = part.norms.fieldnorm_id(doc);
-                tf += part.postings.term_freq() as Score * part.per_norm[id as usize];
+                let freq = part.postings.term_freq();
+                tf += freq as Score * part.per_norm[id as usize];
+                if let Some(bm25) = &part.alone {
+                    alone = bm25.score(id, freq);
+                }
             }
         }
-        factor * tf / (tf + K1)
+        factor * tf / (tf + K1) + alone
     }
 }
 
