@@ -5,7 +5,7 @@
 //! against the first letters of the query's terms, and only the few that
 //! could match go through the analyzer (lowercase, fold, stem).
 
-use postsearch_store::analysis::{ascii_word_at, is_ascii_word_start, text_analyzer};
+use postsearch_store::analysis::{ascii_word_at, is_ascii_word_start, text_analyzer, Pieces};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use tantivy::tokenizer::TextAnalyzer;
@@ -83,12 +83,28 @@ impl Highlighter {
             return Vec::new();
         }
         let mut out = Vec::new();
-        if text.is_ascii() {
-            // Only words starting with a term's first letter can match:
-            // jump from one such byte to the next instead of scanning every
-            // word.
+        // ASCII pieces (most of real text, between its few dashes, quotes
+        // and accents) are skimmed: only words starting with a term's
+        // first letter can match, so the scan jumps from one such byte to
+        // the next instead of going through every word. The pieces around
+        // other characters go through the segmenter.
+        for (piece, ascii) in Pieces::new(text) {
+            if !ascii {
+                for (at, word) in postsearch_store::analysis::words(&text[piece.clone()]) {
+                    if let Some(term) = self.term_index(word) {
+                        let from = piece.start + at;
+                        out.push(Match {
+                            from,
+                            to: from + word.len(),
+                            term,
+                        });
+                    }
+                }
+                continue;
+            }
+            let text = &text[..piece.end];
             let bytes = text.as_bytes();
-            let mut pos = 0;
+            let mut pos = piece.start;
             while let Some(skip) = bytes[pos..]
                 .iter()
                 .position(|&b| self.start_bytes[b as usize])
@@ -107,16 +123,6 @@ impl Highlighter {
                     });
                 }
                 pos = at + word.len();
-            }
-            return out;
-        }
-        for (from, word) in postsearch_store::analysis::words(text) {
-            if let Some(term) = self.term_index(word) {
-                out.push(Match {
-                    from,
-                    to: from + word.len(),
-                    term,
-                });
             }
         }
         out
@@ -343,7 +349,7 @@ mod tests {
     }
 
     #[test]
-    fn ascii_matches_equal_the_matches_of_every_word() {
+    fn matches_equal_the_matches_of_every_word() {
         use proptest::prelude::*;
         let words = [
             "Deploy",
@@ -364,8 +370,16 @@ mod tests {
             "deploy's",
             "x",
             "c",
+            "café",
+            "Cachés",
+            "naïve",
+            "日本語",
+            "e\u{301}",
         ];
-        let seps = [" ", ", ", ".", "\n", "(", "-", "'", ":", ""];
+        let seps = [
+            " ", ", ", ".", "\n", "(", "-", "'", ":", "", " — ", "“", "” ", "\u{301}", "\u{200d}",
+            "\u{a0}",
+        ];
         let strategy = (
             proptest::collection::vec((0..words.len(), 0..seps.len()), 0..30),
             proptest::sample::select(vec![
@@ -374,6 +388,8 @@ mod tests {
                 "deploy cache e.g",
                 "k8s 1.6.7",
                 "x c",
+                "cafe cache",
+                "naive deploy",
             ]),
         );
         let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {

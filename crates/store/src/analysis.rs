@@ -92,17 +92,15 @@ impl<'a> Iterator for Words<'a> {
     }
 }
 
-/// Words of text that is not all ASCII: the text is cut where UAX #29
-/// always breaks and no rule looks across (after ASCII whitespace, before
-/// an ASCII byte), the ASCII pieces go to the ASCII scanner and only the
-/// pieces around other characters to the UAX #29 segmenter. The words are
-/// those the segmenter gives on the whole text (a property test checks
-/// it); real documentation is mostly ASCII with a few dashes, quotes or
-/// accents, which would otherwise send every byte through the segmenter.
+/// Words of text that is not all ASCII: the text is cut into [`Pieces`],
+/// the ASCII pieces go to the ASCII scanner and only the pieces around
+/// other characters to the UAX #29 segmenter. The words are those the
+/// segmenter gives on the whole text (a property test checks it); real
+/// documentation is mostly ASCII with a few dashes, quotes or accents,
+/// which would otherwise send every byte through the segmenter.
 struct MixedWords<'a> {
     text: &'a str,
-    /// Start of the next piece.
-    next: usize,
+    pieces: Pieces<'a>,
     piece: Piece<'a>,
 }
 
@@ -116,49 +114,9 @@ impl<'a> MixedWords<'a> {
     fn new(text: &'a str) -> MixedWords<'a> {
         MixedWords {
             text,
-            next: 0,
+            pieces: Pieces::new(text),
             piece: Piece::Done,
         }
-    }
-
-    /// Where a piece may start: after ASCII whitespace, at an ASCII byte.
-    fn cut_at(bytes: &[u8], at: usize) -> bool {
-        bytes[at - 1].is_ascii_whitespace() && bytes[at].is_ascii()
-    }
-
-    /// Starts the piece at `self.next`; false at the end of the text.
-    fn start_piece(&mut self) -> bool {
-        let bytes = self.text.as_bytes();
-        let from = self.next;
-        if from >= bytes.len() {
-            return false;
-        }
-        let Some(other) = bytes[from..].iter().position(|b| !b.is_ascii()) else {
-            self.piece = Piece::Ascii(AsciiWords {
-                text: self.text,
-                pos: from,
-            });
-            self.next = bytes.len();
-            return true;
-        };
-        let other = from + other;
-        // The ASCII run before the first other character, up to the last
-        // cut in it.
-        if let Some(cut) = (from + 1..other).rev().find(|&at| Self::cut_at(bytes, at)) {
-            self.piece = Piece::Ascii(AsciiWords {
-                text: &self.text[..cut],
-                pos: from,
-            });
-            self.next = cut;
-            return true;
-        }
-        // A piece holding other characters: up to the next cut after them.
-        let end = (other + 1..bytes.len())
-            .find(|&at| Self::cut_at(bytes, at))
-            .unwrap_or(bytes.len());
-        self.piece = Piece::Unicode(from, self.text[from..end].split_word_bound_indices());
-        self.next = end;
-        true
     }
 }
 
@@ -178,11 +136,76 @@ impl<'a> Iterator for MixedWords<'a> {
             if found.is_some() {
                 return found;
             }
-            if !self.start_piece() {
-                self.piece = Piece::Done;
-                return None;
-            }
+            self.piece = match self.pieces.next() {
+                Some((range, true)) => Piece::Ascii(AsciiWords {
+                    text: &self.text[..range.end],
+                    pos: range.start,
+                }),
+                Some((range, false)) => {
+                    Piece::Unicode(range.start, self.text[range].split_word_bound_indices())
+                }
+                None => {
+                    self.piece = Piece::Done;
+                    return None;
+                }
+            };
         }
+    }
+}
+
+/// A text cut where UAX #29 always breaks and no rule looks across (after
+/// ASCII whitespace, before an ASCII byte) into pieces, each with whether
+/// it is all ASCII: the words of the text are those of its ASCII pieces,
+/// by the ASCII scanner ([`ascii_word_at`], [`AsciiWords`]), and those the
+/// segmenter finds in the other pieces (each a run of ASCII around other
+/// characters, up to the next cut).
+pub struct Pieces<'a> {
+    bytes: &'a [u8],
+    /// Start of the next piece.
+    next: usize,
+}
+
+impl<'a> Pieces<'a> {
+    /// The pieces of `text`.
+    pub fn new(text: &'a str) -> Pieces<'a> {
+        Pieces {
+            bytes: text.as_bytes(),
+            next: 0,
+        }
+    }
+
+    /// Where a piece may start: after ASCII whitespace, at an ASCII byte.
+    fn cut_at(bytes: &[u8], at: usize) -> bool {
+        bytes[at - 1].is_ascii_whitespace() && bytes[at].is_ascii()
+    }
+}
+
+impl Iterator for Pieces<'_> {
+    type Item = (std::ops::Range<usize>, bool);
+
+    fn next(&mut self) -> Option<(std::ops::Range<usize>, bool)> {
+        let bytes = self.bytes;
+        let from = self.next;
+        if from >= bytes.len() {
+            return None;
+        }
+        let Some(other) = bytes[from..].iter().position(|b| !b.is_ascii()) else {
+            self.next = bytes.len();
+            return Some((from..bytes.len(), true));
+        };
+        let other = from + other;
+        // The ASCII run before the first other character, up to the last
+        // cut in it.
+        if let Some(cut) = (from + 1..other).rev().find(|&at| Self::cut_at(bytes, at)) {
+            self.next = cut;
+            return Some((from..cut, true));
+        }
+        // A piece holding other characters: up to the next cut after them.
+        let end = (other + 1..bytes.len())
+            .find(|&at| Self::cut_at(bytes, at))
+            .unwrap_or(bytes.len());
+        self.next = end;
+        Some((from..end, false))
     }
 }
 
