@@ -366,7 +366,7 @@ fn postings(searcher: &Searcher, queries: &[Box<dyn Query>]) -> tantivy::Result<
     }
     let mut sum = 0;
     for term in &terms {
-        sum += searcher.doc_freq(term)?;
+        sum += crate::term_infos::doc_freq(searcher, term)?;
     }
     Ok(sum)
 }
@@ -652,9 +652,7 @@ impl Builder<'_> {
     fn doc_freq(&self, term: &str) -> tantivy::Result<u64> {
         let mut df = 0;
         for field in [self.fields.body, self.fields.title] {
-            df += self
-                .searcher
-                .doc_freq(&Term::from_field_text(field, term))?;
+            df += crate::term_infos::doc_freq(self.searcher, &Term::from_field_text(field, term))?;
         }
         Ok(df)
     }

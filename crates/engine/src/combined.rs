@@ -133,8 +133,9 @@ impl Weight for CombinedWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let mut parts = Vec::with_capacity(self.terms.len());
         for (i, (term, weight)) in self.terms.iter().enumerate() {
-            let inverted = reader.inverted_index(term.field())?;
-            let Some(postings) = inverted.read_postings(term, IndexRecordOption::WithFreqs)? else {
+            let Some(postings) =
+                crate::term_infos::read_postings(reader, term, IndexRecordOption::WithFreqs)?
+            else {
                 continue;
             };
             let norms = reader

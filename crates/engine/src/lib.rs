@@ -25,6 +25,7 @@ pub mod similar;
 pub mod snippet;
 pub mod suggest;
 pub mod synonyms;
+pub mod term_infos;
 pub mod term_sum;
 pub mod threads;
 pub mod types;

@@ -78,10 +78,15 @@ impl SearchThreads {
             false => None,
         };
         let Some(helpers) = helpers else {
-            return searcher.search(query, collector);
+            return searcher.search_with_statistics_provider(
+                query,
+                collector,
+                &crate::term_infos::Statistics(searcher),
+            );
         };
+        let statistics = crate::term_infos::Statistics(searcher);
         let scoring = if collector.requires_scoring() {
-            EnableScoring::enabled_from_searcher(searcher)
+            EnableScoring::enabled_from_statistics_provider(&statistics, searcher)
         } else {
             EnableScoring::disabled_from_searcher(searcher)
         };

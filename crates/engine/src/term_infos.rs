@@ -1,0 +1,146 @@
+//! Where a term's postings are in a segment, remembered.
+//!
+//! A query looks up each of its terms — every word, typo variant and
+//! completion, in each text field — once per segment three times over: for
+//! the cost of its clause, for its collection statistics, and to open its
+//! postings. Each lookup walks the field's term dictionary (an FST), and a
+//! search-as-you-type prefix brings two dozen completions. A segment never
+//! changes once written (deletes do not touch its term dictionaries), so
+//! what a term's entry says in it is remembered by segment id, for every
+//! searcher and generation, until the cache is full and starts over.
+
+use rustc_hash::FxHashMap;
+use std::sync::{Mutex, OnceLock};
+use tantivy::index::SegmentId;
+use tantivy::postings::{SegmentPostings, TermInfo};
+use tantivy::query::Bm25StatisticsProvider;
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, SegmentReader, Term};
+
+/// Most entries remembered, over all segments: each is ~100 bytes, so
+/// the cache holds at most ~25 MB.
+const CAPACITY: usize = 250_000;
+
+#[derive(Default)]
+struct Entries {
+    by_segment: FxHashMap<SegmentId, FxHashMap<Term, Option<TermInfo>>>,
+    len: usize,
+}
+
+fn entries() -> &'static Mutex<Entries> {
+    static ENTRIES: OnceLock<Mutex<Entries>> = OnceLock::new();
+    ENTRIES.get_or_init(Default::default)
+}
+
+/// The entry of `term` in `segment`'s dictionary of its field (`None`: the
+/// segment does not hold it).
+pub fn term_info(segment: &SegmentReader, term: &Term) -> tantivy::Result<Option<TermInfo>> {
+    let id = segment.segment_id();
+    {
+        let entries = entries().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = entries
+            .by_segment
+            .get(&id)
+            .and_then(|terms| terms.get(term))
+        {
+            return Ok(found.clone());
+        }
+    }
+    let found = segment.inverted_index(term.field())?.get_term_info(term)?;
+    let mut entries = entries().lock().unwrap_or_else(|e| e.into_inner());
+    if entries.len >= CAPACITY {
+        *entries = Entries::default();
+    }
+    entries
+        .by_segment
+        .entry(id)
+        .or_default()
+        .insert(term.clone(), found.clone());
+    entries.len += 1;
+    Ok(found)
+}
+
+/// The postings of `term` in `segment` (`None`: it holds none), as
+/// `InvertedIndexReader::read_postings` gives them.
+pub fn read_postings(
+    segment: &SegmentReader,
+    term: &Term,
+    option: IndexRecordOption,
+) -> tantivy::Result<Option<SegmentPostings>> {
+    let Some(info) = term_info(segment, term)? else {
+        return Ok(None);
+    };
+    let inverted = segment.inverted_index(term.field())?;
+    Ok(Some(inverted.read_postings_from_terminfo(&info, option)?))
+}
+
+/// The documents of `searcher` holding `term` (deleted ones included), as
+/// `Searcher::doc_freq` counts them.
+pub fn doc_freq(searcher: &Searcher, term: &Term) -> tantivy::Result<u64> {
+    let mut df = 0;
+    for segment in searcher.segment_readers() {
+        df += term_info(segment, term)?.map_or(0, |info| info.doc_freq as u64);
+    }
+    Ok(df)
+}
+
+/// A searcher's collection statistics, its document frequencies from the
+/// remembered term entries.
+pub struct Statistics<'a>(pub &'a Searcher);
+
+impl Bm25StatisticsProvider for Statistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        Bm25StatisticsProvider::total_num_tokens(self.0, field)
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Bm25StatisticsProvider::total_num_docs(self.0)
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        doc_freq(self.0, term)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postsearch_corpus::in_ram_index;
+
+    #[test]
+    fn remembered_entries_answer_as_the_dictionaries_do() {
+        let index = in_ram_index(5, 2, 300, |_, _| {});
+        let searcher = index.searcher();
+        let fields = index.fields();
+        for word in ["the", "cache", "deploy", "zzznothing"] {
+            for field in [fields.title, fields.body] {
+                let term = Term::from_field_text(field, word);
+                // Asked twice: computed, then remembered.
+                for _ in 0..2 {
+                    assert_eq!(
+                        doc_freq(&searcher, &term).unwrap(),
+                        searcher.doc_freq(&term).unwrap()
+                    );
+                    for segment in searcher.segment_readers() {
+                        let ours = read_postings(segment, &term, IndexRecordOption::WithFreqs)
+                            .unwrap()
+                            .map(|p| p.doc_freq());
+                        let theirs = segment
+                            .inverted_index(field)
+                            .unwrap()
+                            .read_postings(&term, IndexRecordOption::WithFreqs)
+                            .unwrap()
+                            .map(|p| p.doc_freq());
+                        assert_eq!(ours, theirs, "{word}");
+                    }
+                }
+            }
+        }
+        assert!(
+            searcher
+                .doc_freq(&Term::from_field_text(fields.body, "the"))
+                .unwrap()
+                > 0
+        );
+    }
+}
