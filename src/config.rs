@@ -374,7 +374,11 @@ impl Loader {
     /// Overlays one command-line flag, given as its `section.key` path.
     pub fn flag(mut self, path: &str, raw: Option<String>, flag: &str) -> Result<Loader> {
         let Some(raw) = raw else { return Ok(self) };
-        let (section, key) = path.split_once('.').expect("section.key");
+        let (section, key) = path.split_once('.').ok_or_else(|| {
+            Error::Config(format!(
+                "{flag}: expected SECTION.KEY=VALUE (e.g. ranking.title_boost=0.5), got {path:?}"
+            ))
+        })?;
         let value = self.parse_like(section, key, &raw, flag)?;
         self.set(section, key, value, Origin::Flag(flag.to_string()))?;
         Ok(self)
@@ -584,6 +588,13 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("meta_weight"), "{err}");
+        // A key without its section (`eval --set title_boost=0.5`).
+        let err = Loader::new()
+            .flag("title_boost", Some("0.5".into()), "--set")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("SECTION.KEY"), "{err}");
     }
 
     #[test]

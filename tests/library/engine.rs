@@ -822,12 +822,20 @@ fn common_words_of_long_queries_only_add_to_scores() {
         .map(|i| note(&format!("p{i}"), "the plain text of a post"))
         .collect();
     posts.push(note("z", "the zebra crossing"));
-    let common = engine_with(&posts);
-    let index = common.index().clone();
+    let index = engine_with(&posts).index().clone();
+    // "the" is kept (not left out as a stop word) to see what it adds.
+    let common = Engine::new(
+        index.clone(),
+        RankingConfig {
+            stop_word_share: 0.0,
+            ..RankingConfig::default()
+        },
+    );
     let off = Engine::new(
         index,
         RankingConfig {
             common_word_share: 0.0,
+            stop_word_share: 0.0,
             ..RankingConfig::default()
         },
     );
@@ -854,6 +862,41 @@ fn common_words_of_long_queries_only_add_to_scores() {
         1
     );
     assert_eq!(common.search(&SearchRequest::new("the")).unwrap().total, 11);
+}
+
+#[test]
+fn words_in_nearly_every_post_are_left_out_of_long_queries() {
+    // "the" and "post" are in every post, "zebra" in one, "crossing" in two.
+    let mut posts: Vec<Post> = (0..10)
+        .map(|i| note(&format!("p{i}"), "the plain text of a post"))
+        .collect();
+    posts.push(note("z", "the zebra crossing post"));
+    posts.push(note("c", "the crossing post"));
+    let on = engine_with(&posts);
+    let off = Engine::new(
+        on.index().clone(),
+        RankingConfig {
+            stop_word_share: 0.0,
+            ..RankingConfig::default()
+        },
+    );
+    let long = SearchRequest::new("the zebra crossing post");
+    let (a, b) = (on.search(&long).unwrap(), off.search(&long).unwrap());
+    // The same posts match (the common words only added to scores), and
+    // they score as the query without the words left out.
+    assert_eq!((a.total, b.total), (2, 2));
+    assert_eq!(ids(&on, &long), ["z", "c"]);
+    let rest = off.search(&SearchRequest::new("zebra crossing")).unwrap();
+    assert!((a.hits[0].score - rest.hits[0].score).abs() < 1e-4);
+    assert!(b.hits[0].score > a.hits[0].score, "kept, they add a little");
+    // A query of nothing but such words keeps them.
+    let only = on.search(&SearchRequest::new("the post the post")).unwrap();
+    assert_eq!(only.total, 12);
+    // Short queries are not concerned: all words are needed.
+    assert_eq!(
+        on.search(&SearchRequest::new("the zebra")).unwrap().total,
+        1
+    );
 }
 
 #[test]

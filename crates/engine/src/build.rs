@@ -236,16 +236,34 @@ pub fn build(
     } else {
         // In a long query, which words are common (see `common_word_share`).
         let common_share = cx.ranking.common_word_share;
+        let stop_share = cx.ranking.stop_word_share;
         let common: Vec<bool> = if combine == Combine::Most
-            && common_share > 0.0
+            && (common_share > 0.0 || stop_share > 0.0)
             && cx.ranking.min_should_match == 0.0
             && alternatives.len() > 1
         {
             let posts = searcher.num_docs().max(1) as f64;
-            alternatives
+            let shares = alternatives
                 .iter()
-                .map(|a| Ok(postings(searcher, a)? as f64 >= common_share * posts))
-                .collect::<tantivy::Result<Vec<bool>>>()?
+                .map(|a| Ok(postings(searcher, a)? as f64 / posts))
+                .collect::<tantivy::Result<Vec<f64>>>()?;
+            // Words in nearly every post are left out (`stop_word_share`),
+            // unless that leaves nothing.
+            if stop_share > 0.0 && shares.iter().any(|&s| s < stop_share) {
+                let kept: Vec<bool> = shares.iter().map(|&s| s < stop_share).collect();
+                let mut keep = kept.iter();
+                alternatives.retain(|_| *keep.next().expect("one per word"));
+                shares
+                    .into_iter()
+                    .filter(|&s| s < stop_share)
+                    .map(|s| common_share > 0.0 && s >= common_share)
+                    .collect()
+            } else {
+                shares
+                    .into_iter()
+                    .map(|s| common_share > 0.0 && s >= common_share)
+                    .collect()
+            }
         } else {
             vec![false; alternatives.len()]
         };

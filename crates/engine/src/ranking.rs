@@ -49,6 +49,12 @@ pub struct RankingConfig {
     /// Lucene's common-terms query; 0: off). Relaxed to any word when the
     /// rarer words match nothing.
     pub common_word_share: f64,
+    /// In a query of more than 3 words (match `auto`), a word whose
+    /// postings (counted as for `common_word_share`) reach this share of
+    /// the posts is left out: in nearly every post, it scores next to
+    /// nothing and costs a step through its postings for every match (0:
+    /// off). A query whose words are all that common keeps them.
+    pub stop_word_share: f64,
     /// A query of 4+ words whose words a post's title holds (three in
     /// four or more) adds the title's BM25 of those words again, times
     /// this (0: off): known-item search, a title typed from memory.
@@ -72,6 +78,7 @@ impl Default for RankingConfig {
             title_match: 0.2,
             min_should_match: 0.0,
             common_word_share: 0.3,
+            stop_word_share: 0.8,
             title_coverage: 0.4,
         }
     }
@@ -103,6 +110,7 @@ impl RankingConfig {
             ("title_match", self.title_match),
             ("min_should_match", self.min_should_match),
             ("common_word_share", self.common_word_share),
+            ("stop_word_share", self.stop_word_share),
             ("title_coverage", self.title_coverage),
         ];
         if self.min_should_match > 1.0 {
