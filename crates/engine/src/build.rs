@@ -243,26 +243,32 @@ pub fn build(
             && alternatives.len() > 1
         {
             let posts = searcher.num_docs().max(1) as f64;
-            let shares = alternatives
+            let counts = alternatives
                 .iter()
-                .map(|a| Ok(postings(searcher, a)? as f64 / posts))
-                .collect::<tantivy::Result<Vec<f64>>>()?;
+                .map(|a| postings(searcher, a))
+                .collect::<tantivy::Result<Vec<u64>>>()?;
+            let is_common = |n: u64| common_share > 0.0 && n as f64 >= common_share * posts;
             // Words in nearly every post are left out (`stop_word_share`),
             // unless that leaves nothing.
-            if stop_share > 0.0 && shares.iter().any(|&s| s < stop_share) {
-                let kept: Vec<bool> = shares.iter().map(|&s| s < stop_share).collect();
+            let kept: Vec<bool> = counts
+                .iter()
+                .map(|&n| {
+                    stop_share == 0.0
+                        || n < STOP_WORD_MIN_POSTINGS
+                        || (n as f64) < stop_share * posts
+                })
+                .collect();
+            if kept.contains(&true) {
                 let mut keep = kept.iter();
                 alternatives.retain(|_| *keep.next().expect("one per word"));
-                shares
+                counts
                     .into_iter()
-                    .filter(|&s| s < stop_share)
-                    .map(|s| common_share > 0.0 && s >= common_share)
+                    .zip(kept)
+                    .filter(|&(_, k)| k)
+                    .map(|(n, _)| is_common(n))
                     .collect()
             } else {
-                shares
-                    .into_iter()
-                    .map(|s| common_share > 0.0 && s >= common_share)
-                    .collect()
+                counts.into_iter().map(is_common).collect()
             }
         } else {
             vec![false; alternatives.len()]
@@ -371,6 +377,12 @@ fn title_coverage(parsed: &ParsedQuery, cx: &Context) -> Option<Box<dyn Query>> 
         boost,
     ))
 }
+
+/// A word is left out of a long query as a stop word (see
+/// `RankingConfig::stop_word_share`) only with at least this many postings:
+/// in a small index every word of a few posts would be in nearly all of
+/// them, and searching it costs nothing anyway.
+const STOP_WORD_MIN_POSTINGS: u64 = 1_000;
 
 /// In an all-words query, a clause with at least this many times the
 /// postings of the clause with the fewest is searched as a lazy [`Union`].

@@ -51,9 +51,9 @@ pub struct RankingConfig {
     pub common_word_share: f64,
     /// In a query of more than 3 words (match `auto`), a word whose
     /// postings (counted as for `common_word_share`) reach this share of
-    /// the posts is left out: in nearly every post, it scores next to
-    /// nothing and costs a step through its postings for every match (0:
-    /// off). A query whose words are all that common keeps them.
+    /// the posts (and 1,000) is left out: in nearly every post, it scores
+    /// next to nothing and costs a step through its postings for every
+    /// match (0: off). A query whose words are all that common keeps them.
     pub stop_word_share: f64,
     /// A query of 4+ words whose words a post's title holds (three in
     /// four or more) adds the title's BM25 of those words again, times
