@@ -11,6 +11,7 @@ pub mod cors;
 pub mod errors;
 pub mod http;
 pub mod meili;
+pub mod memory;
 pub mod metrics;
 pub mod params;
 pub mod reload;
@@ -1018,6 +1019,9 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         ),
     );
     reload::watch_synonyms(state.engine.clone(), synonyms);
+    if state.server.max_mapped_mb > 0 {
+        memory::bound_mapped_pages(index_dir.clone(), state.server.max_mapped_mb << 20);
+    }
     // The counts are written every few seconds, off the request path.
     let flusher = recorder.clone().map(|r| {
         let every = Duration::from_secs(analytics_config.flush_secs.max(1));

@@ -20,6 +20,7 @@ pub mod error;
 pub mod index;
 pub mod indexer;
 pub mod ingest;
+pub mod mapped;
 pub mod meta;
 pub mod post;
 pub mod rebuild;
