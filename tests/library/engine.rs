@@ -49,6 +49,13 @@ fn engine_with(posts: &[Post]) -> Engine {
     Engine::new(index, RankingConfig::default())
 }
 
+/// An engine on `index` whose ranking is the default one as `edit` changes it.
+fn ranked(index: &PostIndex, edit: impl FnOnce(&mut RankingConfig)) -> Engine {
+    let mut ranking = RankingConfig::default();
+    edit(&mut ranking);
+    Engine::new(index.clone(), ranking)
+}
+
 fn corpus() -> Vec<Post> {
     let specs = [
         Spec { id: "p1", title: "fixing n+1 queries in django", body: "the n+1 query problem appears when a django view loops over a queryset. use select_related and prefetch_related to cut database calls.", stack: &["django", "python"], tools: &["pytest", "django-debug-toolbar"], difficulty: "intermediate", quality: 80, views: 1000 },
@@ -787,13 +794,7 @@ fn long_queries_can_need_most_of_their_words() {
     let any = ids(&engine_with(&posts), &SearchRequest::new(q));
     assert_eq!(any, ["two", "one"]);
     let index = engine_with(&posts).index().clone();
-    let half = Engine::new(
-        index,
-        RankingConfig {
-            min_should_match: 0.5,
-            ..RankingConfig::default()
-        },
-    );
+    let half = ranked(&index, |r| r.min_should_match = 0.5);
     assert_eq!(ids(&half, &SearchRequest::new(q)), ["two"]);
     // Nothing with half the words: relaxed to any word.
     let r = half
@@ -824,21 +825,11 @@ fn common_words_of_long_queries_only_add_to_scores() {
     posts.push(note("z", "the zebra crossing"));
     let index = engine_with(&posts).index().clone();
     // "the" is kept (not left out as a stop word) to see what it adds.
-    let common = Engine::new(
-        index.clone(),
-        RankingConfig {
-            stop_word_share: 0.0,
-            ..RankingConfig::default()
-        },
-    );
-    let off = Engine::new(
-        index,
-        RankingConfig {
-            common_word_share: 0.0,
-            stop_word_share: 0.0,
-            ..RankingConfig::default()
-        },
-    );
+    let common = ranked(&index, |r| r.stop_word_share = 0.0);
+    let off = ranked(&index, |r| {
+        r.common_word_share = 0.0;
+        r.stop_word_share = 0.0;
+    });
     let q = SearchRequest::new("how the zebra runs");
     let (with, without) = (common.search(&q).unwrap(), off.search(&q).unwrap());
     // Only the post a rarer word matched; with the union's score.
@@ -875,13 +866,7 @@ fn words_in_nearly_every_post_are_left_out_of_long_queries() {
     posts.push(note("z", "the zebra crossing post"));
     posts.push(note("c", "the crossing post"));
     let on = engine_with(&posts);
-    let off = Engine::new(
-        on.index().clone(),
-        RankingConfig {
-            stop_word_share: 0.0,
-            ..RankingConfig::default()
-        },
-    );
+    let off = ranked(on.index(), |r| r.stop_word_share = 0.0);
     let long = SearchRequest::new("the zebra crossing post");
     let (a, b) = (on.search(&long).unwrap(), off.search(&long).unwrap());
     // The same posts match (the common words only added to scores), and
@@ -899,6 +884,17 @@ fn words_in_nearly_every_post_are_left_out_of_long_queries() {
         on.search(&SearchRequest::new("the zebra")).unwrap().total,
         1
     );
+    // In a small index, no word is left out: the same scores as with the
+    // rule off.
+    let few = engine_with(&posts[990..]);
+    let (r, kept) = (
+        few.search(&long).unwrap(),
+        ranked(few.index(), |r| r.stop_word_share = 0.0)
+            .search(&long)
+            .unwrap(),
+    );
+    assert_eq!((r.total, kept.total), (2, 2));
+    assert!((r.hits[0].score - kept.hits[0].score).abs() < 1e-6);
 }
 
 #[test]
@@ -929,13 +925,7 @@ fn a_title_typed_from_memory_finds_its_post_first() {
     let mut titled = note("title", "a short note");
     titled.title = "postgres index bloat after vacuum".into();
     let on = engine_with(&[body_heavy, titled]);
-    let off = Engine::new(
-        on.index().clone(),
-        RankingConfig {
-            title_coverage: 0.0,
-            ..RankingConfig::default()
-        },
-    );
+    let off = ranked(on.index(), |r| r.title_coverage = 0.0);
     let q = SearchRequest::new("vacuum bloat postgres after index");
     assert_eq!(ids(&off, &q)[0], "body");
     assert_eq!(ids(&on, &q)[0], "title");
