@@ -1020,7 +1020,11 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
     );
     reload::watch_synonyms(state.engine.clone(), synonyms);
     if state.server.max_mapped_mb > 0 {
-        memory::bound_mapped_pages(index_dir.clone(), state.server.max_mapped_mb << 20);
+        memory::bound_mapped_pages(
+            index_dir.clone(),
+            state.server.max_mapped_mb << 20,
+            Arc::downgrade(&state),
+        );
     }
     // The counts are written every few seconds, off the request path.
     let flusher = recorder.clone().map(|r| {
