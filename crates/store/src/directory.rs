@@ -10,7 +10,8 @@
 //! ever touched stayed in the resident set, while a copy lives for one
 //! query (short lists, a page or two, stay mapped). Postings, term
 //! dictionaries and fast fields stay mapped: every query reads them in
-//! place. A large read (the store's skip index, the positions of a word in
+//! place (a server drops the mapped pages it keeps past a budget:
+//! [`crate::mapped`]). A large read (the store's skip index, the positions of a word in
 //! most posts, a merge copying a segment's whole store) goes through the
 //! mapping rather than the heap.
 //!
