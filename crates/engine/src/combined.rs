@@ -319,7 +319,7 @@ mod tests {
     use super::*;
     use crate::every::matches;
     use postsearch_corpus::in_ram_index;
-    use tantivy::query::{BooleanQuery, Occur, TermQuery};
+    use tantivy::query::{BooleanQuery, BoostQuery, Occur, TermQuery};
 
     #[test]
     fn one_field_scores_as_tantivys_bm25_and_fields_match_as_a_union() {
@@ -359,6 +359,39 @@ mod tests {
                 docs(matches(&searcher, &union, None)),
                 "{word}"
             );
+        }
+    }
+
+    #[test]
+    fn a_field_scored_alone_adds_what_a_term_query_beside_it_would() {
+        let index = in_ram_index(23, 3, 120, |_, _| {});
+        let searcher = index.searcher();
+        let fields = index.fields();
+        for word in ["the", "django", "cache", "deploy", "zzznothing"] {
+            let title = Term::from_field_text(fields.title, word);
+            let body = Term::from_field_text(fields.body, word);
+            let both = || CombinedTerm::new(vec![(title.clone(), 2.0), (body.clone(), 1.0)]);
+            let ours = BoostQuery::new(Box::new(both().scoring_alone(0, 0.2)), 0.7);
+            let beside = TermQuery::new(title.clone(), IndexRecordOption::WithFreqs);
+            let theirs = BoostQuery::new(
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, Box::new(both()) as Box<dyn Query>),
+                    (
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(beside), 0.2)),
+                    ),
+                ])),
+                0.7,
+            );
+            let (a, b) = (
+                matches(&searcher, &ours, None),
+                matches(&searcher, &theirs, None),
+            );
+            assert_eq!(a.len(), b.len(), "{word}");
+            for ((da, sa), (db, sb)) in a.iter().zip(&b) {
+                assert_eq!(da, db);
+                assert!((sa - sb).abs() < 1e-5 * sb.max(1.0), "{word}: {sa} vs {sb}");
+            }
         }
     }
 }
