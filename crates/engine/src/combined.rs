@@ -331,15 +331,7 @@ mod tests {
             let body = Term::from_field_text(fields.body, word);
             let ours = CombinedTerm::new(vec![(title.clone(), 1.0)]);
             let theirs = TermQuery::new(title.clone(), IndexRecordOption::WithFreqs);
-            let (a, b) = (
-                matches(&searcher, &ours, None),
-                matches(&searcher, &theirs, None),
-            );
-            assert_eq!(a.len(), b.len(), "{word}");
-            for ((da, sa), (db, sb)) in a.iter().zip(&b) {
-                assert_eq!(da, db);
-                assert!((sa - sb).abs() < 1e-4 * sb.max(1.0), "{word}: {sa} vs {sb}");
-            }
+            same_scores(&searcher, &ours, &theirs, 1e-4, word);
             let both = CombinedTerm::new(vec![(title.clone(), 2.0), (body.clone(), 1.0)]);
             let union = BooleanQuery::new(vec![
                 (
@@ -383,15 +375,30 @@ mod tests {
                 ])),
                 0.7,
             );
-            let (a, b) = (
-                matches(&searcher, &ours, None),
-                matches(&searcher, &theirs, None),
+            same_scores(&searcher, &ours, &theirs, 1e-5, word);
+        }
+    }
+
+    /// Asserts that `ours` and `theirs` match the same documents with the
+    /// same scores (within `tolerance`, relative).
+    fn same_scores(
+        searcher: &tantivy::Searcher,
+        ours: &dyn Query,
+        theirs: &dyn Query,
+        tolerance: Score,
+        word: &str,
+    ) {
+        let (a, b) = (
+            matches(searcher, ours, None),
+            matches(searcher, theirs, None),
+        );
+        assert_eq!(a.len(), b.len(), "{word}");
+        for ((da, sa), (db, sb)) in a.iter().zip(&b) {
+            assert_eq!(da, db);
+            assert!(
+                (sa - sb).abs() < tolerance * sb.max(1.0),
+                "{word}: {sa} vs {sb}"
             );
-            assert_eq!(a.len(), b.len(), "{word}");
-            for ((da, sa), (db, sb)) in a.iter().zip(&b) {
-                assert_eq!(da, db);
-                assert!((sa - sb).abs() < 1e-5 * sb.max(1.0), "{word}: {sa} vs {sb}");
-            }
         }
     }
 }

@@ -76,7 +76,6 @@ pub struct Engine {
     ranking: RankingConfig,
     limits: Limits,
     expansions: std::sync::Arc<build::ExpansionCache>,
-    doc_freqs: std::sync::Arc<similar::DocFreqCache>,
     columns: collector::ColumnCache,
     threads: std::sync::Arc<threads::SearchThreads>,
     /// Which posts have copies, for distinct results.
@@ -112,7 +111,6 @@ impl Engine {
             ranking,
             limits,
             expansions: Default::default(),
-            doc_freqs: Default::default(),
             threads: std::sync::Arc::new(threads::SearchThreads::new(search_threads)),
             synonyms: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(synonyms))),
             copies: Default::default(),
@@ -324,12 +322,6 @@ impl Engine {
     /// clones.
     pub(crate) fn columns(&self) -> &collector::ColumnCache {
         &self.columns
-    }
-
-    /// The document frequencies more-like-this has weighed, shared by this
-    /// engine's clones.
-    pub(crate) fn doc_freqs(&self) -> &similar::DocFreqCache {
-        &self.doc_freqs
     }
 
     /// The cache of word expansions shared by this engine's clones.

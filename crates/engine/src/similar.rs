@@ -3,7 +3,6 @@
 //! the post itself, never an exact duplicate (same `hash`), and never two
 //! results that duplicate each other.
 
-use super::cache::GenerationCache;
 use super::collector::SearchCollector;
 use super::term_sum::TermSum;
 use super::types::{Hit, Sort};
@@ -81,7 +80,7 @@ impl Engine {
             (f.topic, post.topic.as_deref()),
             (f.body, post.body.as_deref()),
         ];
-        let terms = like_terms(self.index().index(), &searcher, self.doc_freqs(), &texts)?;
+        let terms = like_terms(self.index().index(), &searcher, &texts)?;
         let like = TermSum::new(terms);
         // The source and its exact duplicates are never candidates. They
         // are skipped by the collector rather than excluded by the query:
@@ -184,7 +183,6 @@ impl Engine {
 fn like_terms(
     index: &Index,
     searcher: &Searcher,
-    cache: &DocFreqCache,
     texts: &[(Field, Option<&str>)],
 ) -> Result<Vec<(Term, Score)>> {
     let mut counts: FxHashMap<Term, u32> = FxHashMap::default();
@@ -204,21 +202,14 @@ fn like_terms(
     let segments = searcher.segment_readers();
     let num_docs: u64 = segments.iter().map(|s| s.num_docs() as u64).sum();
     let max_df = (num_docs / 2).max(2);
+    // Weighing a post's few hundred words costs a dictionary lookup per
+    // word and segment; posts share most of their words, and the entries
+    // are remembered (see `term_infos`).
     let counts: Vec<(Term, u32)> = counts.into_iter().collect();
-    let generation = searcher.generation().generation_id();
-    let mut dfs = cache.get_all(generation, counts.iter().map(|(t, _)| t));
-    let mut found = Vec::new();
-    for ((term, _), df) in counts.iter().zip(&mut dfs) {
-        if df.is_none() {
-            let value = searcher.doc_freq(term)?;
-            *df = Some(value);
-            found.push((term.clone(), value));
-        }
-    }
-    cache.insert_all(generation, found);
+    let terms: Vec<&Term> = counts.iter().map(|(t, _)| t).collect();
+    let dfs = crate::term_infos::doc_freqs(searcher, &terms)?;
     let mut scored = Vec::with_capacity(counts.len());
     for ((term, count), df) in counts.into_iter().zip(dfs) {
-        let df = df.unwrap_or(0);
         if df == 0 || df > max_df {
             continue;
         }
@@ -229,13 +220,6 @@ fn like_terms(
     let best = scored.first().map_or(1.0, |(s, _)| *s);
     Ok(scored.into_iter().map(|(s, t)| (t, s / best)).collect())
 }
-
-/// The document frequencies of the terms more-like-this has weighed, for
-/// one searcher generation: weighing a post's few hundred words costs a
-/// term-dictionary lookup per word and segment (most of a similar-posts
-/// query's time otherwise), and posts share most of their words. At most
-/// 50,000 terms.
-pub(crate) type DocFreqCache = GenerationCache<Term, u64, 50_000>;
 
 /// BM25's inverse document frequency (tantivy's formula).
 fn bm25_idf(doc_freq: u64, num_docs: u64) -> Score {
