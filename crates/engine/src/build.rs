@@ -3,6 +3,7 @@
 //! term, its typo variants (each BM25-scored, with a penalty) and — for the
 //! last word of a search-as-you-type query — its completions.
 
+use super::any_words::AnyWords;
 use super::cache::GenerationCache;
 use super::combined::CombinedTerm;
 use super::phrase::Phrase;
@@ -18,11 +19,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use tantivy::directory::Directory;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, Query, RangeQuery,
-    TermQuery,
+    AllQuery, Bm25Weight, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, Query,
+    RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{Searcher, Term};
+use tantivy::{Score, Searcher, Term};
 
 /// A word in at least 1 / this share of the posts (and in at least
 /// [`TYPO_SKIP_MIN_DOCS`]) is taken as meant: it gets no typo variants.
@@ -73,6 +74,32 @@ pub struct Built {
     pub positive: usize,
     /// The synonyms searched: the words typed and the forms they found.
     pub synonyms: Vec<(String, Vec<String>)>,
+}
+
+/// A word's alternatives (the word in each field, its typo variants,
+/// completions and synonyms), any of which matches, each with the most it
+/// scores in a post (`Score::INFINITY` when not worked out).
+struct Alternatives {
+    queries: Vec<Box<dyn Query>>,
+    bounds: Vec<Score>,
+}
+
+impl Alternatives {
+    /// Adds `other`'s alternatives.
+    fn add(&mut self, other: Alternatives) {
+        self.queries.extend(other.queries);
+        self.bounds.extend(other.bounds);
+    }
+
+    /// The most the alternatives score together.
+    fn bound(&self) -> Score {
+        self.bounds.iter().sum()
+    }
+
+    /// Each alternative with its bound.
+    fn bounded(self) -> impl Iterator<Item = (Box<dyn Query>, Score)> {
+        self.queries.into_iter().zip(self.bounds)
+    }
 }
 
 /// Where synonym rules apply in a query: a clause on its own, or a run of
@@ -156,6 +183,7 @@ pub fn build(
         cache: cx.cache,
         terms: BTreeSet::new(),
         synonyms: Vec::new(),
+        bounds: combine == Combine::Most,
     };
     let last_word = parsed
         .clauses
@@ -166,14 +194,14 @@ pub fn build(
         typos: expansion.typos,
         prefix: Some(i) == last_word,
     };
-    let mut alternatives: Vec<Vec<Box<dyn Query>>> = Vec::new();
+    let mut alternatives: Vec<Alternatives> = Vec::new();
     for unit in units(parsed, cx.synonyms) {
         match unit {
             Unit::Clause(i, forms) => {
                 let clause = &parsed.clauses[i];
                 if let Some(mut q) = b.clause(clause, exp(i), true)? {
                     if let Some(forms) = forms {
-                        q.extend(b.synonym_forms(&clause.text, forms)?);
+                        q.add(b.synonym_forms(&clause.text, forms)?);
                     }
                     alternatives.push(q);
                 }
@@ -193,17 +221,21 @@ pub fn build(
                 let synonyms = b.synonym_forms(&typed, forms)?;
                 if all {
                     // The words as typed (all of them) or any form.
+                    let bound = parts.iter().map(|p| p.bound()).sum();
                     let words: Vec<(Occur, Box<dyn Query>)> = parts
                         .into_iter()
                         .map(|p| {
                             (
                                 Occur::Must,
-                                Box::new(BooleanQuery::union(p)) as Box<dyn Query>,
+                                Box::new(BooleanQuery::union(p.queries)) as Box<dyn Query>,
                             )
                         })
                         .collect();
-                    let mut q: Vec<Box<dyn Query>> = vec![Box::new(BooleanQuery::new(words))];
-                    q.extend(synonyms);
+                    let mut q = Alternatives {
+                        queries: vec![Box::new(BooleanQuery::new(words))],
+                        bounds: vec![bound],
+                    };
+                    q.add(synonyms);
                     alternatives.push(q);
                 } else {
                     alternatives.extend(parts);
@@ -222,14 +254,14 @@ pub fn build(
         // sought to the leader's matches: it moves lazily (see `Union`).
         let costs = alternatives
             .iter()
-            .map(|a| postings(searcher, a))
+            .map(|a| postings(searcher, &a.queries))
             .collect::<tantivy::Result<Vec<u64>>>()?;
         let least = costs.iter().copied().min().unwrap_or(0);
         for (a, cost) in alternatives.into_iter().zip(costs) {
             let query: Box<dyn Query> = if cost >= least.saturating_mul(LAZY_UNION_RATIO).max(1) {
-                Box::new(Union::new(a))
+                Box::new(Union::new(a.queries))
             } else {
-                Box::new(BooleanQuery::union(a))
+                Box::new(BooleanQuery::union(a.queries))
             };
             clauses.push((Occur::Must, query));
         }
@@ -245,7 +277,7 @@ pub fn build(
             let posts = searcher.num_docs().max(1) as f64;
             let counts = alternatives
                 .iter()
-                .map(|a| postings(searcher, a))
+                .map(|a| postings(searcher, &a.queries))
                 .collect::<tantivy::Result<Vec<u64>>>()?;
             let is_common = |n: u64| common_share > 0.0 && n as f64 >= common_share * posts;
             // Words in nearly every post are left out (`stop_word_share`),
@@ -273,11 +305,37 @@ pub fn build(
         } else {
             vec![false; alternatives.len()]
         };
+        let share = cx.ranking.min_should_match;
+        let plain = parsed.excluded.is_empty()
+            && parsed.filters.is_empty()
+            && parsed.excluded_filters.is_empty();
+        // Only for long queries: a relaxed short one (any word of two,
+        // with two dozen completions) was no faster this way.
+        if combine == Combine::Most && alternatives.len() > 1 && share == 0.0 && plain {
+            // Any of the (rarer) words, the common ones and the title's
+            // coverage adding to the score: matches that cannot make the
+            // answer's top are counted unscored (see `AnyWords`).
+            // Common words only add when some are rarer (as below).
+            let mixed = common.contains(&true) && common.contains(&false);
+            // The words' alternatives, each with the most it scores.
+            let (words, extras): (Vec<_>, Vec<_>) = alternatives
+                .into_iter()
+                .zip(common)
+                .partition(|(_, common)| !(mixed && *common));
+            let words: Vec<_> = words.into_iter().flat_map(|(a, _)| a.bounded()).collect();
+            let mut extras: Vec<_> = extras.into_iter().flat_map(|(a, _)| a.bounded()).collect();
+            extras.extend(title_coverage(parsed, cx)?);
+            return Ok(Built {
+                query: Box::new(AnyWords::new(words, extras)),
+                terms: b.terms,
+                positive,
+                synonyms: b.synonyms,
+            });
+        }
         let mut groups: Vec<Box<dyn Query>> = alternatives
             .into_iter()
-            .map(|a| Box::new(BooleanQuery::union(a)) as Box<dyn Query>)
+            .map(|a| Box::new(BooleanQuery::union(a.queries)) as Box<dyn Query>)
             .collect();
-        let share = cx.ranking.min_should_match;
         let query: Box<dyn Query> = if groups.len() == 1 {
             groups.pop().expect("one")
         } else if common.contains(&true) && common.contains(&false) {
@@ -302,7 +360,7 @@ pub fn build(
         };
         clauses.push((Occur::Must, query));
     }
-    if let Some(q) = title_coverage(parsed, cx) {
+    if let Some((q, _)) = title_coverage(parsed, cx)? {
         clauses.push((Occur::Should, q));
     }
     for c in &parsed.excluded {
@@ -311,7 +369,7 @@ pub fn build(
             prefix: false,
         };
         if let Some(q) = b.clause(c, no, false)? {
-            clauses.push((Occur::MustNot, Box::new(BooleanQuery::union(q))));
+            clauses.push((Occur::MustNot, Box::new(BooleanQuery::union(q.queries))));
         }
     }
     for f in &parsed.filters {
@@ -340,10 +398,13 @@ const TITLE_COVERAGE_SHARE: f64 = 0.75;
 /// `ranking.title_coverage`, on top of the score (an optional clause: it
 /// changes no match and no count). A long question rarely has most of its
 /// words in one title, so it is left as it was.
-fn title_coverage(parsed: &ParsedQuery, cx: &Context) -> Option<Box<dyn Query>> {
+fn title_coverage(
+    parsed: &ParsedQuery,
+    cx: &Context,
+) -> tantivy::Result<Option<(Box<dyn Query>, Score)>> {
     let boost = cx.ranking.title_coverage as f32;
     if boost <= 0.0 {
-        return None;
+        return Ok(None);
     }
     let mut analyzer = text_analyzer();
     let mut words: Vec<String> = parsed
@@ -358,24 +419,26 @@ fn title_coverage(parsed: &ParsedQuery, cx: &Context) -> Option<Box<dyn Query>> 
     words.sort();
     words.dedup();
     if words.len() < TITLE_COVERAGE_MIN_WORDS {
-        return None;
+        return Ok(None);
     }
     let required = (words.len() as f64 * TITLE_COVERAGE_SHARE).ceil() as usize;
     let title = cx.fields.title;
-    let should: Vec<(Occur, Box<dyn Query>)> = words
-        .iter()
-        .map(|w| {
-            let term = Term::from_field_text(title, w);
-            let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-            (Occur::Should, q)
-        })
-        .collect();
-    Some(boosted(
+    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(words.len());
+    let mut bound = 0.0;
+    for w in &words {
+        let term = Term::from_field_text(title, w);
+        let stats = crate::term_infos::Statistics(cx.searcher);
+        bound += Bm25Weight::for_terms(&stats, std::slice::from_ref(&term))?.max_score();
+        let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+        should.push((Occur::Should, q));
+    }
+    let query = boosted(
         Box::new(BooleanQuery::with_minimum_required_clauses(
             should, required,
         )),
         boost,
-    ))
+    );
+    Ok(Some((query, boost * bound)))
 }
 
 /// A word is left out of a long query as a stop word (see
@@ -408,6 +471,8 @@ struct Builder<'a> {
     cache: &'a ExpansionCache,
     terms: BTreeSet<String>,
     synonyms: Vec<(String, Vec<String>)>,
+    /// Whether the alternatives' bounds are worked out (for [`AnyWords`]).
+    bounds: bool,
 }
 
 impl Builder<'_> {
@@ -419,10 +484,13 @@ impl Builder<'_> {
         &mut self,
         typed: &str,
         forms: &BTreeSet<Vec<String>>,
-    ) -> tantivy::Result<Vec<Box<dyn Query>>> {
+    ) -> tantivy::Result<Alternatives> {
         let typed_idf = self.idf_sum(&postsearch_store::analysis::terms(typed))?;
         let penalty = self.ranking.synonym_penalty as f32;
-        let mut out = Vec::new();
+        let mut out = Alternatives {
+            queries: Vec::new(),
+            bounds: Vec::new(),
+        };
         let mut used = Vec::new();
         for form in forms {
             let text = form.join(" ");
@@ -435,7 +503,7 @@ impl Builder<'_> {
                 typos: false,
                 prefix: false,
             };
-            let Some(queries) = self.clause(&clause, none, true)? else {
+            let Some(alternatives) = self.clause(&clause, none, true)? else {
                 continue;
             };
             let form_idf = self.idf_sum(&postsearch_store::analysis::terms(&text))?;
@@ -443,7 +511,11 @@ impl Builder<'_> {
                 (Some(t), Some(f)) if f > t => t / f,
                 _ => 1.0,
             };
-            out.extend(queries.into_iter().map(|q| boosted(q, penalty * scale)));
+            let boost = penalty * scale;
+            out.bounds
+                .extend(alternatives.bounds.iter().map(|b| boost * b));
+            out.queries
+                .extend(alternatives.queries.into_iter().map(|q| boosted(q, boost)));
             used.push(text);
         }
         if !used.is_empty() {
@@ -482,12 +554,15 @@ impl Builder<'_> {
         clause: &TextClause,
         exp: Expansion,
         highlight: bool,
-    ) -> tantivy::Result<Option<Vec<Box<dyn Query>>>> {
+    ) -> tantivy::Result<Option<Alternatives>> {
         if longest_word(&clause.text).is_some_and(|w| w.len() > MAX_WORD_BYTES) {
             // No word that long is in the index (a blob of base64, say): the
             // clause is searched and matches nothing, as an unknown word
             // does, rather than being dropped from the query.
-            return Ok(Some(vec![Box::new(EmptyQuery)]));
+            return Ok(Some(Alternatives {
+                queries: vec![Box::new(EmptyQuery)],
+                bounds: vec![0.0],
+            }));
         }
         let analyzed: Vec<String> = tokens(&mut text_analyzer(), &clause.text)
             .into_iter()
@@ -513,7 +588,10 @@ impl Builder<'_> {
                     boosted(Box::new(Phrase::new(terms, directory.clone())), boost)
                 })
                 .collect();
-            return Ok(Some(subqueries));
+            return Ok(Some(Alternatives {
+                bounds: vec![Score::INFINITY; subqueries.len()],
+                queries: subqueries,
+            }));
         }
         let term = &analyzed[0];
         let mut alternatives: Vec<(String, f32)> = vec![(term.clone(), 1.0)];
@@ -528,6 +606,7 @@ impl Builder<'_> {
                 .extend(alternatives.iter().map(|(t, _)| t.clone()));
         }
         let mut subqueries: Vec<Box<dyn Query>> = Vec::new();
+        let mut bounds = Vec::new();
         if self.ranking.bm25f {
             // Each word (and each of its typo variants and completions)
             // scored once over its fields (BM25F), and in the title on its
@@ -546,9 +625,16 @@ impl Builder<'_> {
                     // combined term reads anyway.
                     q = q.scoring_alone(title, title_match);
                 }
+                bounds.push(match self.bounds {
+                    true => boost * q.max_score(&crate::term_infos::Statistics(self.searcher))?,
+                    false => Score::INFINITY,
+                });
                 subqueries.push(boosted(Box::new(q), *boost));
             }
-            return Ok(Some(subqueries));
+            return Ok(Some(Alternatives {
+                queries: subqueries,
+                bounds,
+            }));
         }
         for &(field, field_boost) in &fields {
             for (t, boost) in &alternatives {
@@ -559,7 +645,11 @@ impl Builder<'_> {
                 subqueries.push(boosted(Box::new(q), field_boost * boost));
             }
         }
-        Ok(Some(subqueries))
+        // Scored field by field: no bound is worked out.
+        Ok(Some(Alternatives {
+            bounds: vec![Score::INFINITY; subqueries.len()],
+            queries: subqueries,
+        }))
     }
 
     /// Terms of the index within the allowed edit distance of the typed

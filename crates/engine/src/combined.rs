@@ -25,7 +25,9 @@
 
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{Postings, SegmentPostings};
-use tantivy::query::{Bm25Weight, EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::query::{
+    Bm25StatisticsProvider, Bm25Weight, EnableScoring, Explanation, Query, Scorer, Weight,
+};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
 
@@ -58,6 +60,29 @@ impl CombinedTerm {
         self.alone = Some((index, weight));
         self
     }
+
+    /// The most any document can score (under boost 1): BM25F saturates
+    /// below `idf · (k1 + 1)`, and the field scored alone below its BM25's
+    /// maximum times its weight. What [`crate::any_words`] skips by.
+    pub fn max_score(&self, stats: &dyn Bm25StatisticsProvider) -> tantivy::Result<Score> {
+        let mut bound = self.idf(stats)? * (K1 + 1.0);
+        if let Some((i, weight)) = self.alone {
+            let bm25 = Bm25Weight::for_terms(stats, &[self.terms[i].0.clone()])?;
+            bound += weight * bm25.max_score();
+        }
+        Ok(bound)
+    }
+
+    /// The word's IDF, from its largest document frequency over the fields.
+    fn idf(&self, stats: &dyn Bm25StatisticsProvider) -> tantivy::Result<Score> {
+        let docs = stats.total_num_docs()?.max(1) as Score;
+        let mut df = 0;
+        for (term, _) in &self.terms {
+            df = df.max(stats.doc_freq(term)?);
+        }
+        let df = df as Score;
+        Ok((1.0 + (docs - df + 0.5) / (df + 0.5)).ln())
+    }
 }
 
 impl Query for CombinedTerm {
@@ -68,15 +93,12 @@ impl Query for CombinedTerm {
                 ..
             } => {
                 let docs = statistics_provider.total_num_docs()?.max(1) as Score;
-                let mut df = 0;
                 let mut average = Vec::with_capacity(self.terms.len());
                 for (term, _) in &self.terms {
-                    df = df.max(statistics_provider.doc_freq(term)?);
                     let tokens = statistics_provider.total_num_tokens(term.field())? as Score;
                     average.push((tokens / docs).max(1e-6));
                 }
-                let df = df as Score;
-                let idf = (1.0 + (docs - df + 0.5) / (df + 0.5)).ln();
+                let idf = self.idf(statistics_provider)?;
                 let alone = match self.alone {
                     Some((i, weight)) => Some((
                         i,
@@ -376,6 +398,26 @@ mod tests {
                 0.7,
             );
             same_scores(&searcher, &ours, &theirs, 1e-5, word);
+        }
+    }
+
+    #[test]
+    fn no_match_scores_over_the_bound() {
+        let index = in_ram_index(41, 3, 150, |_, _| {});
+        let searcher = index.searcher();
+        let fields = index.fields();
+        for word in ["the", "django", "cach", "deploy", "zzznothing"] {
+            let term = CombinedTerm::new(vec![
+                (Term::from_field_text(fields.title, word), 2.0),
+                (Term::from_field_text(fields.body, word), 1.0),
+            ])
+            .scoring_alone(0, 0.5);
+            let bound = term.max_score(&searcher).unwrap();
+            let best = matches(&searcher, &term, None)
+                .into_iter()
+                .map(|(_, s)| s)
+                .fold(0.0, Score::max);
+            assert!(best <= bound, "{word}: {best} > {bound}");
         }
     }
 

@@ -198,16 +198,17 @@ impl Collector for SearchCollector {
         let precomputed_meta = cols.has_meta_scores_of(&self.ranking);
         // The most a blend can lift a text score: the key bound of pruning.
         let lift = blend(1.0, cols.meta_max, self.meta_weight);
-        let prunable = self.top_only
-            && self.distinct.is_none()
-            && !self.with_facets
-            && self.selections.is_empty()
+        // Whether the best `k` are kept by text score times at most `lift`:
+        // then a match scoring under the `k`-th key over `lift` cannot make
+        // them, and need not be scored.
+        let by_text = self.distinct.is_none()
             && matches!(self.sort, Sort::Relevance)
             && self.k > 0
             && precomputed_meta
             && self.meta_weight >= 0.0
             && lift.is_finite()
             && lift > 0.0;
+        let prunable = by_text && self.top_only && !self.with_facets && self.selections.is_empty();
         Ok(SegmentSearchCollector {
             segment_ord,
             k: self.k,
@@ -215,6 +216,7 @@ impl Collector for SearchCollector {
             meta: MetaColumns::new(cols.meta_inputs.clone(), &self.ranking),
             precomputed_meta,
             max_lift: prunable.then_some(lift),
+            floor_lift: by_text.then_some(lift),
             cols: cols.clone(),
             sort_col,
             with_facets: self.with_facets,
@@ -254,6 +256,9 @@ impl Collector for SearchCollector {
     ) -> tantivy::Result<SegmentCollected> {
         crate::budget::check_tantivy()?;
         let mut segment = self.for_segment(segment_ord, reader)?;
+        // Matches that cannot make the top `k` may come unscored (see
+        // `any_words`): the floor is set as the top changes.
+        let _floor = crate::any_words::FloorScope::open();
         let alive = reader.alive_bitset();
         let is_alive = |doc| alive.is_none_or(|a| a.is_alive(doc));
         // The request's budget is checked every few matches; once it is
@@ -413,6 +418,9 @@ pub struct SegmentSearchCollector {
     /// When only the top `k` is collected: the most the blend lifts a text
     /// score in this segment.
     max_lift: Option<f32>,
+    /// When the top `k` is kept by text score (every match counted or
+    /// not): the most the blend lifts a text score in this segment.
+    floor_lift: Option<f32>,
     sort_col: SortColumn,
     with_facets: bool,
     /// The segment's columns (facet ordinals and labels).
@@ -445,7 +453,17 @@ impl SegmentSearchCollector {
     /// under the exact bound, so that a tie with the worst kept is still
     /// collected despite rounding.
     fn text_threshold(&self) -> Score {
-        match (self.max_lift, self.heap.peek()) {
+        self.threshold_under(self.max_lift)
+    }
+
+    /// [`Self::text_threshold`] for a search that counts every match:
+    /// the floor of [`crate::any_words`].
+    fn text_floor(&self) -> Score {
+        self.threshold_under(self.floor_lift)
+    }
+
+    fn threshold_under(&self, lift: Option<f32>) -> Score {
+        match (lift, self.heap.peek()) {
             (Some(lift), Some(Reverse(worst))) if self.heap.len() >= self.k => {
                 (worst.key / lift as f64 * (1.0 - 1e-5)) as Score
             }
@@ -630,6 +648,11 @@ impl SegmentCollector for SegmentSearchCollector {
         } else if entry > self.heap.peek().expect("non-empty").0 {
             self.heap.pop();
             self.heap.push(Reverse(entry));
+        } else {
+            return;
+        }
+        if self.floor_lift.is_some() {
+            crate::any_words::set_text_floor(self.text_floor());
         }
     }
 

@@ -1,0 +1,564 @@
+//! A query of several words, any of which matches, that leaves unscored
+//! the matches that cannot make the top of the answer.
+//!
+//! A long query (match `auto`, 4+ words) matches the posts that hold any of
+//! its rarer words; its common words and the title-coverage bonus only add
+//! to the score. Every match is counted (the total and the facets), but only
+//! the best `k` are shown, and most matches of a question hold one of its
+//! words once: they cannot reach the `k`-th score. Each word comes with an
+//! upper bound of its score (BM25F saturates: see
+//! [`CombinedTerm::max_score`](crate::combined::CombinedTerm::max_score)).
+//! A match whose words' bounds, plus the bounds of every optional clause,
+//! stay at or under the collector's floor ([`set_text_floor`]) is handed
+//! to the collector with [`UNSCORED`] instead of its score — the bound
+//! MaxScore (Turtle and Flood, 1995) skips posting lists by, applied match
+//! by match since every match is counted anyway. A match that is scored
+//! gets the sum the `BooleanQuery` of the same clauses gives (tested; the
+//! sum may be taken in another order, so its last bit may differ).
+
+use std::cell::Cell;
+use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
+
+/// The score a match left unscored is collected with: lower than any.
+pub const UNSCORED: Score = Score::NEG_INFINITY;
+
+thread_local! {
+    /// The text score at or under which a match cannot make the answer's
+    /// top, as the collector of the segment searched on this thread last
+    /// said (0: every match is scored).
+    static TEXT_FLOOR: Cell<Score> = const { Cell::new(0.0) };
+}
+
+/// Tells the [`AnyWords`] searched on this thread that a match scoring at
+/// most `floor` cannot make the answer (see the module documentation).
+/// Only a collector that keeps the best matches by text score (times a
+/// lift it knows the most of) may set it, within a [`FloorScope`].
+pub fn set_text_floor(floor: Score) {
+    TEXT_FLOOR.with(|f| f.set(floor));
+}
+
+fn text_floor() -> Score {
+    TEXT_FLOOR.with(|f| f.get())
+}
+
+/// Keeps a floor set on this thread to one segment's search: it is 0 when
+/// the scope opens and again when it closes.
+pub struct FloorScope(());
+
+impl FloorScope {
+    /// Starts a search with no floor.
+    pub fn open() -> FloorScope {
+        set_text_floor(0.0);
+        FloorScope(())
+    }
+}
+
+impl Drop for FloorScope {
+    fn drop(&mut self) {
+        set_text_floor(0.0);
+    }
+}
+
+/// Posts matching any of `words`, scored by the sum of the matching words'
+/// scores and of the `extras` that match too (optional clauses: they never
+/// match on their own). Each clause comes with the most it can score.
+#[derive(Debug)]
+pub struct AnyWords {
+    words: Vec<(Box<dyn Query>, Score)>,
+    extras: Vec<(Box<dyn Query>, Score)>,
+}
+
+impl AnyWords {
+    /// Any of `words`, with `extras` added to the score; each clause with
+    /// an upper bound of its score under boost 1 (`Score::INFINITY` when
+    /// unknown: its matches are always scored).
+    pub fn new(words: Vec<(Box<dyn Query>, Score)>, extras: Vec<(Box<dyn Query>, Score)>) -> Self {
+        AnyWords { words, extras }
+    }
+}
+
+impl Clone for AnyWords {
+    fn clone(&self) -> AnyWords {
+        let copy = |clauses: &[(Box<dyn Query>, Score)]| {
+            clauses.iter().map(|(q, b)| (q.box_clone(), *b)).collect()
+        };
+        AnyWords {
+            words: copy(&self.words),
+            extras: copy(&self.extras),
+        }
+    }
+}
+
+impl Query for AnyWords {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let weigh = |clauses: &[(Box<dyn Query>, Score)]| {
+            clauses
+                .iter()
+                .map(|(q, bound)| Ok((q.weight(scoring)?, *bound)))
+                .collect::<tantivy::Result<Vec<_>>>()
+        };
+        Ok(Box::new(AnyWordsWeight {
+            words: weigh(&self.words)?,
+            extras: weigh(&self.extras)?,
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        for (q, _) in self.words.iter().chain(&self.extras) {
+            q.query_terms(visitor);
+        }
+    }
+}
+
+struct AnyWordsWeight {
+    words: Vec<(Box<dyn Weight>, Score)>,
+    extras: Vec<(Box<dyn Weight>, Score)>,
+}
+
+impl AnyWordsWeight {
+    fn any_scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<AnyWordsScorer> {
+        let open = |clauses: &[(Box<dyn Weight>, Score)]| -> tantivy::Result<Vec<Child>> {
+            let mut out = Vec::with_capacity(clauses.len());
+            for (weight, bound) in clauses {
+                let scorer = weight.scorer(reader, boost)?;
+                if scorer.doc() != TERMINATED {
+                    out.push(Child {
+                        scorer,
+                        bound: bound * boost,
+                    });
+                }
+            }
+            Ok(out)
+        };
+        let words = open(&self.words)?;
+        let extras = open(&self.extras)?;
+        let extras_bound = extras.iter().map(|c| c.bound).sum();
+        let doc = words
+            .iter()
+            .map(|c| c.scorer.doc())
+            .min()
+            .unwrap_or(TERMINATED);
+        Ok(AnyWordsScorer {
+            words,
+            extras,
+            extras_bound,
+            doc,
+        })
+    }
+}
+
+impl Weight for AnyWordsWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let scorer = self.any_scorer(reader, boost)?;
+        if scorer.doc == TERMINATED {
+            return Ok(Box::new(EmptyScorer));
+        }
+        Ok(Box::new(scorer))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.any_scorer(reader, 1.0)?;
+        if scorer.doc() > doc || scorer.seek(doc) != doc {
+            return Err(TantivyError::InvalidArgument(format!(
+                "Document #({doc}) does not match"
+            )));
+        }
+        let mut explanation = Explanation::new("any of the words, sum of", scorer.score());
+        for (weight, _) in self.words.iter().chain(&self.extras) {
+            if let Ok(child) = weight.explain(reader, doc) {
+                explanation.add_detail(child);
+            }
+        }
+        Ok(explanation)
+    }
+
+    /// Every match, scored unless it cannot make the top (see
+    /// [`for_each_window`]).
+    fn for_each(
+        &self,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, Score),
+    ) -> tantivy::Result<()> {
+        let AnyWordsScorer {
+            mut words,
+            mut extras,
+            extras_bound,
+            ..
+        } = self.any_scorer(reader, 1.0)?;
+        // The clauses with the lowest bounds are the first left unscored.
+        words.sort_by(|a, b| a.bound.total_cmp(&b.bound));
+        let mut window = Window::default();
+        while let Some(start) = words.iter().map(|c| c.scorer.doc()).min() {
+            if start == TERMINATED {
+                break;
+            }
+            for_each_window(
+                start,
+                &mut words,
+                &mut extras,
+                extras_bound,
+                &mut window,
+                callback,
+            );
+            words.retain(|c| c.scorer.doc() != TERMINATED);
+        }
+        Ok(())
+    }
+}
+
+/// Documents a window of [`for_each_window`] spans.
+const WINDOW: usize = 4096;
+
+/// The per-window state of [`AnyWordsWeight::for_each`], reused.
+struct Window {
+    /// Matches in the window, by offset.
+    matched: [u64; WINDOW / 64],
+    /// Matches to score, by offset.
+    scored: [u64; WINDOW / 64],
+    /// Scores so far, by offset.
+    scores: Box<[Score; WINDOW]>,
+}
+
+impl Default for Window {
+    fn default() -> Window {
+        Window {
+            matched: [0; WINDOW / 64],
+            scored: [0; WINDOW / 64],
+            scores: Box::new([0.0; WINDOW]),
+        }
+    }
+}
+
+/// Hands the matches of the window of [`WINDOW`] documents from `start`
+/// to `callback`, in order, as tantivy's buffered union walks a union: each
+/// clause's postings in the window in one loop. With a floor set (see
+/// [`set_text_floor`]), the clauses of lowest bounds whose bounds, with the
+/// extras', add up to no more than the floor are *non-essential*: a match
+/// of only those cannot make the top (MaxScore). The essential clauses are
+/// scored first; a match whose essential score plus every other bound
+/// passes the floor is then scored in full (non-essential clauses as
+/// their postings go by, extras sought); the others are only marked.
+fn for_each_window(
+    start: DocId,
+    words: &mut [Child],
+    extras: &mut [Child],
+    extras_bound: Score,
+    window: &mut Window,
+    callback: &mut dyn FnMut(DocId, Score),
+) {
+    let horizon = start.saturating_add(WINDOW as DocId);
+    let floor = text_floor();
+    // A hair over the bounds: scores are summed in another order.
+    let over = |bound: Score| floor <= 0.0 || bound * (1.0 + 1e-4) > floor;
+    let mut rest = extras_bound;
+    let mut non_essential = 0;
+    if floor > 0.0 {
+        for child in words.iter() {
+            if over(rest + child.bound) {
+                break;
+            }
+            rest += child.bound;
+            non_essential += 1;
+        }
+    }
+    let (minor, essential) = words.split_at_mut(non_essential);
+    let Window {
+        matched,
+        scored,
+        scores,
+    } = window;
+    for child in essential.iter_mut() {
+        let scorer = &mut child.scorer;
+        let mut doc = scorer.doc();
+        while doc < horizon {
+            let at = (doc - start) as usize;
+            matched[at / 64] |= 1 << (at % 64);
+            scores[at] += scorer.score();
+            doc = scorer.advance();
+        }
+    }
+    // Matches of essential clauses that may make the top.
+    for (word, (matched, scored)) in matched.iter().zip(scored.iter_mut()).enumerate() {
+        let mut bits = *matched;
+        while bits != 0 {
+            let bit = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if over(scores[word * 64 + bit] + rest) {
+                *scored |= 1 << bit;
+            }
+        }
+    }
+    for child in minor.iter_mut() {
+        let scorer = &mut child.scorer;
+        let mut doc = scorer.doc();
+        while doc < horizon {
+            let at = (doc - start) as usize;
+            matched[at / 64] |= 1 << (at % 64);
+            if scored[at / 64] & (1 << (at % 64)) != 0 {
+                scores[at] += scorer.score();
+            }
+            doc = scorer.advance();
+        }
+    }
+    for word in 0..WINDOW / 64 {
+        let mut bits = std::mem::take(&mut matched[word]);
+        let to_score = std::mem::take(&mut scored[word]);
+        while bits != 0 {
+            let bit = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let at = word * 64 + bit;
+            let doc = start + at as DocId;
+            let score = std::mem::take(&mut scores[at]);
+            if to_score & (1 << bit) == 0 {
+                callback(doc, UNSCORED);
+                continue;
+            }
+            let mut score = score;
+            for child in extras.iter_mut() {
+                let mut at_doc = child.scorer.doc();
+                if at_doc < doc {
+                    at_doc = child.scorer.seek(doc);
+                }
+                if at_doc == doc {
+                    score += child.scorer.score();
+                }
+            }
+            callback(doc, score);
+        }
+    }
+}
+
+/// A clause's scorer and the most it scores.
+struct Child {
+    scorer: Box<dyn Scorer>,
+    bound: Score,
+}
+
+/// The scorer of [`AnyWords`]: the lowest document of its words.
+struct AnyWordsScorer {
+    /// Words not exhausted when the scorer was made, in clause order.
+    words: Vec<Child>,
+    extras: Vec<Child>,
+    /// The sum of the extras' bounds.
+    extras_bound: Score,
+    doc: DocId,
+}
+
+impl DocSet for AnyWordsScorer {
+    fn advance(&mut self) -> DocId {
+        let current = self.doc;
+        let mut lowest = TERMINATED;
+        for child in &mut self.words {
+            let mut doc = child.scorer.doc();
+            if doc == current {
+                doc = child.scorer.advance();
+            }
+            lowest = lowest.min(doc);
+        }
+        self.doc = lowest;
+        lowest
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc >= target {
+            return self.doc;
+        }
+        let mut lowest = TERMINATED;
+        for child in &mut self.words {
+            let mut doc = child.scorer.doc();
+            if doc < target {
+                doc = child.scorer.seek(target);
+            }
+            lowest = lowest.min(doc);
+        }
+        self.doc = lowest;
+        lowest
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.words
+            .iter()
+            .map(|c| c.scorer.size_hint())
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn cost(&self) -> u64 {
+        self.words.iter().map(|c| c.scorer.cost()).sum()
+    }
+}
+
+impl Scorer for AnyWordsScorer {
+    fn score(&mut self) -> Score {
+        let doc = self.doc;
+        let mut score = 0.0;
+        for child in &mut self.words {
+            if child.scorer.doc() == doc {
+                score += child.scorer.score();
+            }
+        }
+        // The extras move only when a match is scored: seeks go forward.
+        for child in &mut self.extras {
+            let mut at = child.scorer.doc();
+            if at < doc {
+                at = child.scorer.seek(doc);
+            }
+            if at == doc {
+                score += child.scorer.score();
+            }
+        }
+        score
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::combined::CombinedTerm;
+    use crate::every::matches;
+    use crate::term_infos::Statistics;
+    use postsearch_corpus::in_ram_index;
+    use tantivy::query::{BooleanQuery, BoostQuery, Occur, TermQuery};
+    use tantivy::schema::IndexRecordOption;
+    use tantivy::{DocAddress, Searcher};
+
+    /// The words as `AnyWords` clauses (each word in title and body,
+    /// the title scored alone too, under a boost), with their bounds.
+    fn clauses(searcher: &Searcher, words: &[&str]) -> Vec<(Box<dyn Query>, Score)> {
+        let schema = searcher.schema();
+        let (title, body) = (
+            schema.get_field("title").unwrap(),
+            schema.get_field("body").unwrap(),
+        );
+        words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let w = &postsearch_store::analysis::terms(w)[0];
+                let term = CombinedTerm::new(vec![
+                    (Term::from_field_text(title, w), 2.0),
+                    (Term::from_field_text(body, w), 1.0),
+                ])
+                .scoring_alone(0, 0.2);
+                let boost = 1.0 - 0.1 * i as Score;
+                let bound = boost * term.max_score(&Statistics(searcher)).unwrap();
+                (
+                    Box::new(BoostQuery::new(Box::new(term), boost)) as Box<dyn Query>,
+                    bound,
+                )
+            })
+            .collect()
+    }
+
+    fn copy(clauses: &[(Box<dyn Query>, Score)]) -> Vec<(Box<dyn Query>, Score)> {
+        clauses.iter().map(|(q, b)| (q.box_clone(), *b)).collect()
+    }
+
+    /// What `AnyWords` replaces: the union of the words, the extras as
+    /// optional clauses.
+    fn boolean(
+        words: &[(Box<dyn Query>, Score)],
+        extras: &[(Box<dyn Query>, Score)],
+    ) -> BooleanQuery {
+        let any = BooleanQuery::union(words.iter().map(|(q, _)| q.box_clone()).collect());
+        let mut all: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(any))];
+        all.extend(extras.iter().map(|(q, _)| (Occur::Should, q.box_clone())));
+        BooleanQuery::new(all)
+    }
+
+    fn sorted(mut m: Vec<(DocAddress, Score)>) -> Vec<(DocAddress, Score)> {
+        m.sort_by_key(|(d, _)| *d);
+        m
+    }
+
+    #[test]
+    fn matches_and_scores_as_the_boolean_query_it_replaces() {
+        let index = in_ram_index(29, 3, 200, |_, _| {});
+        let searcher = index.searcher();
+        for (words, extras) in [
+            (vec!["cache", "deploy", "zzznothing"], vec!["the"]),
+            (vec!["django", "query", "test", "memory"], vec![]),
+            (vec!["cache"], vec!["the", "and"]),
+        ] {
+            let (w, e) = (clauses(&searcher, &words), clauses(&searcher, &extras));
+            let ours = sorted(matches(&searcher, &AnyWords::new(copy(&w), copy(&e)), None));
+            let theirs = sorted(matches(&searcher, &boolean(&w, &e), None));
+            assert_eq!(ours.len(), theirs.len(), "{words:?}");
+            assert!(!ours.is_empty(), "{words:?}");
+            for ((da, sa), (db, sb)) in ours.iter().zip(&theirs) {
+                assert_eq!(da, db);
+                assert!(
+                    (sa - sb).abs() < 1e-4 * sb.max(1.0),
+                    "{words:?}: {sa} vs {sb}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_matches_under_the_floor_come_unscored() {
+        let index = in_ram_index(31, 3, 200, |_, _| {});
+        let searcher = index.searcher();
+        let w = clauses(
+            &searcher,
+            &["the", "cache", "deploy", "kubernetes", "django"],
+        );
+        let e = clauses(&searcher, &["and"]);
+        let exact = sorted(matches(&searcher, &boolean(&w, &e), None));
+        let mut scores: Vec<Score> = exact.iter().map(|(_, s)| *s).collect();
+        scores.sort_by(|a, b| b.total_cmp(a));
+        // The floor a collector keeping the best 10 would end with.
+        let floor = scores[9] * 0.999;
+        let ours = {
+            let _scope = FloorScope::open();
+            set_text_floor(floor);
+            sorted(matches(&searcher, &AnyWords::new(copy(&w), copy(&e)), None))
+        };
+        assert_eq!(ours.len(), exact.len());
+        let mut unscored = 0;
+        for ((da, sa), (db, sb)) in ours.iter().zip(&exact) {
+            assert_eq!(da, db);
+            if *sa == UNSCORED {
+                unscored += 1;
+                assert!(*sb <= floor, "{db:?} scores {sb}, over the floor {floor}");
+            } else {
+                assert!((sa - sb).abs() < 1e-4 * sb.max(1.0), "{sa} vs {sb}");
+            }
+        }
+        // The best ten are all scored; matches of `the` alone are not.
+        assert!(unscored > 0, "nothing left unscored of {}", ours.len());
+    }
+
+    #[test]
+    fn a_scope_leaves_no_floor_behind() {
+        {
+            let _scope = FloorScope::open();
+            set_text_floor(3.0);
+        }
+        assert_eq!(text_floor(), 0.0);
+    }
+
+    #[test]
+    fn a_term_query_scores_under_its_bound() {
+        // The title-coverage clause's bound is tantivy's own BM25 maximum.
+        let index = in_ram_index(37, 2, 100, |_, _| {});
+        let searcher = index.searcher();
+        let title = searcher.schema().get_field("title").unwrap();
+        for word in ["the", "cache", "deploy"] {
+            let term = Term::from_field_text(title, word);
+            let bound =
+                tantivy::query::Bm25Weight::for_terms(&searcher, std::slice::from_ref(&term))
+                    .unwrap()
+                    .max_score();
+            let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+            for (_, s) in matches(&searcher, &q, None) {
+                assert!(s <= bound, "{word}: {s} > {bound}");
+            }
+        }
+    }
+}
