@@ -16,7 +16,10 @@
 //! gets the sum the `BooleanQuery` of the same clauses gives (tested; the
 //! sum may be taken in another order, so its last bit may differ).
 
-use std::cell::Cell;
+use crate::collector::SegmentColumns;
+use crate::union::UnionScorer;
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
 
@@ -28,6 +31,31 @@ thread_local! {
     /// top, as the collector of the segment searched on this thread last
     /// said (0: every match is scored).
     static TEXT_FLOOR: Cell<Score> = const { Cell::new(0.0) };
+    /// How the collector of the segment searched on this thread lifts
+    /// each match's text score.
+    static LIFTS: RefCell<Option<Lifts>> = const { RefCell::new(None) };
+}
+
+/// How a collector lifts text scores into its keys, `text · (1 + weight ·
+/// meta)`: a match whose bound, lifted by its own meta score, stays under
+/// the floor lifted by the largest (`max`) cannot make the top either.
+#[derive(Clone)]
+pub struct Lifts {
+    /// The segment's columns, with each post's meta score.
+    pub columns: Arc<SegmentColumns>,
+    pub weight: f32,
+    /// The largest lift in the segment (the floor is the `k`-th key over
+    /// it).
+    pub max: f32,
+}
+
+impl Lifts {
+    /// The most `doc` can score, `bound`, as a share of the floor's lift.
+    #[inline]
+    fn lifted(&self, bound: Score, doc: DocId) -> Score {
+        let meta = self.columns.meta_scores.get(doc as usize).copied();
+        bound * (1.0 + self.weight * meta.unwrap_or(1.0)) / self.max
+    }
 }
 
 /// Tells the [`AnyWords`] searched on this thread that a match scoring at
@@ -47,9 +75,12 @@ fn text_floor() -> Score {
 pub struct FloorScope(());
 
 impl FloorScope {
-    /// Starts a search with no floor.
-    pub fn open() -> FloorScope {
+    /// Starts a search with no floor, whose collector lifts text scores by
+    /// `lifts` (`None`: by at most the floor's lift, as far as
+    /// `AnyWords` knows).
+    pub fn open(lifts: Option<Lifts>) -> FloorScope {
         set_text_floor(0.0);
+        LIFTS.with(|l| *l.borrow_mut() = lifts);
         FloorScope(())
     }
 }
@@ -57,6 +88,7 @@ impl FloorScope {
 impl Drop for FloorScope {
     fn drop(&mut self) {
         set_text_floor(0.0);
+        LIFTS.with(|l| *l.borrow_mut() = None);
     }
 }
 
@@ -117,7 +149,13 @@ struct AnyWordsWeight {
 }
 
 impl AnyWordsWeight {
-    fn any_scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<AnyWordsScorer> {
+    /// The scorers of the words and of the extras in a segment (those not
+    /// exhausted from the start), with their bounds under `boost`.
+    fn children(
+        &self,
+        reader: &SegmentReader,
+        boost: Score,
+    ) -> tantivy::Result<(Vec<Child>, Vec<Child>)> {
         let open = |clauses: &[(Box<dyn Weight>, Score)]| -> tantivy::Result<Vec<Child>> {
             let mut out = Vec::with_capacity(clauses.len());
             for (weight, bound) in clauses {
@@ -131,19 +169,14 @@ impl AnyWordsWeight {
             }
             Ok(out)
         };
-        let words = open(&self.words)?;
-        let extras = open(&self.extras)?;
-        let extras_bound = extras.iter().map(|c| c.bound).sum();
-        let doc = words
-            .iter()
-            .map(|c| c.scorer.doc())
-            .min()
-            .unwrap_or(TERMINATED);
+        Ok((open(&self.words)?, open(&self.extras)?))
+    }
+
+    fn any_scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<AnyWordsScorer> {
+        let (words, extras) = self.children(reader, boost)?;
         Ok(AnyWordsScorer {
-            words,
+            words: UnionScorer::new(words.into_iter().map(|c| c.scorer).collect()),
             extras,
-            extras_bound,
-            doc,
         })
     }
 }
@@ -151,7 +184,7 @@ impl AnyWordsWeight {
 impl Weight for AnyWordsWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let scorer = self.any_scorer(reader, boost)?;
-        if scorer.doc == TERMINATED {
+        if scorer.doc() == TERMINATED {
             return Ok(Box::new(EmptyScorer));
         }
         Ok(Box::new(scorer))
@@ -180,12 +213,9 @@ impl Weight for AnyWordsWeight {
         reader: &SegmentReader,
         callback: &mut dyn FnMut(DocId, Score),
     ) -> tantivy::Result<()> {
-        let AnyWordsScorer {
-            mut words,
-            mut extras,
-            extras_bound,
-            ..
-        } = self.any_scorer(reader, 1.0)?;
+        let (mut words, mut extras) = self.children(reader, 1.0)?;
+        let extras_bound = extras.iter().map(|c| c.bound).sum();
+        let lifts = LIFTS.with(|l| l.borrow().clone());
         // The clauses with the lowest bounds are the first left unscored.
         words.sort_by(|a, b| a.bound.total_cmp(&b.bound));
         let mut window = Window::default();
@@ -198,6 +228,7 @@ impl Weight for AnyWordsWeight {
                 &mut words,
                 &mut extras,
                 extras_bound,
+                lifts.as_ref(),
                 &mut window,
                 callback,
             );
@@ -244,6 +275,7 @@ fn for_each_window(
     words: &mut [Child],
     extras: &mut [Child],
     extras_bound: Score,
+    lifts: Option<&Lifts>,
     window: &mut Window,
     callback: &mut dyn FnMut(DocId, Score),
 ) {
@@ -278,13 +310,20 @@ fn for_each_window(
             doc = scorer.advance();
         }
     }
-    // Matches of essential clauses that may make the top.
+    // Matches of essential clauses that may make the top, each lifted
+    // by its own meta score when the collector says how.
     for (word, (matched, scored)) in matched.iter().zip(scored.iter_mut()).enumerate() {
         let mut bits = *matched;
         while bits != 0 {
             let bit = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            if over(scores[word * 64 + bit] + rest) {
+            let at = word * 64 + bit;
+            let bound = scores[at] + rest;
+            let bound = match lifts {
+                Some(lifts) => lifts.lifted(bound, start + at as DocId),
+                None => bound,
+            };
+            if over(bound) {
                 *scored |= 1 << bit;
             }
         }
@@ -314,17 +353,7 @@ fn for_each_window(
                 callback(doc, UNSCORED);
                 continue;
             }
-            let mut score = score;
-            for child in extras.iter_mut() {
-                let mut at_doc = child.scorer.doc();
-                if at_doc < doc {
-                    at_doc = child.scorer.seek(doc);
-                }
-                if at_doc == doc {
-                    score += child.scorer.score();
-                }
-            }
-            callback(doc, score);
+            callback(doc, score + extras_score(extras, doc));
         }
     }
 }
@@ -335,85 +364,56 @@ struct Child {
     bound: Score,
 }
 
-/// The scorer of [`AnyWords`]: the lowest document of its words.
+/// The scorer of [`AnyWords`], a match at a time: the union of its words,
+/// plus the extras that match too.
 struct AnyWordsScorer {
-    /// Words not exhausted when the scorer was made, in clause order.
-    words: Vec<Child>,
+    words: UnionScorer,
     extras: Vec<Child>,
-    /// The sum of the extras' bounds.
-    extras_bound: Score,
-    doc: DocId,
 }
 
 impl DocSet for AnyWordsScorer {
     fn advance(&mut self) -> DocId {
-        let current = self.doc;
-        let mut lowest = TERMINATED;
-        for child in &mut self.words {
-            let mut doc = child.scorer.doc();
-            if doc == current {
-                doc = child.scorer.advance();
-            }
-            lowest = lowest.min(doc);
-        }
-        self.doc = lowest;
-        lowest
+        self.words.advance()
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        if self.doc >= target {
-            return self.doc;
-        }
-        let mut lowest = TERMINATED;
-        for child in &mut self.words {
-            let mut doc = child.scorer.doc();
-            if doc < target {
-                doc = child.scorer.seek(target);
-            }
-            lowest = lowest.min(doc);
-        }
-        self.doc = lowest;
-        lowest
+        self.words.seek(target)
     }
 
     fn doc(&self) -> DocId {
-        self.doc
+        self.words.doc()
     }
 
     fn size_hint(&self) -> u32 {
-        self.words
-            .iter()
-            .map(|c| c.scorer.size_hint())
-            .max()
-            .unwrap_or(0)
+        self.words.size_hint()
     }
 
     fn cost(&self) -> u64 {
-        self.words.iter().map(|c| c.scorer.cost()).sum()
+        self.words.cost()
     }
 }
 
 impl Scorer for AnyWordsScorer {
     fn score(&mut self) -> Score {
-        let doc = self.doc;
-        let mut score = 0.0;
-        for child in &mut self.words {
-            if child.scorer.doc() == doc {
-                score += child.scorer.score();
-            }
-        }
-        // The extras move only when a match is scored: seeks go forward.
-        for child in &mut self.extras {
-            let mut at = child.scorer.doc();
-            if at < doc {
-                at = child.scorer.seek(doc);
-            }
-            if at == doc {
-                score += child.scorer.score();
-            }
-        }
-        score
+        let doc = self.doc();
+        self.words.score() + extras_score(&mut self.extras, doc)
     }
+}
+
+/// The scores of the extras that match `doc`, summed. The extras move only
+/// when a match is scored, always forward.
+fn extras_score(extras: &mut [Child], doc: DocId) -> Score {
+    let mut score = 0.0;
+    for child in extras {
+        let mut at = child.scorer.doc();
+        if at < doc {
+            at = child.scorer.seek(doc);
+        }
+        if at == doc {
+            score += child.scorer.score();
+        }
+    }
+    score
 }
 
 #[cfg(test)]
@@ -515,7 +515,7 @@ mod tests {
         // The floor a collector keeping the best 10 would end with.
         let floor = scores[9] * 0.999;
         let ours = {
-            let _scope = FloorScope::open();
+            let _scope = FloorScope::open(None);
             set_text_floor(floor);
             sorted(matches(&searcher, &AnyWords::new(copy(&w), copy(&e)), None))
         };
@@ -535,9 +535,57 @@ mod tests {
     }
 
     #[test]
+    fn with_lifts_only_matches_whose_lifted_bound_is_under_the_floor_come_unscored() {
+        let index = in_ram_index(43, 1, 400, |_, _| {});
+        let searcher = index.searcher();
+        // The lifts of the first segment; its matches only are checked.
+        let first = |m: Vec<(DocAddress, Score)>| -> Vec<(DocAddress, Score)> {
+            sorted(m)
+                .into_iter()
+                .filter(|(d, _)| d.segment_ord == 0)
+                .collect()
+        };
+        let ranking = crate::ranking::RankingConfig::default();
+        let columns = Arc::new(SegmentColumns::open(searcher.segment_reader(0), &ranking).unwrap());
+        let weight = 0.5;
+        let lift = |doc: DocId| 1.0 + weight * columns.meta_scores[doc as usize];
+        let max = 1.0 + weight * columns.meta_max;
+        let w = clauses(&searcher, &["the", "cache", "deploy", "django", "test"]);
+        let exact = first(matches(&searcher, &boolean(&w, &[]), None));
+        let mut keys: Vec<Score> = exact.iter().map(|(d, s)| s * lift(d.doc_id)).collect();
+        keys.sort_by(|a, b| b.total_cmp(a));
+        // The floor of a collector keeping the best 10 by key.
+        let floor = keys[9] / max * 0.999;
+        let ours = {
+            let _scope = FloorScope::open(Some(Lifts {
+                columns: columns.clone(),
+                weight,
+                max,
+            }));
+            set_text_floor(floor);
+            first(matches(&searcher, &AnyWords::new(copy(&w), vec![]), None))
+        };
+        assert_eq!(ours.len(), exact.len());
+        let (mut unscored, mut best) = (0, Vec::new());
+        for ((da, sa), (db, sb)) in ours.iter().zip(&exact) {
+            assert_eq!(da, db);
+            let key = sb * lift(db.doc_id);
+            if *sa == UNSCORED {
+                unscored += 1;
+                assert!(key <= floor * max, "{db:?}: key {key} over {}", floor * max);
+            } else {
+                best.push(key);
+            }
+        }
+        assert!(unscored > 0);
+        best.sort_by(|a, b| b.total_cmp(a));
+        assert_eq!(best[..10], keys[..10], "the best ten are scored");
+    }
+
+    #[test]
     fn a_scope_leaves_no_floor_behind() {
         {
-            let _scope = FloorScope::open();
+            let _scope = FloorScope::open(None);
             set_text_floor(3.0);
         }
         assert_eq!(text_floor(), 0.0);

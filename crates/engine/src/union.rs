@@ -100,14 +100,14 @@ impl Weight for UnionWeight {
 }
 
 /// The scorer of [`Union`]: the lowest document of its children.
-struct UnionScorer {
+pub(crate) struct UnionScorer {
     /// Children not yet exhausted when the scorer was made, in clause order.
     children: Vec<Box<dyn Scorer>>,
     doc: DocId,
 }
 
 impl UnionScorer {
-    fn new(children: Vec<Box<dyn Scorer>>) -> UnionScorer {
+    pub(crate) fn new(children: Vec<Box<dyn Scorer>>) -> UnionScorer {
         let doc = children.iter().map(|c| c.doc()).min().unwrap_or(TERMINATED);
         UnionScorer { children, doc }
     }

@@ -258,7 +258,13 @@ impl Collector for SearchCollector {
         let mut segment = self.for_segment(segment_ord, reader)?;
         // Matches that cannot make the top `k` may come unscored (see
         // `any_words`): the floor is set as the top changes.
-        let _floor = crate::any_words::FloorScope::open();
+        let _floor = crate::any_words::FloorScope::open(segment.floor_lift.map(|max| {
+            crate::any_words::Lifts {
+                columns: segment.cols.clone(),
+                weight: segment.meta_weight,
+                max,
+            }
+        }));
         let alive = reader.alive_bitset();
         let is_alive = |doc| alive.is_none_or(|a| a.is_alive(doc));
         // The request's budget is checked every few matches; once it is
@@ -620,7 +626,7 @@ impl SegmentCollector for SegmentSearchCollector {
             self.collect_copy(doc, score, group);
             return;
         }
-        if self.k == 0 {
+        if self.k == 0 || score == crate::any_words::UNSCORED {
             return;
         }
         let meta = if self.precomputed_meta {
