@@ -77,7 +77,7 @@ impl Default for RankingConfig {
             bm25f: true,
             title_match: 0.2,
             min_should_match: 0.0,
-            common_word_share: 0.3,
+            common_word_share: 0.2,
             stop_word_share: 0.8,
             title_coverage: 0.4,
         }
