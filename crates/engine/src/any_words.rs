@@ -106,7 +106,18 @@ impl AnyWords {
     /// an upper bound of its score under boost 1 (`Score::INFINITY` when
     /// unknown: its matches are always scored).
     pub fn new(words: Vec<(Box<dyn Query>, Score)>, extras: Vec<(Box<dyn Query>, Score)>) -> Self {
-        AnyWords { words, extras }
+        // A bound that is not a number (an unbounded phrase under a zero
+        // boost) bounds nothing.
+        let unknown_is_unbounded = |clauses: Vec<(Box<dyn Query>, Score)>| {
+            clauses
+                .into_iter()
+                .map(|(q, b)| (q, if b.is_nan() { Score::INFINITY } else { b }))
+                .collect()
+        };
+        AnyWords {
+            words: unknown_is_unbounded(words),
+            extras: unknown_is_unbounded(extras),
+        }
     }
 }
 
@@ -282,7 +293,7 @@ fn for_each_window(
     let horizon = start.saturating_add(WINDOW as DocId);
     let floor = text_floor();
     // A hair over the bounds: scores are summed in another order.
-    let over = |bound: Score| floor <= 0.0 || bound * (1.0 + 1e-4) > floor;
+    let over = |bound: Score| floor <= 0.0 || bound.is_nan() || bound * (1.0 + 1e-4) > floor;
     let mut rest = extras_bound;
     let mut non_essential = 0;
     if floor > 0.0 {
@@ -580,6 +591,33 @@ mod tests {
         assert!(unscored > 0);
         best.sort_by(|a, b| b.total_cmp(a));
         assert_eq!(best[..10], keys[..10], "the best ten are scored");
+    }
+
+    #[test]
+    fn clauses_without_a_bound_leave_no_match_over_the_floor_unscored() {
+        let index = in_ram_index(47, 2, 150, |_, _| {});
+        let searcher = index.searcher();
+        // A clause whose bound is not a number (a phrase under a zero
+        // boost: INFINITY × 0).
+        let mut w = clauses(&searcher, &["cache"]);
+        w[0].1 = Score::INFINITY * 0.0;
+        let exact = sorted(matches(&searcher, &boolean(&w, &[]), None));
+        let mut scores: Vec<Score> = exact.iter().map(|(_, s)| *s).collect();
+        scores.sort_by(|a, b| b.total_cmp(a));
+        let floor = scores[9] * 0.999;
+        let ours = {
+            let _scope = FloorScope::open(None);
+            set_text_floor(floor);
+            sorted(matches(&searcher, &AnyWords::new(copy(&w), vec![]), None))
+        };
+        assert_eq!(ours.len(), exact.len());
+        for ((da, sa), (_, sb)) in ours.iter().zip(&exact) {
+            if *sa == UNSCORED {
+                assert!(*sb <= floor, "{da:?} scores {sb}, over the floor {floor}");
+            } else {
+                assert!((sa - sb).abs() < 1e-4 * sb.max(1.0));
+            }
+        }
     }
 
     #[test]

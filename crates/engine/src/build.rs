@@ -428,7 +428,11 @@ fn title_coverage(
     for w in &words {
         let term = Term::from_field_text(title, w);
         let stats = crate::term_infos::Statistics(cx.searcher);
-        bound += Bm25Weight::for_terms(&stats, std::slice::from_ref(&term))?.max_score();
+        // (A negative maximum bounds nothing above 0: see
+        // `CombinedTerm::max_score`.)
+        bound += Bm25Weight::for_terms(&stats, std::slice::from_ref(&term))?
+            .max_score()
+            .max(0.0);
         let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
         should.push((Occur::Should, q));
     }

@@ -63,12 +63,14 @@ impl CombinedTerm {
 
     /// The most any document can score (under boost 1): BM25F saturates
     /// below `idf · (k1 + 1)`, and the field scored alone below its BM25's
-    /// maximum times its weight. What [`crate::any_words`] skips by.
+    /// maximum times its weight. What [`crate::any_words`] skips by. (A
+    /// negative IDF, were the statistics to give one, would make negative
+    /// scores: under a bound of 0.)
     pub fn max_score(&self, stats: &dyn Bm25StatisticsProvider) -> tantivy::Result<Score> {
-        let mut bound = self.idf(stats)? * (K1 + 1.0);
+        let mut bound = (self.idf(stats)? * (K1 + 1.0)).max(0.0);
         if let Some((i, weight)) = self.alone {
             let bm25 = Bm25Weight::for_terms(stats, &[self.terms[i].0.clone()])?;
-            bound += weight * bm25.max_score();
+            bound += weight * bm25.max_score().max(0.0);
         }
         Ok(bound)
     }
