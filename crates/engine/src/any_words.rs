@@ -8,13 +8,15 @@
 //! words once: they cannot reach the `k`-th score. Each word comes with an
 //! upper bound of its score (BM25F saturates: see
 //! [`CombinedTerm::max_score`](crate::combined::CombinedTerm::max_score)).
-//! A match whose words' bounds, plus the bounds of every optional clause,
-//! stay at or under the collector's floor ([`set_text_floor`]) is handed
-//! to the collector with [`UNSCORED`] instead of its score — the bound
-//! MaxScore (Turtle and Flood, 1995) skips posting lists by, applied match
-//! by match since every match is counted anyway. A match that is scored
-//! gets the sum the `BooleanQuery` of the same clauses gives (tested; the
-//! sum may be taken in another order, so its last bit may differ).
+//! A match that cannot pass the collector's floor ([`set_text_floor`]) —
+//! its words' bounds, or the exact scores of its words of highest bounds
+//! plus the bounds of the others and of every optional clause, stay at or
+//! under it — is handed to the collector with [`UNSCORED`] instead of its
+//! score: the bound MaxScore (Turtle and Flood, 1995) skips posting lists
+//! by, applied match by match since every match is counted anyway (see
+//! `for_each_window`). A match that is scored gets the sum the
+//! `BooleanQuery` of the same clauses gives (tested; the sum may be taken
+//! in another order, so its last bit may differ).
 
 use crate::collector::SegmentColumns;
 use crate::union::UnionScorer;
@@ -104,7 +106,8 @@ pub struct AnyWords {
 impl AnyWords {
     /// Any of `words`, with `extras` added to the score; each clause with
     /// an upper bound of its score under boost 1 (`Score::INFINITY` when
-    /// unknown: its matches are always scored).
+    /// unknown: the clause is never left unscored, and its matches are
+    /// judged by their exact scores).
     pub fn new(words: Vec<(Box<dyn Query>, Score)>, extras: Vec<(Box<dyn Query>, Score)>) -> Self {
         // A bound that is not a number (an unbounded phrase under a zero
         // boost) bounds nothing.
