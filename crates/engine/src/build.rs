@@ -175,6 +175,16 @@ pub fn build(
     cx: &Context,
 ) -> tantivy::Result<Built> {
     let all = combine == Combine::All;
+    // Long queries (match `auto`, 4+ words) with no share of their words
+    // required, no excluded word and no filter are searched as `AnyWords`
+    // (only those: a relaxed short one, any of two words with two dozen
+    // completions, was no faster this way), which needs the clauses'
+    // bounds.
+    let any_words = combine == Combine::Most
+        && cx.ranking.min_should_match == 0.0
+        && parsed.excluded.is_empty()
+        && parsed.filters.is_empty()
+        && parsed.excluded_filters.is_empty();
     let searcher = cx.searcher;
     let mut b = Builder {
         fields: cx.fields,
@@ -183,7 +193,7 @@ pub fn build(
         cache: cx.cache,
         terms: BTreeSet::new(),
         synonyms: Vec::new(),
-        bounds: combine == Combine::Most,
+        bounds: any_words,
     };
     let last_word = parsed
         .clauses
@@ -306,12 +316,7 @@ pub fn build(
             vec![false; alternatives.len()]
         };
         let share = cx.ranking.min_should_match;
-        let plain = parsed.excluded.is_empty()
-            && parsed.filters.is_empty()
-            && parsed.excluded_filters.is_empty();
-        // Only for long queries: a relaxed short one (any word of two,
-        // with two dozen completions) was no faster this way.
-        if combine == Combine::Most && alternatives.len() > 1 && share == 0.0 && plain {
+        if any_words && alternatives.len() > 1 {
             // Any of the (rarer) words, the common ones and the title's
             // coverage adding to the score: matches that cannot make the
             // answer's top are counted unscored (see `AnyWords`).
@@ -324,7 +329,7 @@ pub fn build(
                 .partition(|(_, common)| !(mixed && *common));
             let words: Vec<_> = words.into_iter().flat_map(|(a, _)| a.bounded()).collect();
             let mut extras: Vec<_> = extras.into_iter().flat_map(|(a, _)| a.bounded()).collect();
-            extras.extend(title_coverage(parsed, cx)?);
+            extras.extend(title_coverage(parsed, cx, true)?);
             return Ok(Built {
                 query: Box::new(AnyWords::new(words, extras)),
                 terms: b.terms,
@@ -360,7 +365,7 @@ pub fn build(
         };
         clauses.push((Occur::Must, query));
     }
-    if let Some((q, _)) = title_coverage(parsed, cx)? {
+    if let Some((q, _)) = title_coverage(parsed, cx, false)? {
         clauses.push((Occur::Should, q));
     }
     for c in &parsed.excluded {
@@ -397,10 +402,12 @@ const TITLE_COVERAGE_SHARE: f64 = 0.75;
 /// from memory. Such titles get their words' BM25 again, times
 /// `ranking.title_coverage`, on top of the score (an optional clause: it
 /// changes no match and no count). A long question rarely has most of its
-/// words in one title, so it is left as it was.
+/// words in one title, so it is left as it was. With `bounded`, also the
+/// most the clause scores (else `Score::INFINITY`).
 fn title_coverage(
     parsed: &ParsedQuery,
     cx: &Context,
+    bounded: bool,
 ) -> tantivy::Result<Option<(Box<dyn Query>, Score)>> {
     let boost = cx.ranking.title_coverage as f32;
     if boost <= 0.0 {
@@ -424,15 +431,17 @@ fn title_coverage(
     let required = (words.len() as f64 * TITLE_COVERAGE_SHARE).ceil() as usize;
     let title = cx.fields.title;
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(words.len());
-    let mut bound = 0.0;
+    let stats = crate::term_infos::Statistics(cx.searcher);
+    let mut bound = if bounded { 0.0 } else { Score::INFINITY };
     for w in &words {
         let term = Term::from_field_text(title, w);
-        let stats = crate::term_infos::Statistics(cx.searcher);
-        // (A negative maximum bounds nothing above 0: see
-        // `CombinedTerm::max_score`.)
-        bound += Bm25Weight::for_terms(&stats, std::slice::from_ref(&term))?
-            .max_score()
-            .max(0.0);
+        if bounded {
+            // (A negative maximum bounds nothing above 0: see
+            // `CombinedTerm::max_score`.)
+            bound += Bm25Weight::for_terms(&stats, std::slice::from_ref(&term))?
+                .max_score()
+                .max(0.0);
+        }
         let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
         should.push((Occur::Should, q));
     }
