@@ -100,16 +100,28 @@ impl Weight for UnionWeight {
 }
 
 /// The scorer of [`Union`]: the lowest document of its children.
+///
+/// Each child's document is kept beside it: a seek or a score asks every
+/// child where it is, and a union of two dozen completions (each a word
+/// over six fields) would otherwise make that many dynamic calls per
+/// document it visits.
 pub(crate) struct UnionScorer {
     /// Children not yet exhausted when the scorer was made, in clause order.
     children: Vec<Box<dyn Scorer>>,
+    /// The document each child is on, by child.
+    docs: Vec<DocId>,
     doc: DocId,
 }
 
 impl UnionScorer {
     pub(crate) fn new(children: Vec<Box<dyn Scorer>>) -> UnionScorer {
-        let doc = children.iter().map(|c| c.doc()).min().unwrap_or(TERMINATED);
-        UnionScorer { children, doc }
+        let docs: Vec<DocId> = children.iter().map(|c| c.doc()).collect();
+        let doc = docs.iter().copied().min().unwrap_or(TERMINATED);
+        UnionScorer {
+            children,
+            docs,
+            doc,
+        }
     }
 }
 
@@ -117,12 +129,11 @@ impl DocSet for UnionScorer {
     fn advance(&mut self) -> DocId {
         let current = self.doc;
         let mut lowest = TERMINATED;
-        for child in &mut self.children {
-            let mut doc = child.doc();
-            if doc == current {
-                doc = child.advance();
+        for (child, doc) in self.children.iter_mut().zip(&mut self.docs) {
+            if *doc == current {
+                *doc = child.advance();
             }
-            lowest = lowest.min(doc);
+            lowest = lowest.min(*doc);
         }
         self.doc = lowest;
         lowest
@@ -133,12 +144,11 @@ impl DocSet for UnionScorer {
             return self.doc;
         }
         let mut lowest = TERMINATED;
-        for child in &mut self.children {
-            let mut doc = child.doc();
-            if doc < target {
-                doc = child.seek(target);
+        for (child, doc) in self.children.iter_mut().zip(&mut self.docs) {
+            if *doc < target {
+                *doc = child.seek(target);
             }
-            lowest = lowest.min(doc);
+            lowest = lowest.min(*doc);
         }
         self.doc = lowest;
         lowest
@@ -165,8 +175,8 @@ impl Scorer for UnionScorer {
     fn score(&mut self) -> Score {
         // From 0 and in clause order: the sum tantivy's union takes.
         let mut score = 0.0;
-        for child in &mut self.children {
-            if child.doc() == self.doc {
+        for (child, &doc) in self.children.iter_mut().zip(&self.docs) {
+            if doc == self.doc {
                 score += child.score();
             }
         }
