@@ -188,6 +188,7 @@ impl Weight for CombinedWeight {
             });
         }
         let mut scorer = CombinedScorer {
+            docs: parts.iter().map(|p| p.postings.doc()).collect(),
             parts,
             doc: 0,
             factor: self.stats.as_ref().map(|s| s.idf * (K1 + 1.0) * boost),
@@ -265,6 +266,10 @@ struct Part {
 /// The union of a word's postings over its fields, scored by BM25F.
 struct CombinedScorer {
     parts: Vec<Part>,
+    /// The document each part's postings are on, by part: read on every
+    /// seek and score, kept together rather than each behind its postings'
+    /// block.
+    docs: Vec<DocId>,
     doc: DocId,
     /// `idf · (k1 + 1) · boost`; `None` without scoring.
     factor: Option<Score>,
@@ -273,34 +278,34 @@ struct CombinedScorer {
 
 impl CombinedScorer {
     fn min_doc(&self) -> DocId {
-        self.parts
-            .iter()
-            .map(|p| p.postings.doc())
-            .min()
-            .unwrap_or(TERMINATED)
+        self.docs.iter().copied().min().unwrap_or(TERMINATED)
     }
 }
 
 impl DocSet for CombinedScorer {
     fn advance(&mut self) -> DocId {
         let current = self.doc;
-        for part in &mut self.parts {
-            if part.postings.doc() == current {
-                part.postings.advance();
+        let mut lowest = TERMINATED;
+        for (part, doc) in self.parts.iter_mut().zip(&mut self.docs) {
+            if *doc == current {
+                *doc = part.postings.advance();
             }
+            lowest = lowest.min(*doc);
         }
-        self.doc = self.min_doc();
-        self.doc
+        self.doc = lowest;
+        lowest
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        for part in &mut self.parts {
-            if part.postings.doc() < target {
-                part.postings.seek(target);
+        let mut lowest = TERMINATED;
+        for (part, doc) in self.parts.iter_mut().zip(&mut self.docs) {
+            if *doc < target {
+                *doc = part.postings.seek(target);
             }
+            lowest = lowest.min(*doc);
         }
-        self.doc = self.min_doc();
-        self.doc
+        self.doc = lowest;
+        lowest
     }
 
     fn doc(&self) -> DocId {
@@ -324,8 +329,8 @@ impl Scorer for CombinedScorer {
         let doc = self.doc;
         let mut tf = 0.0;
         let mut alone = 0.0;
-        for part in &mut self.parts {
-            if part.postings.doc() == doc {
+        for (part, &at) in self.parts.iter_mut().zip(&self.docs) {
+            if at == doc {
                 let id = part.norms.fieldnorm_id(doc);
                 let freq = part.postings.term_freq();
                 tf += freq as Score * part.per_norm[id as usize];
