@@ -4,6 +4,7 @@
 //! last word of a search-as-you-type query — its completions.
 
 use super::any_words::AnyWords;
+use super::at_least::AtLeast;
 use super::cache::GenerationCache;
 use super::combined::CombinedTerm;
 use super::phrase::Phrase;
@@ -430,7 +431,7 @@ fn title_coverage(
     }
     let required = (words.len() as f64 * TITLE_COVERAGE_SHARE).ceil() as usize;
     let title = cx.fields.title;
-    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(words.len());
+    let mut terms = Vec::with_capacity(words.len());
     let stats = crate::term_infos::Statistics(cx.searcher);
     let mut bound = if bounded { 0.0 } else { Score::INFINITY };
     for w in &words {
@@ -442,15 +443,9 @@ fn title_coverage(
                 .max_score()
                 .max(0.0);
         }
-        let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-        should.push((Occur::Should, q));
+        terms.push(term);
     }
-    let query = boosted(
-        Box::new(BooleanQuery::with_minimum_required_clauses(
-            should, required,
-        )),
-        boost,
-    );
+    let query = boosted(Box::new(AtLeast::new(terms, required)), boost);
     Ok(Some((query, boost * bound)))
 }
 

@@ -8,6 +8,7 @@
 //! command line, and every limit of a request is checked here ([`Limits`]).
 
 pub mod any_words;
+pub mod at_least;
 pub mod budget;
 pub mod build;
 pub mod cache;
