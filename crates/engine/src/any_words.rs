@@ -36,6 +36,35 @@ thread_local! {
     /// How the collector of the segment searched on this thread lifts
     /// each match's text score.
     static LIFTS: RefCell<Option<Lifts>> = const { RefCell::new(None) };
+    /// Where the matches left unscored go in bulk, when the collector
+    /// takes them so (see [`FloorScope::collect_unscored_in_bulk`]).
+    static BULK: RefCell<Option<UnscoredMatches>> = const { RefCell::new(None) };
+}
+
+/// The matches an [`AnyWords`] left unscored, handed over together instead
+/// of one callback each: how many, and, when the collector marks its
+/// matches for the facet counts, a bit per document of the segment.
+#[derive(Debug)]
+pub struct UnscoredMatches {
+    pub count: u64,
+    /// Bit `doc % 64` of word `doc / 64` set for each match (a word more
+    /// than the segment needs).
+    pub bits: Option<Vec<u64>>,
+}
+
+impl UnscoredMatches {
+    /// Adds the matches of `word`, whose bit `i` is document `first + i`.
+    #[inline]
+    fn add(&mut self, first: DocId, word: u64) {
+        self.count += u64::from(word.count_ones());
+        if let Some(bits) = &mut self.bits {
+            let (at, shift) = ((first / 64) as usize, first % 64);
+            bits[at] |= word << shift;
+            if shift > 0 {
+                bits[at + 1] |= word >> (64 - shift);
+            }
+        }
+    }
 }
 
 /// How a collector lifts text scores into its keys, `text · (1 + weight ·
@@ -87,10 +116,28 @@ impl FloorScope {
     }
 }
 
+impl FloorScope {
+    /// Has the matches left unscored in this scope handed over in bulk
+    /// ([`FloorScope::take_unscored`]) rather than each to the callback
+    /// with [`UNSCORED`]: for a collector that counts every match of a
+    /// segment of `max_doc` documents alike (no deleted posts, no facet
+    /// selection, no excluded post), `with_bits` when it marks them.
+    pub fn collect_unscored_in_bulk(&self, max_doc: DocId, with_bits: bool) {
+        let bits = with_bits.then(|| vec![0; (max_doc as usize).div_ceil(64) + 1]);
+        BULK.with(|b| *b.borrow_mut() = Some(UnscoredMatches { count: 0, bits }));
+    }
+
+    /// The matches left unscored in bulk so far (`None` unless asked for).
+    pub fn take_unscored(&self) -> Option<UnscoredMatches> {
+        BULK.with(|b| b.borrow_mut().take())
+    }
+}
+
 impl Drop for FloorScope {
     fn drop(&mut self) {
         set_text_floor(0.0);
         LIFTS.with(|l| *l.borrow_mut() = None);
+        BULK.with(|b| *b.borrow_mut() = None);
     }
 }
 
@@ -233,8 +280,12 @@ impl Weight for AnyWordsWeight {
         // The clauses with the lowest bounds are the first left unscored.
         words.sort_by(|a, b| a.bound.total_cmp(&b.bound));
         let mut window = Window::default();
+        // Taken for the walk, given back after it.
+        let mut bulk = BULK.with(|b| b.borrow_mut().take());
         while let Some(start) = words.iter().map(|c| c.scorer.doc()).min() {
-            if start == TERMINATED {
+            // Matches handed over in bulk do not reach the collector's
+            // budget check: it is made here, once a window.
+            if start == TERMINATED || (bulk.is_some() && crate::budget::exhausted()) {
                 break;
             }
             for_each_window(
@@ -244,9 +295,13 @@ impl Weight for AnyWordsWeight {
                 extras_bound,
                 lifts.as_ref(),
                 &mut window,
+                bulk.as_mut(),
                 callback,
             );
             words.retain(|c| c.scorer.doc() != TERMINATED);
+        }
+        if bulk.is_some() {
+            BULK.with(|b| *b.borrow_mut() = bulk);
         }
         Ok(())
     }
@@ -291,6 +346,7 @@ fn for_each_window(
     extras_bound: Score,
     lifts: Option<&Lifts>,
     window: &mut Window,
+    mut bulk: Option<&mut UnscoredMatches>,
     callback: &mut dyn FnMut(DocId, Score),
 ) {
     let horizon = start.saturating_add(WINDOW as DocId);
@@ -355,20 +411,31 @@ fn for_each_window(
         }
     }
     for word in 0..WINDOW / 64 {
-        let mut bits = std::mem::take(&mut matched[word]);
+        let all = std::mem::take(&mut matched[word]);
         let to_score = std::mem::take(&mut scored[word]);
+        if all == 0 {
+            continue;
+        }
+        let mut bits = all;
+        if let Some(bulk) = bulk.as_deref_mut() {
+            let unscored = all & !to_score;
+            if unscored != 0 {
+                bulk.add(start + (word * 64) as DocId, unscored);
+            }
+            bits = to_score;
+        }
         while bits != 0 {
             let bit = bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let at = word * 64 + bit;
             let doc = start + at as DocId;
-            let score = std::mem::take(&mut scores[at]);
             if to_score & (1 << bit) == 0 {
                 callback(doc, UNSCORED);
                 continue;
             }
-            callback(doc, score + extras_score(extras, doc));
+            callback(doc, scores[at] + extras_score(extras, doc));
         }
+        scores[word * 64..(word + 1) * 64].fill(0.0);
     }
 }
 
@@ -618,6 +685,64 @@ mod tests {
         let mut w = clauses(&searcher, &["cache"]);
         w[0].1 = Score::INFINITY * 0.0;
         unscored_under_the_floor(&searcher, &w, &[]);
+    }
+
+    #[test]
+    fn matches_left_unscored_in_bulk_are_those_the_callbacks_would_have_had() {
+        let index = in_ram_index(47, 2, 300, |_, _| {});
+        let searcher = index.searcher();
+        let mut some_unscored = false;
+        // Windows start at a match: with `the`, at the first post; without
+        // it, at a post in the middle of a word of bits.
+        for words in [
+            &["the", "cache", "deploy", "django", "test"][..],
+            &["cache", "deploy", "django", "memory"][..],
+        ] {
+            let w = clauses(&searcher, words);
+            let e = clauses(&searcher, &["and"]);
+            let query = AnyWords::new(copy(&w), copy(&e));
+            let weight = query
+                .weight(EnableScoring::enabled_from_searcher(&searcher))
+                .unwrap();
+            for reader in searcher.segment_readers() {
+                let mut exact = Vec::new();
+                weight
+                    .for_each(reader, &mut |doc, score| exact.push((doc, score)))
+                    .unwrap();
+                let mut scores: Vec<Score> = exact.iter().map(|(_, s)| *s).collect();
+                scores.sort_by(|a, b| b.total_cmp(a));
+                let floor = scores[9] * 0.999;
+                let scope = FloorScope::open(None);
+                set_text_floor(floor);
+                scope.collect_unscored_in_bulk(reader.max_doc(), true);
+                let mut called = Vec::new();
+                weight
+                    .for_each(reader, &mut |doc, score| called.push((doc, score)))
+                    .unwrap();
+                let bulk = scope.take_unscored().expect("asked for");
+                let bits = bulk.bits.expect("with bits");
+                let in_bulk = |doc: DocId| bits[doc as usize / 64] & (1 << (doc % 64)) != 0;
+                let marked = bits.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
+                assert_eq!(bulk.count, marked);
+                assert_eq!(called.len() as u64 + bulk.count, exact.len() as u64);
+                let mut called = called.into_iter().peekable();
+                for (doc, score) in exact {
+                    match called.next_if(|(d, _)| *d == doc) {
+                        Some((_, ours)) => {
+                            assert!(!in_bulk(doc), "{doc} both called and in bulk");
+                            assert!((ours - score).abs() < 1e-4 * score.max(1.0));
+                        }
+                        None => {
+                            assert!(in_bulk(doc), "{doc} lost");
+                            assert!(score <= floor, "{doc} scores {score}, over {floor}");
+                            some_unscored = true;
+                        }
+                    }
+                }
+                assert!(called.next().is_none());
+            }
+        }
+        assert!(some_unscored, "nothing left unscored");
     }
 
     #[test]

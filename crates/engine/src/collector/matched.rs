@@ -33,6 +33,23 @@ impl MatchedDocs {
         (max_doc as usize / 64).max(16)
     }
 
+    /// Marks the documents whose bits are set in `bits` (bit `doc % 64` of
+    /// word `doc / 64`; words past the segment are ignored).
+    pub(super) fn mark_bits(&mut self, bits: &[u64]) {
+        if let MatchedDocsRepr::Docs(docs) = &self.set {
+            let mut all = vec![0u64; (self.max_doc as usize).div_ceil(64)];
+            for &d in docs {
+                all[d as usize / 64] |= 1 << (d % 64);
+            }
+            self.set = MatchedDocsRepr::Bits(all);
+        }
+        if let MatchedDocsRepr::Bits(all) = &mut self.set {
+            for (word, &more) in all.iter_mut().zip(bits) {
+                *word |= more;
+            }
+        }
+    }
+
     #[inline]
     pub(super) fn mark(&mut self, doc: DocId) {
         fn set(bits: &mut [u64], doc: DocId) {

@@ -258,7 +258,7 @@ impl Collector for SearchCollector {
         let mut segment = self.for_segment(segment_ord, reader)?;
         // Matches that cannot make the top `k` may come unscored (see
         // `any_words`): the floor is set as the top changes.
-        let _floor = crate::any_words::FloorScope::open(segment.floor_lift.map(|max| {
+        let floor = crate::any_words::FloorScope::open(segment.floor_lift.map(|max| {
             crate::any_words::Lifts {
                 columns: segment.cols.clone(),
                 weight: segment.meta_weight,
@@ -266,6 +266,17 @@ impl Collector for SearchCollector {
             }
         }));
         let alive = reader.alive_bitset();
+        // Matches left unscored are only counted (and marked for the
+        // facets): they may come in bulk when every match is counted alike.
+        if segment.floor_lift.is_some()
+            && alive.is_none()
+            && segment.excluded.is_empty()
+            && segment.matchers.is_empty()
+            && segment.copies.is_none()
+            && (segment.marks.is_some() || !segment.with_facets)
+        {
+            floor.collect_unscored_in_bulk(reader.max_doc(), segment.marks.is_some());
+        }
         let is_alive = |doc| alive.is_none_or(|a| a.is_alive(doc));
         // The request's budget is checked every few matches; once it is
         // spent, pruning stops at once (no score can pass an infinite
@@ -298,6 +309,14 @@ impl Collector for SearchCollector {
             })?;
         }
         crate::budget::check_tantivy()?;
+        if let Some(unscored) = floor.take_unscored() {
+            segment.total += unscored.count;
+            if let (Some(marks), Some(bits)) = (&mut segment.marks, unscored.bits) {
+                if unscored.count > 0 {
+                    marks.mark_bits(&bits);
+                }
+            }
+        }
         Ok(segment.harvest())
     }
 
