@@ -279,13 +279,15 @@ impl Weight for AnyWordsWeight {
         let lifts = LIFTS.with(|l| l.borrow().clone());
         // The clauses with the lowest bounds are the first left unscored.
         words.sort_by(|a, b| a.bound.total_cmp(&b.bound));
-        let mut window = Window::default();
-        // Taken for the walk, given back after it.
-        let mut bulk = BULK.with(|b| b.borrow_mut().take());
+        let mut window = Window {
+            // Taken for the walk, given back after it.
+            bulk: BULK.with(|b| b.borrow_mut().take()),
+            ..Window::default()
+        };
         while let Some(start) = words.iter().map(|c| c.scorer.doc()).min() {
             // Matches handed over in bulk do not reach the collector's
             // budget check: it is made here, once a window.
-            if start == TERMINATED || (bulk.is_some() && crate::budget::exhausted()) {
+            if start == TERMINATED || (window.bulk.is_some() && crate::budget::exhausted()) {
                 break;
             }
             for_each_window(
@@ -295,13 +297,12 @@ impl Weight for AnyWordsWeight {
                 extras_bound,
                 lifts.as_ref(),
                 &mut window,
-                bulk.as_mut(),
                 callback,
             );
             words.retain(|c| c.scorer.doc() != TERMINATED);
         }
-        if bulk.is_some() {
-            BULK.with(|b| *b.borrow_mut() = bulk);
+        if let Some(bulk) = window.bulk {
+            BULK.with(|b| *b.borrow_mut() = Some(bulk));
         }
         Ok(())
     }
@@ -318,6 +319,9 @@ struct Window {
     scored: [u64; WINDOW / 64],
     /// Scores so far, by offset.
     scores: Box<[Score; WINDOW]>,
+    /// Where the matches left unscored go, when the collector takes them
+    /// in bulk.
+    bulk: Option<UnscoredMatches>,
 }
 
 impl Default for Window {
@@ -326,6 +330,7 @@ impl Default for Window {
             matched: [0; WINDOW / 64],
             scored: [0; WINDOW / 64],
             scores: Box::new([0.0; WINDOW]),
+            bulk: None,
         }
     }
 }
@@ -346,7 +351,6 @@ fn for_each_window(
     extras_bound: Score,
     lifts: Option<&Lifts>,
     window: &mut Window,
-    mut bulk: Option<&mut UnscoredMatches>,
     callback: &mut dyn FnMut(DocId, Score),
 ) {
     let horizon = start.saturating_add(WINDOW as DocId);
@@ -369,6 +373,7 @@ fn for_each_window(
         matched,
         scored,
         scores,
+        bulk,
     } = window;
     for child in essential.iter_mut() {
         let scorer = &mut child.scorer;
@@ -417,7 +422,7 @@ fn for_each_window(
             continue;
         }
         let mut bits = all;
-        if let Some(bulk) = bulk.as_deref_mut() {
+        if let Some(bulk) = bulk {
             let unscored = all & !to_score;
             if unscored != 0 {
                 bulk.add(start + (word * 64) as DocId, unscored);
