@@ -199,7 +199,7 @@ impl Engine {
             )?),
             None => None,
         };
-        let collector = SearchCollector {
+        let mut collector = SearchCollector {
             columns,
             k: req.offset + req.limit,
             sort: req.sort,
@@ -210,6 +210,7 @@ impl Engine {
             excluded: Vec::new(),
             top_only: false,
             distinct,
+            floor: Default::default(),
         };
         let expansion = Expansion {
             typos: req.typos,
@@ -238,6 +239,8 @@ impl Engine {
             && built.positive > 1
         {
             built = build_query(Combine::Any)?;
+            // Another query: the first one's floor does not hold for it.
+            collector.floor = Default::default();
             collected = self.collect(&searcher, &*built.query, &collector)?;
             relaxed = true;
         }

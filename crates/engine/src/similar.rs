@@ -116,6 +116,7 @@ impl Engine {
             excluded,
             top_only: true,
             distinct: None,
+            floor: Default::default(),
         };
         let collected = self.collect(&searcher, &like, &collector)?;
         let source = Source {

@@ -37,6 +37,7 @@ use postsearch_store::schema::{FACET_FIELDS, SCORE_FIELDS};
 use selection::{FacetTarget, Matcher};
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
@@ -74,6 +75,36 @@ pub struct Collected {
     pub facets: FacetCounts,
 }
 
+/// The best `k`-th key any segment of one search has kept so far: no match
+/// of any segment under it can make the search's top `k`, so a segment
+/// searched after another starts with the other's floor (see
+/// [`crate::any_words`]) instead of none. Shared by the segments of one
+/// search, on any thread.
+#[derive(Debug, Clone)]
+pub struct SharedFloor(Arc<AtomicU64>);
+
+impl Default for SharedFloor {
+    fn default() -> SharedFloor {
+        SharedFloor(Arc::new(AtomicU64::new(f64::NEG_INFINITY.to_bits())))
+    }
+}
+
+impl SharedFloor {
+    /// The best `k`-th key so far (`-inf` before any segment kept `k`).
+    fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(AtomicOrdering::Relaxed))
+    }
+
+    /// Raises the floor to `key`, a segment's `k`-th key.
+    fn raise(&self, key: f64) {
+        let _ = self
+            .0
+            .fetch_update(AtomicOrdering::Relaxed, AtomicOrdering::Relaxed, |bits| {
+                (key > f64::from_bits(bits)).then_some(key.to_bits())
+            });
+    }
+}
+
 /// See the module documentation.
 pub struct SearchCollector {
     /// The columns of every segment of the searcher, by segment ordinal
@@ -94,6 +125,9 @@ pub struct SearchCollector {
     /// One post per duplicate group (same `hash`), the best-ranked: `k`
     /// groups are kept, and the total counts groups. `None`: every post.
     pub distinct: Option<Arc<copies::Copies>>,
+    /// The floor the segments of this search share (a collector per
+    /// search: a new one starts with none).
+    pub floor: SharedFloor,
 }
 
 impl SearchCollector {
@@ -241,6 +275,7 @@ impl Collector for SearchCollector {
                 .as_ref()
                 .map(|c| (c.clone(), segment_ord as usize)),
             groups: Default::default(),
+            floor: self.floor.clone(),
         })
     }
 
@@ -277,6 +312,10 @@ impl Collector for SearchCollector {
         {
             floor.collect_unscored_in_bulk(reader.max_doc(), segment.marks.is_some());
         }
+        // A segment searched after another starts from its floor.
+        if segment.floor_lift.is_some() {
+            crate::any_words::set_text_floor(segment.text_floor());
+        }
         let is_alive = |doc| alive.is_none_or(|a| a.is_alive(doc));
         // The request's budget is checked every few matches; once it is
         // spent, pruning stops at once (no score can pass an infinite
@@ -292,7 +331,7 @@ impl Collector for SearchCollector {
             stopped
         };
         if segment.max_lift.is_some() {
-            weight.for_each_pruning(0.0, reader, &mut |doc, score| {
+            weight.for_each_pruning(segment.text_threshold(), reader, &mut |doc, score| {
                 if spent() {
                     return Score::INFINITY;
                 }
@@ -470,6 +509,8 @@ pub struct SegmentSearchCollector {
     /// With distinct results, the best match of every group of copies (a
     /// group may be better in another segment) and its matches here.
     groups: rustc_hash::FxHashMap<u64, (Entry, u64)>,
+    /// The `k`-th key of the search's best segment so far.
+    floor: SharedFloor,
 }
 
 impl SegmentSearchCollector {
@@ -488,12 +529,19 @@ impl SegmentSearchCollector {
     }
 
     fn threshold_under(&self, lift: Option<f32>) -> Score {
-        match (lift, self.heap.peek()) {
-            (Some(lift), Some(Reverse(worst))) if self.heap.len() >= self.k => {
-                (worst.key / lift as f64 * (1.0 - 1e-5)) as Score
-            }
-            _ => 0.0,
+        let Some(lift) = lift else {
+            return 0.0;
+        };
+        // This segment's `k`-th key, or a better one another kept.
+        let own = match self.heap.peek() {
+            Some(Reverse(worst)) if self.heap.len() >= self.k => worst.key,
+            _ => f64::NEG_INFINITY,
+        };
+        let key = own.max(self.floor.get());
+        if key == f64::NEG_INFINITY {
+            return 0.0;
         }
+        (key / lift as f64 * (1.0 - 1e-5)) as Score
     }
 
     /// Counts `doc` toward one facet only.
@@ -676,6 +724,10 @@ impl SegmentCollector for SegmentSearchCollector {
         } else {
             return;
         }
+        if self.heap.len() >= self.k {
+            let worst = &self.heap.peek().expect("non-empty").0;
+            self.floor.raise(worst.key);
+        }
         if self.floor_lift.is_some() {
             crate::any_words::set_text_floor(self.text_floor());
         }
@@ -818,5 +870,54 @@ mod tests {
         assert!(got.top.iter().all(|c| !excluded.contains(&c.address)));
         let stack: u64 = got.facets["stack"].values().sum();
         assert!(stack >= got.total, "every post has a stack");
+    }
+
+    #[test]
+    fn segments_searched_after_others_start_from_their_floor_and_answer_the_same() {
+        use crate::any_words::AnyWords;
+        use crate::combined::CombinedTerm;
+        use crate::term_infos::Statistics;
+        use tantivy::query::{BooleanQuery, Query};
+        use tantivy::Term;
+        let index = in_ram_index(53, 4, 250, |_, _| {});
+        let searcher = index.searcher();
+        assert!(searcher.segment_readers().len() > 1, "several segments");
+        let fields = index.fields();
+        // Any of the words, each in the title and the body: what a
+        // question is searched as.
+        let words: Vec<(Box<dyn Query>, Score)> = ["cache", "deploy", "test", "the", "servic"]
+            .iter()
+            .map(|w| {
+                let term = CombinedTerm::new(vec![
+                    (Term::from_field_text(fields.title, w), 2.0),
+                    (Term::from_field_text(fields.body, w), 1.0),
+                ]);
+                let bound = term.max_score(&Statistics(&searcher)).unwrap();
+                (Box::new(term) as Box<dyn Query>, bound)
+            })
+            .collect();
+        let any = AnyWords::new(
+            words.iter().map(|(q, b)| (q.box_clone(), *b)).collect(),
+            Vec::new(),
+        );
+        let union = BooleanQuery::union(words.iter().map(|(q, _)| q.box_clone()).collect());
+        for k in [1, 10, 40] {
+            let collect = |query: &dyn Query| {
+                let collector = counting(k);
+                let mut got = searcher.search(query, &collector).unwrap();
+                collector.rank(&mut got.top).unwrap();
+                (got, collector.floor.get())
+            };
+            let ((ours, floor), (exact, _)) = (collect(&any), collect(&union));
+            assert!(floor > f64::NEG_INFINITY, "k {k}: no floor shared");
+            let docs = |c: &Collected| c.top.iter().map(|c| c.address).collect::<Vec<_>>();
+            assert_eq!(docs(&ours), docs(&exact), "k {k}");
+            assert_eq!(ours.total, exact.total);
+            assert_eq!(ours.facets, exact.facets);
+            // The floor is the best k-th key of a segment: at most the
+            // answer's k-th.
+            let kth = ours.top[k.min(ours.top.len()) - 1].key;
+            assert!(floor <= kth, "k {k}: floor {floor} over the k-th key {kth}");
+        }
     }
 }

@@ -18,5 +18,6 @@ pub(super) fn counting(k: usize) -> SearchCollector {
         excluded: Vec::new(),
         top_only: false,
         distinct: None,
+        floor: Default::default(),
     }
 }
