@@ -81,11 +81,11 @@ pub struct Lifts {
 }
 
 impl Lifts {
-    /// The most `doc` can score, `bound`, as a share of the floor's lift.
+    /// The lift of `doc`'s text score into its key.
     #[inline]
-    fn lifted(&self, bound: Score, doc: DocId) -> Score {
+    fn of(&self, doc: DocId) -> Score {
         let meta = self.columns.meta_scores.get(doc as usize).copied();
-        bound * (1.0 + self.weight * meta.unwrap_or(1.0)) / self.max
+        1.0 + self.weight * meta.unwrap_or(1.0)
     }
 }
 
@@ -386,19 +386,24 @@ fn for_each_window(
         }
     }
     // Matches of essential clauses that may make the top, each lifted
-    // by its own meta score when the collector says how.
+    // by its own meta score when the collector says how: `over` of the
+    // lifted bound, with the floor's lift and the hair moved to the floor
+    // (no division per match; a bound that is not a number passes).
+    let (max_lift, no_floor) = (lifts.map_or(1.0, |l| l.max), floor <= 0.0);
+    let limit = floor * max_lift / (1.0 + 1e-4);
     for (word, (matched, scored)) in matched.iter().zip(scored.iter_mut()).enumerate() {
         let mut bits = *matched;
+        if no_floor {
+            *scored = bits;
+            continue;
+        }
         while bits != 0 {
             let bit = bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let at = word * 64 + bit;
-            let bound = scores[at] + rest;
-            let bound = match lifts {
-                Some(lifts) => lifts.lifted(bound, start + at as DocId),
-                None => bound,
-            };
-            if over(bound) {
+            let lift = lifts.map_or(1.0, |l| l.of(start + at as DocId));
+            let key = (scores[at] + rest) * lift;
+            if key > limit || key.is_nan() {
                 *scored |= 1 << bit;
             }
         }
