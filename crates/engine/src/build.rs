@@ -268,8 +268,12 @@ pub fn build(
             .map(|a| postings(searcher, &a.queries))
             .collect::<tantivy::Result<Vec<u64>>>()?;
         let least = costs.iter().copied().min().unwrap_or(0);
+        let dense = least.saturating_mul(DENSE_LEADER) >= searcher.num_docs();
         for (a, cost) in alternatives.into_iter().zip(costs) {
-            let query: Box<dyn Query> = if cost >= least.saturating_mul(LAZY_UNION_RATIO).max(1) {
+            let many = a.queries.len() as u64;
+            let lazy = cost >= least.saturating_mul(LAZY_UNION_RATIO).max(1)
+                && !(dense && cost < least.saturating_mul(many));
+            let query: Box<dyn Query> = if lazy {
                 Box::new(Union::new(a.queries))
             } else {
                 Box::new(BooleanQuery::union(a.queries))
@@ -458,6 +462,12 @@ const STOP_WORD_MIN_POSTINGS: u64 = 1_000;
 /// In an all-words query, a clause with at least this many times the
 /// postings of the clause with the fewest is searched as a lazy [`Union`].
 const LAZY_UNION_RATIO: u64 = 2;
+
+/// A leader holding at least this share (1/n) of the posts is dense: each
+/// of its matches seeks every alternative of a lazy clause, and a clause of
+/// many alternatives (two dozen completions) whose postings are fewer than
+/// the leader's matches times its alternatives is cheaper walked in full.
+const DENSE_LEADER: u64 = 10;
 
 /// The postings of the terms of `queries`, over the whole index.
 fn postings(searcher: &Searcher, queries: &[Box<dyn Query>]) -> tantivy::Result<u64> {
