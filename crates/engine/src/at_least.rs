@@ -13,6 +13,7 @@
 //! those of the `BooleanQuery` (tested; the sum may be taken in another
 //! order, so its last bit may differ).
 
+use crate::cursors::Cursors;
 use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, TermQuery, Weight};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
@@ -77,8 +78,7 @@ impl AtLeastWeight {
             return Ok(None);
         }
         let mut scorer = AtLeastScorer {
-            docs: terms.iter().map(|t| t.doc()).collect(),
-            terms,
+            terms: Cursors::new(terms),
             required: self.required,
             doc: 0,
             lowest: Vec::with_capacity(self.weights.len()),
@@ -120,8 +120,7 @@ impl Weight for AtLeastWeight {
 
 /// The scorer of [`AtLeast`]: each term's scorer and the document it is on.
 struct AtLeastScorer {
-    terms: Vec<Box<dyn Scorer>>,
-    docs: Vec<DocId>,
+    terms: Cursors<Box<dyn Scorer>>,
     required: usize,
     doc: DocId,
     /// Scratch: the terms' documents, sorted.
@@ -134,7 +133,7 @@ impl AtLeastScorer {
     fn find(&mut self) -> DocId {
         loop {
             self.lowest.clear();
-            self.lowest.extend_from_slice(&self.docs);
+            self.lowest.extend_from_slice(&self.terms.docs);
             self.lowest.sort_unstable();
             // No document before the `required`-th lowest can hold enough.
             let candidate = self.lowest[self.required - 1];
@@ -142,23 +141,14 @@ impl AtLeastScorer {
                 self.doc = candidate;
                 return candidate;
             }
-            for (term, doc) in self.terms.iter_mut().zip(&mut self.docs) {
-                if *doc < candidate {
-                    *doc = term.seek(candidate);
-                }
-            }
+            self.terms.seek_to(candidate);
         }
     }
 }
 
 impl DocSet for AtLeastScorer {
     fn advance(&mut self) -> DocId {
-        let current = self.doc;
-        for (term, doc) in self.terms.iter_mut().zip(&mut self.docs) {
-            if *doc == current {
-                *doc = term.advance();
-            }
-        }
+        self.terms.advance_from(self.doc);
         self.find()
     }
 
@@ -166,11 +156,7 @@ impl DocSet for AtLeastScorer {
         if self.doc >= target {
             return self.doc;
         }
-        for (term, doc) in self.terms.iter_mut().zip(&mut self.docs) {
-            if *doc < target {
-                *doc = term.seek(target);
-            }
-        }
+        self.terms.seek_to(target);
         self.find()
     }
 
@@ -179,19 +165,18 @@ impl DocSet for AtLeastScorer {
     }
 
     fn size_hint(&self) -> u32 {
-        self.terms.iter().map(|t| t.size_hint()).min().unwrap_or(0)
+        self.terms
+            .sets
+            .iter()
+            .map(|t| t.size_hint())
+            .min()
+            .unwrap_or(0)
     }
 }
 
 impl Scorer for AtLeastScorer {
     fn score(&mut self) -> Score {
-        let mut score = 0.0;
-        for (term, &doc) in self.terms.iter_mut().zip(&self.docs) {
-            if doc == self.doc {
-                score += term.score();
-            }
-        }
-        score
+        self.terms.score_on(self.doc)
     }
 }
 

@@ -23,13 +23,14 @@
 //! from the postings this scorer reads anyway: a union of half as many
 //! scorers.
 
+use crate::cursors::Cursors;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{
     Bm25StatisticsProvider, Bm25Weight, EnableScoring, Explanation, Query, Scorer, Weight,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
 
 const K1: Score = 1.2;
 const B: Score = 0.75;
@@ -187,15 +188,13 @@ impl Weight for CombinedWeight {
                 alone,
             });
         }
-        let mut scorer = CombinedScorer {
-            docs: parts.iter().map(|p| p.postings.doc()).collect(),
+        let parts = Cursors::new(parts);
+        Ok(Box::new(CombinedScorer {
+            doc: parts.lowest(),
             parts,
-            doc: 0,
             factor: self.stats.as_ref().map(|s| s.idf * (K1 + 1.0) * boost),
             boost,
-        };
-        scorer.doc = scorer.min_doc();
-        Ok(Box::new(scorer))
+        }))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -263,49 +262,44 @@ struct Part {
     alone: Option<Bm25Weight>,
 }
 
+/// A field's postings move as a docset.
+impl DocSet for Part {
+    fn advance(&mut self) -> DocId {
+        self.postings.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.postings.seek(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.postings.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.postings.size_hint()
+    }
+}
+
 /// The union of a word's postings over its fields, scored by BM25F.
 struct CombinedScorer {
-    parts: Vec<Part>,
-    /// The document each part's postings are on, by part: read on every
-    /// seek and score, kept together rather than each behind its postings'
-    /// block.
-    docs: Vec<DocId>,
+    /// The fields' postings, each one's document beside it.
+    parts: Cursors<Part>,
     doc: DocId,
     /// `idf · (k1 + 1) · boost`; `None` without scoring.
     factor: Option<Score>,
     boost: Score,
 }
 
-impl CombinedScorer {
-    fn min_doc(&self) -> DocId {
-        self.docs.iter().copied().min().unwrap_or(TERMINATED)
-    }
-}
-
 impl DocSet for CombinedScorer {
     fn advance(&mut self) -> DocId {
-        let current = self.doc;
-        let mut lowest = TERMINATED;
-        for (part, doc) in self.parts.iter_mut().zip(&mut self.docs) {
-            if *doc == current {
-                *doc = part.postings.advance();
-            }
-            lowest = lowest.min(*doc);
-        }
-        self.doc = lowest;
-        lowest
+        self.doc = self.parts.advance_from(self.doc);
+        self.doc
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        let mut lowest = TERMINATED;
-        for (part, doc) in self.parts.iter_mut().zip(&mut self.docs) {
-            if *doc < target {
-                *doc = part.postings.seek(target);
-            }
-            lowest = lowest.min(*doc);
-        }
-        self.doc = lowest;
-        lowest
+        self.doc = self.parts.seek_to(target);
+        self.doc
     }
 
     fn doc(&self) -> DocId {
@@ -314,8 +308,9 @@ impl DocSet for CombinedScorer {
 
     fn size_hint(&self) -> u32 {
         self.parts
+            .sets
             .iter()
-            .map(|p| p.postings.size_hint())
+            .map(|p| p.size_hint())
             .max()
             .unwrap_or(0)
     }
@@ -329,7 +324,8 @@ impl Scorer for CombinedScorer {
         let doc = self.doc;
         let mut tf = 0.0;
         let mut alone = 0.0;
-        for (part, &at) in self.parts.iter_mut().zip(&self.docs) {
+        let parts = &mut self.parts;
+        for (part, &at) in parts.sets.iter_mut().zip(&parts.docs) {
             if at == doc {
                 let id = part.norms.fieldnorm_id(doc);
                 let freq = part.postings.term_freq();

@@ -14,6 +14,7 @@ pub mod build;
 pub mod cache;
 pub mod collector;
 pub mod combined;
+mod cursors;
 #[cfg(test)]
 pub(crate) mod every;
 pub mod facet_search;

@@ -11,6 +11,7 @@
 //! across the words of a query the sum may be taken in another order (the
 //! last bit of a score may differ).
 
+use crate::cursors::Cursors;
 use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
 
@@ -99,59 +100,33 @@ impl Weight for UnionWeight {
     }
 }
 
-/// The scorer of [`Union`]: the lowest document of its children.
-///
-/// Each child's document is kept beside it: a seek or a score asks every
-/// child where it is, and a union of two dozen completions (each a word
-/// over six fields) would otherwise make that many dynamic calls per
-/// document it visits.
+/// The scorer of [`Union`]: the lowest document of its children (each
+/// child's document kept beside it: see [`Cursors`]).
 pub(crate) struct UnionScorer {
     /// Children not yet exhausted when the scorer was made, in clause order.
-    children: Vec<Box<dyn Scorer>>,
-    /// The document each child is on, by child.
-    docs: Vec<DocId>,
+    children: Cursors<Box<dyn Scorer>>,
     doc: DocId,
 }
 
 impl UnionScorer {
     pub(crate) fn new(children: Vec<Box<dyn Scorer>>) -> UnionScorer {
-        let docs: Vec<DocId> = children.iter().map(|c| c.doc()).collect();
-        let doc = docs.iter().copied().min().unwrap_or(TERMINATED);
-        UnionScorer {
-            children,
-            docs,
-            doc,
-        }
+        let children = Cursors::new(children);
+        let doc = children.lowest();
+        UnionScorer { children, doc }
     }
 }
 
 impl DocSet for UnionScorer {
     fn advance(&mut self) -> DocId {
-        let current = self.doc;
-        let mut lowest = TERMINATED;
-        for (child, doc) in self.children.iter_mut().zip(&mut self.docs) {
-            if *doc == current {
-                *doc = child.advance();
-            }
-            lowest = lowest.min(*doc);
-        }
-        self.doc = lowest;
-        lowest
+        self.doc = self.children.advance_from(self.doc);
+        self.doc
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        if self.doc >= target {
-            return self.doc;
+        if self.doc < target {
+            self.doc = self.children.seek_to(target);
         }
-        let mut lowest = TERMINATED;
-        for (child, doc) in self.children.iter_mut().zip(&mut self.docs) {
-            if *doc < target {
-                *doc = child.seek(target);
-            }
-            lowest = lowest.min(*doc);
-        }
-        self.doc = lowest;
-        lowest
+        self.doc
     }
 
     fn doc(&self) -> DocId {
@@ -160,6 +135,7 @@ impl DocSet for UnionScorer {
 
     fn size_hint(&self) -> u32 {
         self.children
+            .sets
             .iter()
             .map(|c| c.size_hint())
             .max()
@@ -167,20 +143,13 @@ impl DocSet for UnionScorer {
     }
 
     fn cost(&self) -> u64 {
-        self.children.iter().map(|c| c.cost()).sum()
+        self.children.sets.iter().map(|c| c.cost()).sum()
     }
 }
 
 impl Scorer for UnionScorer {
     fn score(&mut self) -> Score {
-        // From 0 and in clause order: the sum tantivy's union takes.
-        let mut score = 0.0;
-        for (child, &doc) in self.children.iter_mut().zip(&self.docs) {
-            if doc == self.doc {
-                score += child.score();
-            }
-        }
-        score
+        self.children.score_on(self.doc)
     }
 }
 
