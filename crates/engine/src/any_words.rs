@@ -48,8 +48,10 @@ thread_local! {
 pub struct UnscoredMatches {
     pub count: u64,
     /// Bit `doc % 64` of word `doc / 64` set for each match (a word more
-    /// than the segment needs).
+    /// than the segment needs); made at the first match, when asked for.
     pub bits: Option<Vec<u64>>,
+    /// The words `bits` takes, when asked for.
+    words: Option<usize>,
 }
 
 impl UnscoredMatches {
@@ -57,7 +59,8 @@ impl UnscoredMatches {
     #[inline]
     fn add(&mut self, first: DocId, word: u64) {
         self.count += u64::from(word.count_ones());
-        if let Some(bits) = &mut self.bits {
+        if let Some(words) = self.words {
+            let bits = self.bits.get_or_insert_with(|| vec![0; words]);
             let (at, shift) = ((first / 64) as usize, first % 64);
             bits[at] |= word << shift;
             if shift > 0 {
@@ -123,8 +126,14 @@ impl FloorScope {
     /// segment of `max_doc` documents alike (no deleted posts, no facet
     /// selection, no excluded post), `with_bits` when it marks them.
     pub fn collect_unscored_in_bulk(&self, max_doc: DocId, with_bits: bool) {
-        let bits = with_bits.then(|| vec![0; (max_doc as usize).div_ceil(64) + 1]);
-        BULK.with(|b| *b.borrow_mut() = Some(UnscoredMatches { count: 0, bits }));
+        let words = with_bits.then(|| (max_doc as usize).div_ceil(64) + 1);
+        BULK.with(|b| {
+            *b.borrow_mut() = Some(UnscoredMatches {
+                count: 0,
+                bits: None,
+                words,
+            })
+        });
     }
 
     /// The matches left unscored in bulk so far (`None` unless asked for).
@@ -730,8 +739,11 @@ mod tests {
                     .for_each(reader, &mut |doc, score| called.push((doc, score)))
                     .unwrap();
                 let bulk = scope.take_unscored().expect("asked for");
-                let bits = bulk.bits.expect("with bits");
-                let in_bulk = |doc: DocId| bits[doc as usize / 64] & (1 << (doc % 64)) != 0;
+                let bits = bulk.bits.unwrap_or_default();
+                let in_bulk = |doc: DocId| {
+                    bits.get(doc as usize / 64)
+                        .is_some_and(|w| w & (1 << (doc % 64)) != 0)
+                };
                 let marked = bits.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
                 assert_eq!(bulk.count, marked);
                 assert_eq!(called.len() as u64 + bulk.count, exact.len() as u64);
