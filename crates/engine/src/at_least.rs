@@ -3,10 +3,10 @@
 //! `build::title_coverage`).
 //!
 //! tantivy's `BooleanQuery::with_minimum_required_clauses` finds such
-//! posts with a heap that every posting of every term goes through, and it
-//! seeks by going through them too. The bonus is an optional clause: it is
-//! only ever sought to the few matches a search scores, and its scorer was
-//! made (and walked to its first match) for each of them. [`AtLeast`]
+//! posts with a heap that every posting of every term goes through, and
+//! has no seek of its own: a seek goes through every posting before the
+//! target. The bonus is an optional clause, only ever sought to the
+//! matches a search scores, so that walk was most of its cost. [`AtLeast`]
 //! seeks each term's postings to the target and skips, when fewer than `n`
 //! terms are there, to the `n`-th lowest document the terms are on (no
 //! post before it can hold `n` of them). The matches and their scores are
