@@ -117,9 +117,7 @@ impl FloorScope {
         LIFTS.with(|l| *l.borrow_mut() = lifts);
         FloorScope(())
     }
-}
 
-impl FloorScope {
     /// Has the matches left unscored in this scope handed over in bulk
     /// ([`FloorScope::take_unscored`]) rather than each to the callback
     /// with [`UNSCORED`]: for a collector that counts every match of a
@@ -317,6 +315,10 @@ impl Weight for AnyWordsWeight {
     }
 }
 
+/// How far over its bound a match is taken to score: scores are summed in
+/// another order than the bounds, so their last bits may differ.
+const HAIR: Score = 1e-4;
+
 /// Documents a window of [`for_each_window`] spans.
 const WINDOW: usize = 4096;
 
@@ -364,8 +366,7 @@ fn for_each_window(
 ) {
     let horizon = start.saturating_add(WINDOW as DocId);
     let floor = text_floor();
-    // A hair over the bounds: scores are summed in another order.
-    let over = |bound: Score| floor <= 0.0 || bound.is_nan() || bound * (1.0 + 1e-4) > floor;
+    let over = |bound: Score| floor <= 0.0 || bound.is_nan() || bound * (1.0 + HAIR) > floor;
     let mut rest = extras_bound;
     let mut non_essential = 0;
     if floor > 0.0 {
@@ -399,7 +400,7 @@ fn for_each_window(
     // lifted bound, with the floor's lift and the hair moved to the floor
     // (no division per match; a bound that is not a number passes).
     let (max_lift, no_floor) = (lifts.map_or(1.0, |l| l.max), floor <= 0.0);
-    let limit = floor * max_lift / (1.0 + 1e-4);
+    let limit = floor * max_lift / (1.0 + HAIR);
     for (word, (matched, scored)) in matched.iter().zip(scored.iter_mut()).enumerate() {
         let mut bits = *matched;
         if no_floor {

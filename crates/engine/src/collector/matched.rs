@@ -36,35 +36,36 @@ impl MatchedDocs {
     /// Marks the documents whose bits are set in `bits` (bit `doc % 64` of
     /// word `doc / 64`; words past the segment are ignored).
     pub(super) fn mark_bits(&mut self, bits: &[u64]) {
-        if let MatchedDocsRepr::Docs(docs) = &self.set {
-            let mut all = vec![0u64; (self.max_doc as usize).div_ceil(64)];
-            for &d in docs {
-                all[d as usize / 64] |= 1 << (d % 64);
-            }
-            self.set = MatchedDocsRepr::Bits(all);
-        }
-        if let MatchedDocsRepr::Bits(all) = &mut self.set {
-            for (word, &more) in all.iter_mut().zip(bits) {
-                *word |= more;
-            }
+        for (word, &more) in self.bits().iter_mut().zip(bits) {
+            *word |= more;
         }
     }
 
     #[inline]
     pub(super) fn mark(&mut self, doc: DocId) {
-        fn set(bits: &mut [u64], doc: DocId) {
-            bits[doc as usize / 64] |= 1 << (doc % 64);
-        }
         match &mut self.set {
-            MatchedDocsRepr::Bits(bits) => set(bits, doc),
+            MatchedDocsRepr::Bits(bits) => bits[doc as usize / 64] |= 1 << (doc % 64),
             MatchedDocsRepr::Docs(docs) => {
                 docs.push(doc);
                 if docs.len() > MatchedDocs::most_listed(self.max_doc) {
-                    let mut bits = vec![0u64; (self.max_doc as usize).div_ceil(64)];
-                    docs.iter().for_each(|&d| set(&mut bits, d));
-                    self.set = MatchedDocsRepr::Bits(bits);
+                    self.bits();
                 }
             }
+        }
+    }
+
+    /// The documents as bits, the list turned into them first.
+    fn bits(&mut self) -> &mut Vec<u64> {
+        if let MatchedDocsRepr::Docs(docs) = &self.set {
+            let mut bits = vec![0u64; (self.max_doc as usize).div_ceil(64)];
+            for &d in docs {
+                bits[d as usize / 64] |= 1 << (d % 64);
+            }
+            self.set = MatchedDocsRepr::Bits(bits);
+        }
+        match &mut self.set {
+            MatchedDocsRepr::Bits(bits) => bits,
+            MatchedDocsRepr::Docs(_) => unreachable!("turned into bits above"),
         }
     }
 }

@@ -302,12 +302,12 @@ impl Collector for SearchCollector {
         }));
         let alive = reader.alive_bitset();
         // Matches left unscored are only counted (and marked for the
-        // facets): they may come in bulk when every match is counted alike.
+        // facets): they may come in bulk when every match is counted alike
+        // (a floor already means no distinct groups).
         if segment.floor_lift.is_some()
             && alive.is_none()
             && segment.excluded.is_empty()
             && segment.matchers.is_empty()
-            && segment.copies.is_none()
             && (segment.marks.is_some() || !segment.with_facets)
         {
             floor.collect_unscored_in_bulk(reader.max_doc(), segment.marks.is_some());
