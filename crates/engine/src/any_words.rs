@@ -328,8 +328,11 @@ struct Window {
     matched: [u64; WINDOW / 64],
     /// Matches to score, by offset.
     scored: [u64; WINDOW / 64],
-    /// Scores so far, by offset.
-    scores: Box<[Score; WINDOW]>,
+    /// Scores so far, by offset, summed in `f64`: the clauses' `f32`
+    /// scores add up exactly whatever their order, which the floor decides
+    /// (and, with segments searched on several threads, the timing), so a
+    /// match's score does not depend on it.
+    scores: Box<[f64; WINDOW]>,
     /// Where the matches left unscored go, when the collector takes them
     /// in bulk.
     bulk: Option<UnscoredMatches>,
@@ -391,7 +394,7 @@ fn for_each_window(
         while doc < horizon {
             let at = (doc - start) as usize;
             matched[at / 64] |= 1 << (at % 64);
-            scores[at] += scorer.score();
+            scores[at] += f64::from(scorer.score());
             doc = scorer.advance();
         }
     }
@@ -412,7 +415,7 @@ fn for_each_window(
             bits &= bits - 1;
             let at = word * 64 + bit;
             let lift = lifts.map_or(1.0, |l| l.of(start + at as DocId));
-            let key = (scores[at] + rest) * lift;
+            let key = (scores[at] as Score + rest) * lift;
             if key > limit || key.is_nan() {
                 *scored |= 1 << bit;
             }
@@ -425,7 +428,7 @@ fn for_each_window(
             let at = (doc - start) as usize;
             matched[at / 64] |= 1 << (at % 64);
             if scored[at / 64] & (1 << (at % 64)) != 0 {
-                scores[at] += scorer.score();
+                scores[at] += f64::from(scorer.score());
             }
             doc = scorer.advance();
         }
@@ -453,7 +456,8 @@ fn for_each_window(
                 callback(doc, UNSCORED);
                 continue;
             }
-            callback(doc, scores[at] + extras_score(extras, doc));
+            let score = scores[at] + f64::from(extras_score(extras, doc));
+            callback(doc, score as Score);
         }
         scores[word * 64..(word + 1) * 64].fill(0.0);
     }
@@ -766,6 +770,45 @@ mod tests {
             }
         }
         assert!(some_unscored, "nothing left unscored");
+    }
+
+    #[test]
+    fn a_match_scores_the_same_whatever_the_floor() {
+        let index = in_ram_index(59, 2, 300, |_, _| {});
+        let searcher = index.searcher();
+        let w = clauses(&searcher, &["the", "cache", "deploy", "django", "test"]);
+        let e = clauses(&searcher, &["and"]);
+        let query = AnyWords::new(copy(&w), copy(&e));
+        let weight = query
+            .weight(EnableScoring::enabled_from_searcher(&searcher))
+            .unwrap();
+        let mut compared = 0;
+        for reader in searcher.segment_readers() {
+            let mut exact = Vec::new();
+            weight
+                .for_each(reader, &mut |doc, score| exact.push((doc, score)))
+                .unwrap();
+            let mut scores: Vec<Score> = exact.iter().map(|(_, s)| *s).collect();
+            scores.sort_by(|a, b| b.total_cmp(a));
+            // Floors that make more and more clauses non-essential, which
+            // changes the order the clauses are summed in.
+            for floor in [scores[40], scores[20], scores[9] * 0.999] {
+                let _scope = FloorScope::open(None);
+                set_text_floor(floor);
+                let mut ours = Vec::new();
+                weight
+                    .for_each(reader, &mut |doc, score| ours.push((doc, score)))
+                    .unwrap();
+                for ((da, sa), (db, sb)) in ours.iter().zip(&exact) {
+                    assert_eq!(da, db);
+                    if *sa != UNSCORED {
+                        assert_eq!(sa.to_bits(), sb.to_bits(), "doc {da} under floor {floor}");
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared > 0);
     }
 
     #[test]
