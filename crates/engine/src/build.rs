@@ -696,15 +696,15 @@ impl Builder<'_> {
         let stems = self
             .cache
             .get_or(generation, (Expanded::Typos, typed.clone()), || {
-                let automata = crate::typos::typo_automata(self.fields.words, &typed, distance)?;
+                let automata = crate::typos::typo_automata(&typed, distance)?;
                 let mut found = Vec::new();
                 for segment in self.searcher.segment_readers() {
                     crate::budget::check_tantivy()?;
-                    let inverted = segment.inverted_index(self.fields.words)?;
+                    let vocabulary = postsearch_store::vocabulary::dictionary(segment)?;
                     // A word two automata find is counted once per segment.
                     let mut in_segment = std::collections::BTreeMap::new();
                     for automaton in &automata {
-                        let mut stream = inverted.terms().search(automaton).into_stream()?;
+                        let mut stream = vocabulary.search(automaton).into_stream()?;
                         while stream.advance() {
                             if let Ok(candidate) = std::str::from_utf8(stream.key()) {
                                 in_segment
@@ -745,8 +745,8 @@ impl Builder<'_> {
                     let mut found = Vec::new();
                     for segment in self.searcher.segment_readers() {
                         crate::budget::check_tantivy()?;
-                        let inverted = segment.inverted_index(self.fields.words)?;
-                        let mut range = inverted.terms().range().ge(typed.as_bytes());
+                        let vocabulary = postsearch_store::vocabulary::dictionary(segment)?;
+                        let mut range = vocabulary.range().ge(typed.as_bytes());
                         if let Some(upper) = &upper {
                             range = range.lt(upper);
                         }

@@ -121,18 +121,13 @@ impl Engine {
     /// Words of the posts starting with `prefix`, most frequent first.
     fn complete_term(&self, prefix: &str, limit: usize) -> Result<Vec<(String, u64)>> {
         let searcher = self.index().searcher();
-        let field = self.index().fields().words;
         let generation = searcher.generation().generation_id();
         let key = (Expanded::Words, prefix.to_string());
         let mut found = self.expansions().get_or(generation, key, || {
             let mut found: std::collections::HashMap<String, u64> = Default::default();
             for segment in searcher.segment_readers() {
-                let inverted = segment.inverted_index(field)?;
-                let mut stream = inverted
-                    .terms()
-                    .range()
-                    .ge(prefix.as_bytes())
-                    .into_stream()?;
+                let vocabulary = postsearch_store::vocabulary::dictionary(segment)?;
+                let mut stream = vocabulary.range().ge(prefix.as_bytes()).into_stream()?;
                 let mut scanned = 0;
                 while stream.advance() && scanned < MAX_SCAN {
                     scanned += 1;

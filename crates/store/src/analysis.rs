@@ -13,10 +13,10 @@
 //! post is recorded while its fields are analyzed rather than analyzed again
 //! (see [`begin_document_vocabulary`]).
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, BoxTokenStream, LowerCaser, RemoveLongFilter, TextAnalyzer, Token,
-    TokenFilter, TokenStream, Tokenizer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenFilter,
+    TokenStream, Tokenizer,
 };
 use tantivy::Index;
 use unicode_segmentation::UnicodeSegmentation;
@@ -25,8 +25,6 @@ use unicode_segmentation::UnicodeSegmentation;
 pub const TEXT_ANALYZER: &str = "post_text";
 /// The same without stemming: for completions, which must show real words.
 pub const WORDS_ANALYZER: &str = "post_words";
-/// Unstemmed words, each once per text: the vocabulary field's analyzer.
-pub const VOCABULARY_ANALYZER: &str = "post_vocabulary";
 
 /// Words longer than this many bytes are not indexed: past a hash or a long
 /// identifier, a "word" is a blob (base64 data). A query holding one is
@@ -473,22 +471,16 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
     }
 }
 
-/// The text that stands, in the vocabulary field, for the words of every
-/// full-text field of the same document (see [`begin_document_vocabulary`]).
-pub const DOCUMENT_VOCABULARY: &str = "\u{0}document vocabulary\u{0}";
-
 /// Starts recording, on this thread, the words the full-text analyzer meets:
-/// the vocabulary of one document.
+/// the vocabulary of one document (see [`crate::vocabulary`]).
 ///
 /// Indexing a post would analyze every text twice otherwise: stemmed for its
 /// field, unstemmed for the vocabulary (typos, completions). tantivy indexes
-/// a document's fields in field order, on one thread, and the vocabulary
-/// field comes after the full-text fields; so a post's document gives the
-/// vocabulary field [`DOCUMENT_VOCABULARY`] instead of its texts, and the
-/// vocabulary analyzer answers it with the words recorded here: exactly the
-/// tokens it would have produced from those texts. Recording costs one
-/// comparison per token, as the stem cache remembers which document last
-/// recorded each word.
+/// a document's full-text fields on one thread, then hands the document to
+/// the vocabulary plugin on the same thread, which takes the words recorded
+/// here ([`take_document_words`]): exactly the tokens [`words_analyzer`]
+/// makes of those texts. Recording costs one comparison per token, as the
+/// stem cache remembers which document last recorded each word.
 pub fn begin_document_vocabulary() {
     ANALYSIS.with(|analysis| {
         let ThreadAnalysis { stems, vocabulary } = &mut *analysis.borrow_mut();
@@ -504,13 +496,17 @@ pub fn begin_document_vocabulary() {
     });
 }
 
-/// Stops recording and swaps the recorded words into `text` and `ends`.
-fn take_document_vocabulary(text: &mut String, ends: &mut Vec<u32>) {
+/// Stops recording and hands each word recorded since
+/// [`begin_document_vocabulary`] to `f`, once.
+pub fn take_document_words(mut f: impl FnMut(&str)) {
     ANALYSIS.with(|analysis| {
         let v = &mut analysis.borrow_mut().vocabulary;
         v.recording = false;
-        std::mem::swap(&mut v.text, text);
-        std::mem::swap(&mut v.ends, ends);
+        let mut start = 0;
+        for &end in &v.ends {
+            f(&v.text[start..end as usize]);
+            start = end as usize;
+        }
         v.text.clear();
         v.ends.clear();
     });
@@ -557,173 +553,12 @@ pub fn words_analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The vocabulary analyzer: as [`words_analyzer`], each word once per text;
-/// [`DOCUMENT_VOCABULARY`] stands for the words of the document being
-/// indexed. The vocabulary field only records which documents hold a word,
-/// so the repeats would cost indexing time for nothing.
-pub fn vocabulary_analyzer() -> TextAnalyzer {
-    TextAnalyzer::from(VocabularyTokenizer {
-        words: TextAnalyzer::builder(WordTokenizer::default())
-            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-            .filter(LowerCaser)
-            .filter(AsciiFoldingFilter)
-            .filter(UniqueTokens)
-            .build(),
-        token: Token::default(),
-        text: String::new(),
-        ends: Vec::new(),
-    })
-}
-
-/// The tokenizer of [`vocabulary_analyzer`].
-#[derive(Clone)]
-struct VocabularyTokenizer {
-    words: TextAnalyzer,
-    token: Token,
-    text: String,
-    ends: Vec<u32>,
-}
-
-/// The token stream of [`VocabularyTokenizer`]: a text's unique words, or
-/// the recorded vocabulary of a document.
-enum VocabularyStream<'a> {
-    Text(BoxTokenStream<'a>),
-    Recorded {
-        token: &'a mut Token,
-        text: &'a str,
-        ends: std::slice::Iter<'a, u32>,
-        start: usize,
-    },
-}
-
-impl Tokenizer for VocabularyTokenizer {
-    type TokenStream<'a> = VocabularyStream<'a>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VocabularyStream<'a> {
-        if text != DOCUMENT_VOCABULARY {
-            return VocabularyStream::Text(self.words.token_stream(text));
-        }
-        take_document_vocabulary(&mut self.text, &mut self.ends);
-        self.token.reset();
-        VocabularyStream::Recorded {
-            token: &mut self.token,
-            text: &self.text,
-            ends: self.ends.iter(),
-            start: 0,
-        }
-    }
-}
-
-impl TokenStream for VocabularyStream<'_> {
-    fn advance(&mut self) -> bool {
-        match self {
-            VocabularyStream::Text(s) => s.advance(),
-            VocabularyStream::Recorded {
-                token,
-                text,
-                ends,
-                start,
-            } => {
-                let Some(&end) = ends.next() else {
-                    return false;
-                };
-                let end = end as usize;
-                token.text.clear();
-                token.text.push_str(&text[*start..end]);
-                token.offset_from = *start;
-                token.offset_to = end;
-                token.position = token.position.wrapping_add(1);
-                *start = end;
-                true
-            }
-        }
-    }
-
-    fn token(&self) -> &Token {
-        match self {
-            VocabularyStream::Text(s) => s.token(),
-            VocabularyStream::Recorded { token, .. } => token,
-        }
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        match self {
-            VocabularyStream::Text(s) => s.token_mut(),
-            VocabularyStream::Recorded { token, .. } => token,
-        }
-    }
-}
-
-/// Drops the tokens a text already produced.
-#[derive(Clone, Default)]
-pub struct UniqueTokens;
-
-impl TokenFilter for UniqueTokens {
-    type Tokenizer<T: Tokenizer> = UniqueTokensFilter<T>;
-
-    fn transform<T: Tokenizer>(self, inner: T) -> UniqueTokensFilter<T> {
-        UniqueTokensFilter {
-            inner,
-            seen: FxHashSet::default(),
-        }
-    }
-}
-
-/// The tokenizer wrapped by [`UniqueTokens`].
-#[derive(Clone)]
-pub struct UniqueTokensFilter<T> {
-    inner: T,
-    seen: FxHashSet<String>,
-}
-
-impl<T: Tokenizer> Tokenizer for UniqueTokensFilter<T> {
-    type TokenStream<'a> = UniqueTokensStream<'a, T::TokenStream<'a>>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        self.seen.clear();
-        UniqueTokensStream {
-            tail: self.inner.token_stream(text),
-            seen: &mut self.seen,
-        }
-    }
-}
-
-/// The token stream of [`UniqueTokensFilter`].
-pub struct UniqueTokensStream<'a, T> {
-    tail: T,
-    seen: &'a mut FxHashSet<String>,
-}
-
-impl<T: TokenStream> TokenStream for UniqueTokensStream<'_, T> {
-    fn advance(&mut self) -> bool {
-        while self.tail.advance() {
-            let text = &self.tail.token().text;
-            if !self.seen.contains(text.as_str()) {
-                self.seen.insert(text.clone());
-                return true;
-            }
-        }
-        false
-    }
-
-    fn token(&self) -> &Token {
-        self.tail.token()
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.tail.token_mut()
-    }
-}
-
 /// Registers both analyzers on an index; needed on every opened index.
 pub fn register(index: &Index) {
     index.tokenizers().register(TEXT_ANALYZER, text_analyzer());
     index
         .tokenizers()
         .register(WORDS_ANALYZER, words_analyzer());
-    index
-        .tokenizers()
-        .register(VOCABULARY_ANALYZER, vocabulary_analyzer());
 }
 
 /// The tokens of `text` under `analyzer`, with their byte offsets.
@@ -919,15 +754,6 @@ mod tests {
         let second = tokens(&mut a, text);
         assert_eq!(first, second);
         assert_eq!(terms("running deployments"), ["run", "deploy"]);
-    }
-
-    #[test]
-    fn vocabulary_keeps_each_word_once() {
-        let toks: Vec<String> = tokens(&mut vocabulary_analyzer(), "a b a c b A")
-            .into_iter()
-            .map(|(t, _, _)| t)
-            .collect();
-        assert_eq!(toks, ["a", "b", "c"]);
     }
 
     #[test]

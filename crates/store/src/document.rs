@@ -6,11 +6,12 @@
 //! for the vocabulary) cost ~8% of indexing, half of it page faults on the
 //! copies' fresh memory.
 
-use crate::analysis::{self, DOCUMENT_VOCABULARY};
+use crate::analysis;
 use crate::meta::MetaInputs;
 use crate::post::Post;
 use crate::schema::Fields;
 use crate::values::{facet_value, parse_iso_date};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tantivy::schema::document::{Document, ReferenceValue, ReferenceValueLeaf, Value};
 use tantivy::schema::Field;
@@ -32,6 +33,8 @@ pub struct PostDocument {
     /// Facet values, normalized (see [`facet_value`]).
     facets: Vec<(Field, String)>,
     last_reviewed: Option<DateTime>,
+    /// Whether the recording of this document's vocabulary has begun.
+    vocabulary_begun: AtomicBool,
 }
 
 impl PostDocument {
@@ -71,14 +74,29 @@ impl PostDocument {
             fingerprint,
             facets,
             last_reviewed,
+            vocabulary_begun: AtomicBool::new(false),
         }
+    }
+
+    /// The post's stack and tool names: words of its vocabulary.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        [&self.post.stack, &self.post.tools]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(String::as_str)
     }
 
     /// Every (field, value) pair of the document, in the order tantivy
     /// indexes them within a field (a field's values keep this order).
-    /// Called on the indexing thread, which analyzes the values next: it
-    /// starts recording the document's vocabulary.
+    /// The first call is the inverted index's, on the indexing thread, which
+    /// analyzes the texts next: it starts recording the document's
+    /// vocabulary, which the vocabulary plugin takes after (tantivy's fast
+    /// field and store writers call again in between).
     fn values(&self) -> Vec<(Field, PostValue<'_>)> {
+        if !self.vocabulary_begun.swap(true, Ordering::Relaxed) {
+            analysis::begin_document_vocabulary();
+        }
         let f = &*self.fields;
         let p = &self.post;
         let mut out = Vec::with_capacity(32);
@@ -96,16 +114,6 @@ impl PostDocument {
         }
         for item in p.checklist.iter().flatten() {
             out.push((f.checklist, PostValue::Str(item)));
-        }
-        // The vocabulary: the words of the texts above, as the full-text
-        // analyzer records them while indexing those fields (tantivy gets
-        // to this field after them), and the stack and tool names.
-        analysis::begin_document_vocabulary();
-        out.push((f.words, PostValue::Str(DOCUMENT_VOCABULARY)));
-        for v in [&p.stack, &p.tools].into_iter().flatten().flatten() {
-            if v != DOCUMENT_VOCABULARY {
-                out.push((f.words, PostValue::Str(v)));
-            }
         }
         for (field, v) in &self.facets {
             out.push((*field, PostValue::Str(v)));
@@ -169,81 +177,5 @@ impl<'a> Value<'a> for PostValue<'a> {
             PostValue::U64(v) => ReferenceValueLeaf::U64(v),
             PostValue::Date(d) => ReferenceValueLeaf::Date(d),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::analysis::{tokens, vocabulary_analyzer};
-    use crate::index::PostIndex;
-    use crate::indexer::{Writer, WriterOptions};
-    use std::collections::BTreeMap;
-
-    /// The words the vocabulary analyzer finds in every text of `post`.
-    fn expected_words(post: &Post) -> Vec<String> {
-        let mut texts = vec![post.title.clone()];
-        for t in [&post.summary, &post.topic, &post.brief, &post.body] {
-            texts.extend(t.clone());
-        }
-        for list in [&post.checklist, &post.stack, &post.tools] {
-            texts.extend(list.iter().flatten().cloned());
-        }
-        let mut words: Vec<String> = texts
-            .iter()
-            .flat_map(|t| tokens(&mut vocabulary_analyzer(), t))
-            .map(|(w, _, _)| w)
-            .collect();
-        words.sort();
-        words.dedup();
-        words
-    }
-
-    #[test]
-    fn the_vocabulary_field_holds_the_words_of_every_text() {
-        let mut posts: Vec<Post> = (0..60).map(|n| crate::generated_post(11, n)).collect();
-        let mut odd = Post::new("odd", "Ünïcode Café: naïve résumé, 東京 and Crème");
-        odd.body = Some("Déjà vu — the CAFÉ's crème brûlée; e.g. 1,000 runs".into());
-        odd.checklist = Some(vec!["Run it".into(), "run IT again".into()]);
-        odd.stack = Some(vec!["Node.js".into(), DOCUMENT_VOCABULARY.into()]);
-        posts.push(odd);
-        let mut expected: BTreeMap<String, u32> = BTreeMap::new();
-        for p in &posts {
-            for w in expected_words(p) {
-                *expected.entry(w).or_default() += 1;
-            }
-        }
-
-        let index = PostIndex::create_in_ram().unwrap();
-        let opts = WriterOptions {
-            threads: 2,
-            ..WriterOptions::default()
-        };
-        let mut w = Writer::new(&index, opts).unwrap();
-        for p in posts {
-            w.upsert(p).unwrap();
-        }
-        w.commit().unwrap();
-
-        let words = index.fields().words;
-        let mut found: BTreeMap<String, u32> = BTreeMap::new();
-        for segment in index.searcher().segment_readers() {
-            let inverted = segment.inverted_index(words).unwrap();
-            let mut terms = inverted.terms().stream().unwrap();
-            while terms.advance() {
-                let word = String::from_utf8(terms.key().to_vec()).unwrap();
-                *found.entry(word).or_default() += terms.value().doc_freq;
-            }
-        }
-        assert_eq!(found, expected);
-    }
-
-    #[test]
-    fn the_vocabulary_field_comes_after_the_full_text_fields() {
-        let index = PostIndex::create_in_ram().unwrap();
-        let f = index.fields();
-        for (field, _) in f.text_fields() {
-            assert!(field < f.words, "tantivy indexes fields in field order");
-        }
     }
 }

@@ -8,9 +8,11 @@ use crate::error::{Error, Result};
 use crate::post::Post;
 use crate::schema::{build_schema, Fields, FACET_FIELDS};
 use crate::stored::StoredPost;
+use crate::vocabulary::VocabularyPlugin;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tantivy::schema::document::{
     DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
     ValueDeserializer,
@@ -87,10 +89,11 @@ impl PostIndex {
             });
         }
         let index = IndexDirectory::open(dir).and_then(Index::open);
-        let index = index.map_err(|e| Error::Index {
+        let mut index = index.map_err(|e| Error::Index {
             path: dir.into(),
             cause: e,
         })?;
+        index.register_plugin(Arc::new(VocabularyPlugin));
         if index.schema() != build_schema() {
             return Err(Error::Index {
                 path: dir.into(),
@@ -115,11 +118,12 @@ impl PostIndex {
         Self::wrap(Self::builder().create_in_ram()?, None)
     }
 
-    /// How new indexes are made: the post schema, and document-store blocks
-    /// of [`STORE_BLOCK_SIZE`] bytes.
+    /// How new indexes are made: the post schema, the vocabulary plugin, and
+    /// document-store blocks of [`STORE_BLOCK_SIZE`] bytes.
     fn builder() -> tantivy::IndexBuilder {
         Index::builder()
             .schema(build_schema())
+            .register_plugin(Arc::new(VocabularyPlugin))
             .settings(IndexSettings {
                 docstore_blocksize: STORE_BLOCK_SIZE,
                 ..IndexSettings::default()
@@ -324,7 +328,7 @@ pub fn unparsable(e: serde_json::Error) -> Error {
 
 /// A stored document read as its only stored field, the post's JSON,
 /// without building a generic tantivy document first.
-struct StoredJson(Option<String>);
+pub(crate) struct StoredJson(pub(crate) Option<String>);
 
 /// A stored string value (the schema stores nothing else).
 struct StoredString(String);

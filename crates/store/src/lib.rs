@@ -8,6 +8,8 @@
 //!   column, and the normal forms of facet values and dates.
 //! - [`index`], [`directory`], [`stored`]: the index on disk, how its files
 //!   are mapped, and the stored post read back for hits.
+//! - [`vocabulary`]: the words of each segment, unstemmed, with their
+//!   document counts (typos, completions), kept by a segment plugin.
 //! - [`indexer`]: writing: upserts, deletes, atomic commits, imports.
 //!
 //! The query engine (`postsearch-engine`) reads what this crate writes; this
@@ -28,6 +30,7 @@ pub mod schema;
 pub mod snapshot;
 pub mod stored;
 pub mod values;
+pub mod vocabulary;
 
 pub use error::{Error, ErrorCode, Result};
 pub use index::PostIndex;

@@ -236,6 +236,15 @@ impl Post {
             .filter(|p| !p.is_empty())
     }
 
+    /// The texts of the full-text fields: title, summary, topic, brief,
+    /// body and checklist items, those present.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        let fields = [&self.summary, &self.topic, &self.brief, &self.body];
+        std::iter::once(self.title.as_str())
+            .chain(fields.into_iter().flatten().map(String::as_str))
+            .chain(self.checklist.iter().flatten().map(String::as_str))
+    }
+
     /// The post as one line of JSON (the docs/FORMAT.md schema).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).expect("a Post always serializes")

@@ -1,6 +1,6 @@
 //! The tantivy schema of the post index and typed handles to its fields.
 
-use crate::analysis::{TEXT_ANALYZER, VOCABULARY_ANALYZER};
+use crate::analysis::TEXT_ANALYZER;
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
     FAST, STORED, STRING,
@@ -43,9 +43,6 @@ pub struct Fields {
     pub brief: Field,
     pub checklist: Field,
     pub body: Field,
-    /// Every word of the post unstemmed (docs only): the vocabulary that
-    /// typo tolerance, prefix completion and suggestions search.
-    pub words: Field,
     pub stack: Field,
     pub tools: Field,
     pub difficulty: Field,
@@ -77,18 +74,11 @@ pub fn build_schema() -> Schema {
             .set_tokenizer(TEXT_ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    let words = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(VOCABULARY_ANALYZER)
-            .set_index_option(IndexRecordOption::Basic)
-            .set_fieldnorms(false),
-    );
     let numeric = NumericOptions::default().set_indexed().set_fast();
     b.add_text_field("id", STRING | FAST);
     for (name, _) in TEXT_FIELDS {
         b.add_text_field(name, text.clone());
     }
-    b.add_text_field("words", words);
     for name in FACET_FIELDS {
         b.add_text_field(name, STRING | FAST);
     }
@@ -122,7 +112,6 @@ impl Fields {
             brief: f("brief")?,
             checklist: f("checklist")?,
             body: f("body")?,
-            words: f("words")?,
             stack: f("stack")?,
             tools: f("tools")?,
             difficulty: f("difficulty")?,

@@ -1,0 +1,411 @@
+//! The vocabulary of a segment: every word its posts hold, unstemmed (as
+//! [`analysis::words_analyzer`] splits and folds it), with the number of
+//! posts that hold it. Typo tolerance, prefix completion and suggestions
+//! search it; nothing else reads it.
+//!
+//! It is kept by a tantivy segment plugin ([`VocabularyPlugin`]), in a file
+//! of its own per segment (`<segment>.words`), as a term dictionary whose
+//! entries carry only a document frequency. It used to be an indexed field:
+//! tantivy then wrote a posting list per word that nothing ever read, which
+//! cost 15% of indexing (realposts.py 100k).
+//!
+//! While a post is indexed, its full-text fields are analyzed first; the
+//! analyzer records their words as it meets them
+//! ([`analysis::begin_document_vocabulary`]), and the plugin, which tantivy
+//! hands each document after its built-in writers, counts them. A merge adds
+//! up the sources' counts and takes away the words of the posts it purges
+//! (read back from the stored posts), so a merged segment's vocabulary is
+//! that of its live posts, as tantivy's own document frequencies are.
+
+use crate::analysis::{self, words_analyzer};
+use crate::document::PostDocument;
+use crate::post::Post;
+use rustc_hash::FxHashMap;
+use std::io::Write;
+use tantivy::directory::TerminatingWrite;
+use tantivy::index::SegmentComponent;
+use tantivy::plugin::{PluginMergeContext, PluginWriter, PluginWriterContext, SegmentPlugin};
+use tantivy::postings::TermInfo;
+use tantivy::schema::document::ErasedDocument;
+use tantivy::schema::Schema;
+use tantivy::termdict::{TermDictionary, TermDictionaryBuilder, TermMerger};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocId, Segment, SegmentReader};
+
+/// The extension of a segment's vocabulary file.
+pub const EXTENSION: &str = "words";
+
+fn component() -> SegmentComponent {
+    SegmentComponent::Custom(EXTENSION.to_string())
+}
+
+/// The vocabulary of `segment`: its words and, as each entry's
+/// `doc_freq`, how many of its posts hold the word (deleted posts included
+/// until a merge purges them).
+pub fn dictionary(segment: &SegmentReader) -> tantivy::Result<TermDictionary> {
+    let file = segment.open_read(component())?;
+    Ok(TermDictionary::open(file)?)
+}
+
+/// The words of `post` its vocabulary holds, each once, sorted: the words of
+/// its texts and of its stack and tool names.
+pub fn words_of(post: &Post) -> Vec<String> {
+    let mut analyzer = words_analyzer();
+    let mut words = Vec::new();
+    let mut add = |text: &str| {
+        let mut stream = analyzer.token_stream(text);
+        while let Some(token) = stream.next() {
+            words.push(token.text.clone());
+        }
+    };
+    for text in post.texts() {
+        add(text);
+    }
+    for name in [&post.stack, &post.tools].into_iter().flatten().flatten() {
+        add(name);
+    }
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// The segment plugin that writes and merges vocabularies; registered on
+/// every index postsearch creates or opens.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VocabularyPlugin;
+
+impl SegmentPlugin for VocabularyPlugin {
+    fn extensions(&self) -> &[&str] {
+        &[EXTENSION]
+    }
+
+    fn create_writer(&self, _ctx: &PluginWriterContext) -> tantivy::Result<Box<dyn PluginWriter>> {
+        Ok(Box::new(VocabularyWriter::default()))
+    }
+
+    fn merge(&self, ctx: PluginMergeContext) -> tantivy::Result<()> {
+        let dictionaries = ctx
+            .readers
+            .iter()
+            .map(dictionary)
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let purged = purged_words(ctx.readers)?;
+        let streams = dictionaries
+            .iter()
+            .map(|d| d.stream())
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let mut merger = TermMerger::new(streams);
+        let mut out = VocabularyFile::create(ctx.target_segment)?;
+        while merger.advance() {
+            let held: u64 = merger
+                .current_segment_ords_and_term_infos()
+                .map(|(_, info)| u64::from(info.doc_freq))
+                .sum();
+            let gone = std::str::from_utf8(merger.key())
+                .ok()
+                .and_then(|w| purged.get(w))
+                .copied()
+                .unwrap_or(0);
+            let docs = held.saturating_sub(gone);
+            if docs > 0 {
+                out.insert(merger.key(), docs.min(u64::from(u32::MAX)) as u32)?;
+            }
+        }
+        out.finish()
+    }
+}
+
+/// How many of the posts each word is in among the posts a merge of
+/// `readers` purges (deleted, still stored).
+fn purged_words(readers: &[SegmentReader]) -> tantivy::Result<FxHashMap<String, u64>> {
+    let mut purged: FxHashMap<String, u64> = FxHashMap::default();
+    for reader in readers {
+        let Some(alive) = reader.alive_bitset() else {
+            continue;
+        };
+        let store = reader.get_store_reader(1)?;
+        for doc in (0..reader.max_doc()).filter(|&d| alive.is_deleted(d)) {
+            let crate::index::StoredJson(json) = store.get(doc)?;
+            let post: Post = json
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| {
+                    tantivy::TantivyError::InternalError(format!(
+                        "a deleted post of segment {} does not parse: {e}",
+                        reader.segment_id().uuid_string()
+                    ))
+                })?
+                .ok_or_else(|| {
+                    tantivy::TantivyError::InternalError("stored document has no source".into())
+                })?;
+            for word in words_of(&post) {
+                *purged.entry(word).or_default() += 1;
+            }
+        }
+    }
+    Ok(purged)
+}
+
+/// A vocabulary file being written: words in order, with their counts.
+struct VocabularyFile {
+    builder: TermDictionaryBuilder<tantivy::directory::WritePtr>,
+}
+
+impl VocabularyFile {
+    fn create(segment: &Segment) -> tantivy::Result<VocabularyFile> {
+        let write = segment.open_write(component())?;
+        Ok(VocabularyFile {
+            builder: TermDictionaryBuilder::create(write)?,
+        })
+    }
+
+    /// Adds `word`, held by `docs` posts; words come in byte order.
+    fn insert(&mut self, word: &[u8], docs: u32) -> tantivy::Result<()> {
+        let info = TermInfo {
+            doc_freq: docs,
+            postings_range: 0..0,
+            positions_range: 0..0,
+        };
+        Ok(self.builder.insert(word, &info)?)
+    }
+
+    fn finish(self) -> tantivy::Result<()> {
+        let mut write = self.builder.finish()?;
+        write.flush()?;
+        write.terminate()?;
+        Ok(())
+    }
+}
+
+/// A word's count in the segment being written.
+struct Count {
+    docs: u32,
+    /// The last document that counted the word, plus one (0: none yet).
+    last_doc: u32,
+}
+
+/// Counts the words of the segment being written.
+#[derive(Default)]
+struct VocabularyWriter {
+    counts: FxHashMap<Box<str>, Count>,
+    /// Splits stack and tool names (the texts are recorded while indexed).
+    names: Option<TextAnalyzer>,
+    /// Bytes held, roughly: keys, entries and the table's slack.
+    bytes: usize,
+}
+
+/// Memory an entry of [`VocabularyWriter::counts`] takes beside its key.
+const ENTRY_BYTES: usize = 48;
+
+impl VocabularyWriter {
+    #[inline]
+    fn count(&mut self, word: &str, doc: DocId) {
+        let stamp = doc + 1;
+        match self.counts.get_mut(word) {
+            Some(c) => {
+                if c.last_doc != stamp {
+                    c.last_doc = stamp;
+                    c.docs += 1;
+                }
+            }
+            None => {
+                self.bytes += word.len() + ENTRY_BYTES;
+                self.counts.insert(
+                    word.into(),
+                    Count {
+                        docs: 1,
+                        last_doc: stamp,
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl PluginWriter for VocabularyWriter {
+    fn add_document(
+        &mut self,
+        doc_id: DocId,
+        doc: &dyn ErasedDocument,
+        _schema: &Schema,
+    ) -> tantivy::Result<()> {
+        analysis::take_document_words(|word| self.count(word, doc_id));
+        let Some(post) = doc.as_any().downcast_ref::<PostDocument>() else {
+            return Ok(());
+        };
+        let names = self.names.get_or_insert_with(words_analyzer);
+        let mut found = Vec::new();
+        for name in post.names() {
+            let mut stream = names.token_stream(name);
+            while let Some(token) = stream.next() {
+                found.push(token.text.clone());
+            }
+        }
+        for word in found {
+            self.count(&word, doc_id);
+        }
+        Ok(())
+    }
+
+    fn serialize(
+        self: Box<Self>,
+        segment: &Segment,
+        _doc_id_map: Option<&tantivy::indexer::doc_id_mapping::DocIdMapping>,
+    ) -> tantivy::Result<()> {
+        let mut words: Vec<(&str, u32)> = self.counts.iter().map(|(w, c)| (&**w, c.docs)).collect();
+        words.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let mut out = VocabularyFile::create(segment)?;
+        for (word, docs) in words {
+            out.insert(word.as_bytes(), docs)?;
+        }
+        out.finish()
+    }
+
+    fn mem_usage(&self) -> usize {
+        self.bytes
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::tokens;
+    use crate::index::PostIndex;
+    use crate::indexer::{Writer, WriterOptions};
+    use std::collections::BTreeMap;
+
+    /// The words of every text of `post`, each once: what its vocabulary
+    /// should hold, worked out without the recording.
+    fn expected_words(post: &Post) -> Vec<String> {
+        let mut texts = vec![post.title.clone()];
+        for t in [&post.summary, &post.topic, &post.brief, &post.body] {
+            texts.extend(t.clone());
+        }
+        for list in [&post.checklist, &post.stack, &post.tools] {
+            texts.extend(list.iter().flatten().cloned());
+        }
+        let mut words: Vec<String> = texts
+            .iter()
+            .flat_map(|t| tokens(&mut words_analyzer(), t))
+            .map(|(w, _, _)| w)
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    }
+
+    fn posts() -> Vec<Post> {
+        let mut posts: Vec<Post> = (0..60).map(|n| crate::generated_post(11, n)).collect();
+        let mut odd = Post::new("odd", "Ünïcode Café: naïve résumé, 東京 and Crème");
+        odd.body = Some("Déjà vu — the CAFÉ's crème brûlée; e.g. 1,000 runs".into());
+        odd.checklist = Some(vec!["Run it".into(), "run IT again".into()]);
+        odd.stack = Some(vec!["Node.js".into(), "Café".into()]);
+        posts.push(odd);
+        posts
+    }
+
+    fn expected(posts: &[Post]) -> BTreeMap<String, u32> {
+        let mut expected: BTreeMap<String, u32> = BTreeMap::new();
+        for p in posts {
+            for w in expected_words(p) {
+                *expected.entry(w).or_default() += 1;
+            }
+        }
+        expected
+    }
+
+    /// Every segment's vocabulary, summed.
+    fn found(index: &PostIndex) -> BTreeMap<String, u32> {
+        let mut found: BTreeMap<String, u32> = BTreeMap::new();
+        for segment in index.searcher().segment_readers() {
+            let dictionary = dictionary(segment).unwrap();
+            let mut terms = dictionary.stream().unwrap();
+            while terms.advance() {
+                let word = String::from_utf8(terms.key().to_vec()).unwrap();
+                *found.entry(word).or_default() += terms.value().doc_freq;
+            }
+        }
+        found
+    }
+
+    fn writer(index: &PostIndex) -> Writer {
+        let opts = WriterOptions {
+            threads: 2,
+            ..WriterOptions::default()
+        };
+        Writer::new(index, opts).unwrap()
+    }
+
+    #[test]
+    fn words_of_a_post_are_those_of_every_text() {
+        for p in posts() {
+            assert_eq!(words_of(&p), expected_words(&p));
+        }
+    }
+
+    #[test]
+    fn the_vocabulary_holds_the_words_of_every_text() {
+        let posts = posts();
+        let index = PostIndex::create_in_ram().unwrap();
+        let mut w = writer(&index);
+        for p in posts.clone() {
+            w.upsert(p).unwrap();
+        }
+        w.commit().unwrap();
+        assert!(index.searcher().segment_readers().len() > 1);
+        assert_eq!(found(&index), expected(&posts));
+    }
+
+    #[test]
+    fn a_merge_keeps_the_words_of_the_live_posts_only() {
+        let mut posts = posts();
+        let index = PostIndex::create_in_ram().unwrap();
+        let mut w = writer(&index);
+        for chunk in posts.chunks(20) {
+            for p in chunk {
+                w.upsert(p.clone()).unwrap();
+            }
+            w.commit().unwrap();
+        }
+        // Changed posts (a delete and an add) and deleted ones.
+        for n in [3, 25, 47] {
+            posts[n].title = format!("Zyxwv rewritten {n}");
+            posts[n].body = Some("entirely qwertyuiop".into());
+            w.upsert(posts[n].clone()).unwrap();
+        }
+        let deleted = [posts[5].id.clone(), posts[60].id.clone()];
+        for id in &deleted {
+            assert!(w.delete(id).unwrap());
+        }
+        w.commit().unwrap();
+        posts.retain(|p| !deleted.contains(&p.id));
+        let stale = found(&index);
+        assert_ne!(
+            stale,
+            expected(&posts),
+            "before a merge, deleted posts count"
+        );
+        drop(w);
+
+        let mut raw: tantivy::IndexWriter<PostDocument> =
+            index.index().writer_with_num_threads(1, 20 << 20).unwrap();
+        let ids = index.index().searchable_segment_ids().unwrap();
+        assert!(ids.len() > 1);
+        raw.merge(&ids).wait().unwrap();
+        raw.wait_merging_threads().unwrap();
+        index.reload().unwrap();
+        assert_eq!(index.searcher().segment_readers().len(), 1);
+        let merged = found(&index);
+        assert_eq!(merged, expected(&posts));
+        assert!(merged.contains_key("qwertyuiop") && !merged.contains_key("crème"));
+    }
+}
