@@ -169,6 +169,9 @@ impl Writer {
                 },
                 None => Error::Tantivy(e),
             })?;
+        // Holding the lock, no other writer commits: the searcher, reloaded
+        // now, tells which ids the index holds until this writer commits.
+        index.reload()?;
         Ok(Writer {
             index: index.clone(),
             writer,
@@ -198,8 +201,12 @@ impl Writer {
             Some(_) => Outcome::Updated,
             None => Outcome::Added,
         };
-        self.writer
-            .delete_term(Term::from_field_text(self.fields.id, &post.id));
+        if outcome == Outcome::Updated {
+            // Only a post the index or this batch holds needs deleting: a
+            // delete costs a query built now and run on every new segment.
+            self.writer
+                .delete_term(Term::from_field_text(self.fields.id, &post.id));
+        }
         self.pending.insert(post.id.clone(), Some(fingerprint));
         let doc = PostDocument::new(self.fields.clone(), post, json, fingerprint);
         if let Err(e) = self.writer.add_document(doc) {
@@ -392,6 +399,24 @@ mod tests {
         w.commit().unwrap();
         assert_eq!(index.searcher().num_docs(), 1);
         assert_eq!(index.get("a").unwrap().body.as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn a_writer_sees_what_another_process_committed_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A server's handle, opened before another process's import.
+        let server = PostIndex::open_or_create(dir.path()).unwrap();
+        {
+            let other = PostIndex::open(dir.path()).unwrap();
+            let mut w = Writer::new(&other, WriterOptions::default()).unwrap();
+            w.upsert(post("a", "x")).unwrap();
+            w.commit().unwrap();
+        }
+        let mut w = Writer::new(&server, WriterOptions::default()).unwrap();
+        assert_eq!(w.upsert(post("a", "y")).unwrap(), Outcome::Updated);
+        w.commit().unwrap();
+        assert_eq!(server.searcher().num_docs(), 1);
+        assert_eq!(server.get("a").unwrap().body.as_deref(), Some("y"));
     }
 
     #[test]
