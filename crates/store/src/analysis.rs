@@ -13,6 +13,7 @@
 //! post is recorded while its fields are analyzed rather than analyzed again
 //! (see [`begin_document_vocabulary`]).
 
+use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenFilter,
@@ -386,9 +387,10 @@ pub struct CachedStemmerStream<T> {
     tail: T,
 }
 
-/// A cached stem, and the document vocabulary that last recorded its word.
+/// A cached stem (`None`: the word is its own stem), and the document
+/// vocabulary that last recorded its word.
 struct CachedStem {
-    stem: Box<str>,
+    stem: Option<CompactString>,
     recorded_in: u32,
 }
 
@@ -396,7 +398,9 @@ struct CachedStem {
 /// the document the thread is indexing.
 #[derive(Default)]
 struct ThreadAnalysis {
-    stems: FxHashMap<Box<str>, CachedStem>,
+    /// Words up to 24 bytes (nearly all) are held in the table itself: a
+    /// lookup reads no other memory.
+    stems: FxHashMap<CompactString, CachedStem>,
     vocabulary: DocumentVocabulary,
 }
 
@@ -444,9 +448,12 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
                     if stems.len() >= STEM_CACHE_WORDS {
                         stems.clear();
                     }
-                    let stem: Box<str> = STEMMER.with(|s| s.stem(&token.text).into());
+                    let stem = STEMMER.with(|s| {
+                        let stem = s.stem(&token.text);
+                        (*stem != *token.text).then(|| CompactString::from(&*stem))
+                    });
                     stems
-                        .entry(token.text.as_str().into())
+                        .entry(CompactString::from(token.text.as_str()))
                         .or_insert(CachedStem {
                             stem,
                             recorded_in: 0,
@@ -454,9 +461,9 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
                 }
             };
             vocabulary.record(&token.text, cached);
-            if *cached.stem != *token.text {
+            if let Some(stem) = &cached.stem {
                 token.text.clear();
-                token.text.push_str(&cached.stem);
+                token.text.push_str(stem);
             }
         });
         true
