@@ -10,8 +10,8 @@
 //! that can apply to ASCII (a property test checks it against
 //! `unicode-segmentation`); stems are cached per thread, since a corpus
 //! repeats the same few thousand words; and the unstemmed vocabulary of a
-//! post is recorded while its fields are analyzed rather than analyzed again
-//! (see [`begin_document_vocabulary`]).
+//! post is counted while its fields are analyzed rather than analyzed again
+//! (see [`begin_segment_vocabulary`]).
 
 use compact_str::CompactString;
 use rustc_hash::FxHashMap;
@@ -387,15 +387,20 @@ pub struct CachedStemmerStream<T> {
     tail: T,
 }
 
-/// A cached stem (`None`: the word is its own stem), and the document
-/// vocabulary that last recorded its word.
+/// A cached stem (`None`: the word is its own stem), and where the word
+/// stands in the vocabulary being counted on this thread.
 struct CachedStem {
     stem: Option<CompactString>,
+    /// The document that last recorded the word (see
+    /// `DocumentVocabulary::generation`).
     recorded_in: u32,
+    /// The segment vocabulary that counts the word, and its entry there.
+    counted_in: u32,
+    slot: u32,
 }
 
 /// What one thread's analyzers share: the stem cache and the vocabulary of
-/// the document the thread is indexing.
+/// the document and of the segment the thread is indexing.
 #[derive(Default)]
 struct ThreadAnalysis {
     /// Words up to 24 bytes (nearly all) are held in the table itself: a
@@ -405,25 +410,42 @@ struct ThreadAnalysis {
 }
 
 /// The words (lowercased and folded, before stemming) that the full-text
-/// analyzer met since [`begin_document_vocabulary`], each once.
+/// analyzer meets while [`begin_document_vocabulary`] records, counted once
+/// per document for the segment [`begin_segment_vocabulary`] began.
 #[derive(Default)]
 struct DocumentVocabulary {
     recording: bool,
     /// Tells this document's recordings in `CachedStem::recorded_in` from
     /// earlier ones.
     generation: u32,
-    /// The words, one after another; `ends[i]` is where word `i` ends.
-    text: String,
-    ends: Vec<u32>,
+    /// Tells this segment's entries (`CachedStem::counted_in`) from
+    /// earlier segments' (0: no segment is counted).
+    segment: u32,
+    /// The segment's words and how many of its documents hold each; a word
+    /// met again after the stem cache started over has a second entry.
+    words: Vec<(CompactString, u32)>,
+    /// Memory held by `words`, roughly.
+    bytes: usize,
 }
+
+/// Memory an entry of `DocumentVocabulary::words` takes beside a long
+/// word's bytes.
+const WORD_ENTRY_BYTES: usize = 32;
 
 impl DocumentVocabulary {
     #[inline]
     fn record(&mut self, word: &str, stem: &mut CachedStem) {
-        if self.recording && stem.recorded_in != self.generation {
-            stem.recorded_in = self.generation;
-            self.text.push_str(word);
-            self.ends.push(self.text.len() as u32);
+        if !self.recording || stem.recorded_in == self.generation {
+            return;
+        }
+        stem.recorded_in = self.generation;
+        if stem.counted_in == self.segment {
+            self.words[stem.slot as usize].1 += 1;
+        } else {
+            stem.counted_in = self.segment;
+            stem.slot = self.words.len() as u32;
+            self.bytes += WORD_ENTRY_BYTES + word.len();
+            self.words.push((CompactString::from(word), 1));
         }
     }
 }
@@ -445,7 +467,9 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
             let cached = match stems.get_mut(token.text.as_str()) {
                 Some(cached) => cached,
                 None => {
-                    if stems.len() >= STEM_CACHE_WORDS {
+                    // While a document is recorded, its recordings live in
+                    // the cache: it starts over between documents.
+                    if stems.len() >= STEM_CACHE_WORDS && !vocabulary.recording {
                         stems.clear();
                     }
                     let stem = STEMMER.with(|s| {
@@ -457,6 +481,8 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
                         .or_insert(CachedStem {
                             stem,
                             recorded_in: 0,
+                            counted_in: 0,
+                            slot: 0,
                         })
                 }
             };
@@ -478,45 +504,87 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
     }
 }
 
-/// Starts recording, on this thread, the words the full-text analyzer meets:
-/// the vocabulary of one document (see [`crate::vocabulary`]).
+/// Starts counting, on this thread, the vocabulary of a segment: the words
+/// that documents recorded from now on hold (see [`crate::vocabulary`]).
+/// Returns the ticket that [`take_segment_vocabulary`] asks for.
 ///
 /// Indexing a post would analyze every text twice otherwise: stemmed for its
-/// field, unstemmed for the vocabulary (typos, completions). tantivy indexes
-/// a document's full-text fields on one thread, then hands the document to
-/// the vocabulary plugin on the same thread, which takes the words recorded
-/// here ([`take_document_words`]): exactly the tokens [`words_analyzer`]
-/// makes of those texts. Recording costs one comparison per token, as the
-/// stem cache remembers which document last recorded each word.
+/// fields, unstemmed for the vocabulary (typos, completions); and each word
+/// would be looked up twice, in the stem cache and in a table of counts.
+/// tantivy writes a segment on one thread, and analyzes a document's texts
+/// on it before handing the document to the vocabulary plugin, so the stem
+/// cache's entry of a word keeps its place in the segment's counts, and a
+/// document's words are counted as they are stemmed.
+pub fn begin_segment_vocabulary() -> u32 {
+    ANALYSIS.with(|analysis| {
+        let ThreadAnalysis { stems, vocabulary } = &mut *analysis.borrow_mut();
+        vocabulary.segment = vocabulary.segment.wrapping_add(1);
+        if vocabulary.segment == 0 {
+            // Wrapped: a cached word may carry any segment.
+            stems.clear();
+            vocabulary.segment = 1;
+        }
+        vocabulary.words = Vec::new();
+        vocabulary.bytes = 0;
+        vocabulary.segment
+    })
+}
+
+/// Starts recording, on this thread, the words of one document: each word
+/// the full-text analyzer meets until [`end_document_vocabulary`] is
+/// counted once for the segment being counted.
 pub fn begin_document_vocabulary() {
     ANALYSIS.with(|analysis| {
         let ThreadAnalysis { stems, vocabulary } = &mut *analysis.borrow_mut();
-        vocabulary.recording = true;
+        vocabulary.recording = vocabulary.segment != 0;
         vocabulary.generation = vocabulary.generation.wrapping_add(1);
-        if vocabulary.generation == 0 {
-            // Wrapped: a cached word may carry any generation.
+        if vocabulary.generation == 0 || stems.len() >= STEM_CACHE_WORDS {
+            // Wrapped (a cached word may carry any generation), or full.
             stems.clear();
             vocabulary.generation = 1;
         }
-        vocabulary.text.clear();
-        vocabulary.ends.clear();
     });
 }
 
-/// Stops recording and hands each word recorded since
-/// [`begin_document_vocabulary`] to `f`, once.
-pub fn take_document_words(mut f: impl FnMut(&str)) {
+/// Stops recording the document's words.
+pub fn end_document_vocabulary() {
+    ANALYSIS.with(|analysis| analysis.borrow_mut().vocabulary.recording = false);
+}
+
+/// Memory held by the counts of segment `ticket` on this thread.
+pub fn segment_vocabulary_bytes(ticket: u32) -> usize {
+    ANALYSIS.with(|analysis| {
+        let v = &analysis.borrow().vocabulary;
+        if v.segment == ticket {
+            v.bytes
+        } else {
+            0
+        }
+    })
+}
+
+/// The words of segment `ticket` with how many of its documents hold each,
+/// in byte order; `None` if this thread counts another segment now.
+pub fn take_segment_vocabulary(ticket: u32) -> Option<Vec<(CompactString, u32)>> {
     ANALYSIS.with(|analysis| {
         let v = &mut analysis.borrow_mut().vocabulary;
-        v.recording = false;
-        let mut start = 0;
-        for &end in &v.ends {
-            f(&v.text[start..end as usize]);
-            start = end as usize;
+        if v.segment != ticket {
+            return None;
         }
-        v.text.clear();
-        v.ends.clear();
-    });
+        v.segment = v.segment.wrapping_add(1).max(1);
+        v.recording = false;
+        v.bytes = 0;
+        let mut words = std::mem::take(&mut v.words);
+        words.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        words.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 += later.1;
+            }
+            same
+        });
+        Some(words)
+    })
 }
 
 /// The full-text analyzer: words, lowercased, ASCII-folded, English-stemmed.

@@ -9,10 +9,11 @@
 //! tantivy then wrote a posting list per word that nothing ever read, which
 //! cost 15% of indexing (realposts.py 100k).
 //!
-//! While a post is indexed, its full-text fields are analyzed first; the
-//! analyzer records their words as it meets them
-//! ([`analysis::begin_document_vocabulary`]), and the plugin, which tantivy
-//! hands each document after its built-in writers, counts them. A merge adds
+//! tantivy writes a segment on one thread, and analyzes a post's full-text
+//! fields before it hands the post to the plugin: the analyzer counts the
+//! words as it stems them, in the stem cache's entries
+//! ([`analysis::begin_segment_vocabulary`]); the plugin adds the stack and
+//! tool names and writes the counts out. A merge adds
 //! up the sources' counts and takes away the words of the posts it purges
 //! (read back from the stored posts), so a merged segment's vocabulary is
 //! that of its live posts, as tantivy's own document frequencies are.
@@ -80,7 +81,10 @@ impl SegmentPlugin for VocabularyPlugin {
     }
 
     fn create_writer(&self, _ctx: &PluginWriterContext) -> tantivy::Result<Box<dyn PluginWriter>> {
-        Ok(Box::new(VocabularyWriter::default()))
+        Ok(Box::new(VocabularyWriter {
+            ticket: analysis::begin_segment_vocabulary(),
+            names: analysis::text_analyzer(),
+        }))
     }
 
     fn merge(&self, ctx: PluginMergeContext) -> tantivy::Result<()> {
@@ -178,73 +182,31 @@ impl VocabularyFile {
     }
 }
 
-/// A word's count in the segment being written.
-struct Count {
-    docs: u32,
-    /// The last document that counted the word, plus one (0: none yet).
-    last_doc: u32,
-}
-
-/// Counts the words of the segment being written.
-#[derive(Default)]
+/// Writes the vocabulary of the segment being written: the words were
+/// counted on this thread as the documents' texts were analyzed (see
+/// [`analysis::begin_segment_vocabulary`]); the writer adds the stack and
+/// tool names.
 struct VocabularyWriter {
-    counts: FxHashMap<Box<str>, Count>,
-    /// Splits stack and tool names (the texts are recorded while indexed).
-    names: Option<TextAnalyzer>,
-    /// Bytes held, roughly: keys, entries and the table's slack.
-    bytes: usize,
-}
-
-/// Memory an entry of [`VocabularyWriter::counts`] takes beside its key.
-const ENTRY_BYTES: usize = 48;
-
-impl VocabularyWriter {
-    #[inline]
-    fn count(&mut self, word: &str, doc: DocId) {
-        let stamp = doc + 1;
-        match self.counts.get_mut(word) {
-            Some(c) => {
-                if c.last_doc != stamp {
-                    c.last_doc = stamp;
-                    c.docs += 1;
-                }
-            }
-            None => {
-                self.bytes += word.len() + ENTRY_BYTES;
-                self.counts.insert(
-                    word.into(),
-                    Count {
-                        docs: 1,
-                        last_doc: stamp,
-                    },
-                );
-            }
-        }
-    }
+    /// The thread's ticket for this segment's counts.
+    ticket: u32,
+    /// Analyzes the names, so that they are counted as texts are.
+    names: TextAnalyzer,
 }
 
 impl PluginWriter for VocabularyWriter {
     fn add_document(
         &mut self,
-        doc_id: DocId,
+        _doc_id: DocId,
         doc: &dyn ErasedDocument,
         _schema: &Schema,
     ) -> tantivy::Result<()> {
-        analysis::take_document_words(|word| self.count(word, doc_id));
-        let Some(post) = doc.as_any().downcast_ref::<PostDocument>() else {
-            return Ok(());
-        };
-        let names = self.names.get_or_insert_with(words_analyzer);
-        let mut found = Vec::new();
-        for name in post.names() {
-            let mut stream = names.token_stream(name);
-            while let Some(token) = stream.next() {
-                found.push(token.text.clone());
+        if let Some(post) = doc.as_any().downcast_ref::<PostDocument>() {
+            for name in post.names() {
+                let mut stream = self.names.token_stream(name);
+                while stream.advance() {}
             }
         }
-        for word in found {
-            self.count(&word, doc_id);
-        }
+        analysis::end_document_vocabulary();
         Ok(())
     }
 
@@ -253,8 +215,11 @@ impl PluginWriter for VocabularyWriter {
         segment: &Segment,
         _doc_id_map: Option<&tantivy::indexer::doc_id_mapping::DocIdMapping>,
     ) -> tantivy::Result<()> {
-        let mut words: Vec<(&str, u32)> = self.counts.iter().map(|(w, c)| (&**w, c.docs)).collect();
-        words.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let words = analysis::take_segment_vocabulary(self.ticket).ok_or_else(|| {
+            tantivy::TantivyError::InternalError(
+                "a segment's vocabulary was counted on another thread".into(),
+            )
+        })?;
         let mut out = VocabularyFile::create(segment)?;
         for (word, docs) in words {
             out.insert(word.as_bytes(), docs)?;
@@ -263,7 +228,7 @@ impl PluginWriter for VocabularyWriter {
     }
 
     fn mem_usage(&self) -> usize {
-        self.bytes
+        analysis::segment_vocabulary_bytes(self.ticket)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -363,6 +328,34 @@ mod tests {
         w.commit().unwrap();
         assert!(index.searcher().segment_readers().len() > 1);
         assert_eq!(found(&index), expected(&posts));
+    }
+
+    #[test]
+    fn the_counts_survive_the_stem_cache_starting_over() {
+        // More distinct words than a thread's stem cache holds, on one
+        // thread: the cache starts over between posts, and words met again
+        // get a second entry in the segment's counts.
+        let mut posts = Vec::new();
+        for n in 0..1_100 {
+            let mut p = Post::new(&format!("p{n}"), "common words again");
+            let unique: Vec<String> = (0..100).map(|i| format!("w{n}x{i}")).collect();
+            p.body = Some(format!("{} shared{} common", unique.join(" "), n % 7));
+            posts.push(p);
+        }
+        let index = PostIndex::create_in_ram().unwrap();
+        let opts = WriterOptions {
+            threads: 1,
+            ..WriterOptions::default()
+        };
+        let mut w = Writer::new(&index, opts).unwrap();
+        for p in posts.clone() {
+            w.upsert(p).unwrap();
+        }
+        w.commit().unwrap();
+        assert_eq!(index.searcher().segment_readers().len(), 1);
+        let found = found(&index);
+        assert_eq!(found["common"], 1_100);
+        assert_eq!(found, expected(&posts));
     }
 
     #[test]
