@@ -337,7 +337,7 @@ mod tests {
         // get a second entry in the segment's counts.
         let mut posts = Vec::new();
         for n in 0..1_100 {
-            let mut p = Post::new(&format!("p{n}"), "common words again");
+            let mut p = Post::new(format!("p{n}"), "common words again");
             let unique: Vec<String> = (0..100).map(|i| format!("w{n}x{i}")).collect();
             p.body = Some(format!("{} shared{} common", unique.join(" "), n % 7));
             posts.push(p);
