@@ -16,10 +16,14 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tantivy::index::SegmentId;
+use tantivy::indexer::NoMergePolicy;
 use tantivy::{IndexWriter, Term};
 
 /// Default memory budget of the writer, split over its threads.
 pub const DEFAULT_WRITER_BUDGET: usize = 256 << 20;
+/// The least memory budget of an indexing thread (tantivy wants 15 MB).
+const MIN_THREAD_BUDGET: usize = 16 << 20;
 /// Posts between two commits in a long import: a crash loses at most these,
 /// and re-running the import finishes the job.
 pub const DEFAULT_COMMIT_EVERY: usize = 100_000;
@@ -157,18 +161,11 @@ impl Writer {
         } else {
             opts.threads
         };
-        // tantivy wants at least 15 MB per thread.
-        let budget = opts.budget_bytes.max(threads * (16 << 20));
+        let budget = opts.budget_bytes.max(threads * MIN_THREAD_BUDGET);
         let writer = index
             .index()
             .writer_with_num_threads(threads, budget)
-            .map_err(|e| match index.path() {
-                Some(p) => Error::Index {
-                    path: p.into(),
-                    cause: e,
-                },
-                None => Error::Tantivy(e),
-            })?;
+            .map_err(|e| writer_error(index, e))?;
         // Holding the lock, no other writer commits: the searcher, reloaded
         // now, tells which ids the index holds until this writer commits.
         index.reload()?;
@@ -341,7 +338,53 @@ pub fn import_paths(
         )));
     }
     writer.finish()?;
+    merge_small_segments(index)?;
     Ok(summary)
+}
+
+/// The error of a writer that could not be opened on `index` (its path
+/// named: another process may hold the lock).
+fn writer_error(index: &PostIndex, e: tantivy::TantivyError) -> Error {
+    match index.path() {
+        Some(p) => Error::Index {
+            path: p.into(),
+            cause: e,
+        },
+        None => Error::Tantivy(e),
+    }
+}
+
+/// Segments holding less than 1/`SMALL_SEGMENT_SHARE` of an index's posts
+/// are small: [`merge_small_segments`] makes one of them.
+const SMALL_SEGMENT_SHARE: u64 = 8;
+
+/// Merges the index's small segments into one, if it has two or more;
+/// returns how many were merged. A bulk import ends with it: tantivy's
+/// merge policy leaves up to seven segments at each size, and a search
+/// pays for each segment (its columns opened, its terms looked up). On
+/// 1M posts the import left 12 segments, 8 of them under 34,000 posts:
+/// serving them under 32 connections took 309 MiB at peak and 119
+/// searches/s; merged (9.6 s), 268 MiB and 132 searches/s.
+pub fn merge_small_segments(index: &PostIndex) -> Result<usize> {
+    let metas = index.index().searchable_segment_metas()?;
+    let total: u64 = metas.iter().map(|m| u64::from(m.num_docs())).sum();
+    let small: Vec<SegmentId> = metas
+        .iter()
+        .filter(|m| u64::from(m.num_docs()) * SMALL_SEGMENT_SHARE < total)
+        .map(|m| m.id())
+        .collect();
+    if small.len() < 2 {
+        return Ok(0);
+    }
+    let mut writer: IndexWriter<PostDocument> = index
+        .index()
+        .writer_with_num_threads(1, MIN_THREAD_BUDGET)
+        .map_err(|e| writer_error(index, e))?;
+    writer.set_merge_policy(Box::new(NoMergePolicy));
+    writer.merge(&small).wait()?;
+    writer.wait_merging_threads()?;
+    index.reload()?;
+    Ok(small.len())
 }
 
 /// Parses a JSON / JSON array / JSON lines body (an HTTP write) and upserts
@@ -417,6 +460,55 @@ mod tests {
         w.commit().unwrap();
         assert_eq!(server.searcher().num_docs(), 1);
         assert_eq!(server.get("a").unwrap().body.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn the_small_segments_are_merged_into_one() {
+        let index = PostIndex::create_in_ram().unwrap();
+        let opts = WriterOptions {
+            threads: 1,
+            ..WriterOptions::default()
+        };
+        let mut w = Writer::new(&index, opts).unwrap();
+        // Segments of 84, 13, 2 and 1 posts: two are under 1/8 of 100.
+        let mut n = 0;
+        for size in [84, 13, 2, 1] {
+            for _ in 0..size {
+                w.upsert(post(&format!("p{n}"), &format!("word{n} common")))
+                    .unwrap();
+                n += 1;
+            }
+            w.commit().unwrap();
+        }
+        drop(w);
+        let sizes = |index: &PostIndex| {
+            let mut sizes: Vec<u32> = index
+                .searcher()
+                .segment_readers()
+                .iter()
+                .map(|s| s.num_docs())
+                .collect();
+            sizes.sort();
+            sizes
+        };
+        assert_eq!(sizes(&index), [1, 2, 13, 84]);
+        assert_eq!(merge_small_segments(&index).unwrap(), 2);
+        assert_eq!(sizes(&index), [3, 13, 84]);
+        assert_eq!(merge_small_segments(&index).unwrap(), 0);
+        assert_eq!(
+            index.get("p99").unwrap().body.as_deref(),
+            Some("word99 common")
+        );
+        let words: u32 = index
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|s| {
+                let d = crate::vocabulary::dictionary(s).unwrap();
+                d.get("common").unwrap().map_or(0, |t| t.doc_freq)
+            })
+            .sum();
+        assert_eq!(words, 100);
     }
 
     #[test]
