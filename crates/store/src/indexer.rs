@@ -376,6 +376,9 @@ pub fn merge_small_segments(index: &PostIndex) -> Result<usize> {
     if small.len() < 2 {
         return Ok(0);
     }
+    // tantivy deletes the merged segments' files as the merge ends, but not
+    // while a meta of theirs is alive anywhere: these must be gone by then.
+    drop(metas);
     let mut writer: IndexWriter<PostDocument> = index
         .index()
         .writer_with_num_threads(1, MIN_THREAD_BUDGET)
@@ -464,7 +467,8 @@ mod tests {
 
     #[test]
     fn the_small_segments_are_merged_into_one() {
-        let index = PostIndex::create_in_ram().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let index = PostIndex::open_or_create(dir.path()).unwrap();
         let opts = WriterOptions {
             threads: 1,
             ..WriterOptions::default()
@@ -494,6 +498,25 @@ mod tests {
         assert_eq!(sizes(&index), [1, 2, 13, 84]);
         assert_eq!(merge_small_segments(&index).unwrap(), 2);
         assert_eq!(sizes(&index), [3, 13, 84]);
+        // The merged segments' files are gone from the folder.
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                let (stem, _) = name.split_once('.')?;
+                (stem.len() == 32).then(|| stem.to_string())
+            })
+            .collect();
+        on_disk.sort();
+        on_disk.dedup();
+        let mut living: Vec<String> = index
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id().uuid_string())
+            .collect();
+        living.sort();
+        assert_eq!(on_disk, living);
         assert_eq!(merge_small_segments(&index).unwrap(), 0);
         assert_eq!(
             index.get("p99").unwrap().body.as_deref(),
