@@ -125,8 +125,7 @@ impl Engine {
         let key = (Expanded::Words, prefix.to_string());
         let mut found = self.expansions().get_or(generation, key, || {
             let mut found: std::collections::HashMap<String, u64> = Default::default();
-            for segment in searcher.segment_readers() {
-                let vocabulary = postsearch_store::vocabulary::dictionary(segment)?;
+            for vocabulary in self.expansions().vocabularies(&searcher)?.iter() {
                 let mut stream = vocabulary.range().ge(prefix.as_bytes()).into_stream()?;
                 let mut scanned = 0;
                 while stream.advance() && scanned < MAX_SCAN {

@@ -44,9 +44,11 @@ pub fn resident_bytes_under(root: &Path) -> io::Result<u64> {
 /// What [`release`] drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pages {
-    /// The pages of postings and positions (`.idx`, `.pos`): read a word at
-    /// a time, they are what grows with every word searched; dictionaries,
-    /// columns and norms, which every search reads, stay.
+    /// The pages of postings, positions and vocabularies (`.idx`, `.pos`,
+    /// `.words`): read a word at a time (a vocabulary when a word's typos
+    /// or completions are first looked for), they are what grows with every
+    /// word searched; term dictionaries, columns and norms, which every
+    /// search reads, stay.
     Postings,
     /// The pages of every index file.
     All,
@@ -56,7 +58,9 @@ impl Pages {
     fn covers(self, path: &str) -> bool {
         match self {
             Pages::All => true,
-            Pages::Postings => path.ends_with(".idx") || path.ends_with(".pos"),
+            Pages::Postings => [".idx", ".pos", ".words"]
+                .iter()
+                .any(|extension| path.ends_with(extension)),
         }
     }
 }
@@ -171,6 +175,20 @@ mod tests {
             kilobytes("Name:\tx\nRssFile:\t  2048 kB\n", "RssFile:"),
             Some(2 << 20)
         );
+    }
+
+    #[test]
+    fn postings_are_what_grows_with_the_words_searched() {
+        for file in ["a.idx", "a.pos", "a.words"] {
+            assert!(Pages::Postings.covers(&format!("/srv/ix/{file}")), "{file}");
+        }
+        for file in ["a.term", "a.fast", "a.fieldnorm", "a.store", "meta.json"] {
+            assert!(
+                !Pages::Postings.covers(&format!("/srv/ix/{file}")),
+                "{file}"
+            );
+            assert!(Pages::All.covers(&format!("/srv/ix/{file}")), "{file}");
+        }
     }
 
     #[cfg(target_os = "linux")]
