@@ -60,9 +60,12 @@ impl PostIndex {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let index = IndexDirectory::open_for_import(dir)
             .and_then(|directory| Self::builder().open_or_create(directory))
-            .map_err(|e| Error::Index {
-                path: dir.into(),
-                cause: e,
+            .map_err(|e| match e {
+                tantivy::TantivyError::SchemaError(_) => another_version(dir),
+                cause => Error::Index {
+                    path: dir.into(),
+                    cause,
+                },
             })?;
         check_analyzer(&index, dir)?;
         Self::wrap(index, Some(dir.to_path_buf()))
@@ -102,14 +105,7 @@ impl PostIndex {
         })?;
         index.register_plugin(Arc::new(VocabularyPlugin));
         if index.schema() != build_schema() {
-            return Err(Error::Index {
-                path: dir.into(),
-                cause: tantivy::TantivyError::SchemaError(
-                    "this index was built by another version of postsearch; \
-                     rebuild it from the posts: `postsearch index --rebuild PATH`"
-                        .into(),
-                ),
-            });
+            return Err(another_version(dir));
         }
         check_analyzer(&index, dir)?;
         Self::wrap(index, Some(dir.to_path_buf()))
@@ -372,6 +368,18 @@ pub fn commit_payload() -> String {
     serde_json::json!({ "analyzer": crate::analysis::fingerprint() }).to_string()
 }
 
+/// The refusal of an index whose schema is not this version's.
+fn another_version(dir: &Path) -> Error {
+    Error::Index {
+        path: dir.into(),
+        cause: tantivy::TantivyError::SchemaError(
+            "this index was built by another version of postsearch; \
+             rebuild it from the posts: `postsearch index --rebuild PATH`"
+                .into(),
+        ),
+    }
+}
+
 /// Fails when the last commit of `index` was analyzed unlike this build
 /// does: its terms would not be the terms of the queries. An index whose
 /// commits record nothing (made before fingerprints) is taken as it is.
@@ -406,6 +414,24 @@ mod tests {
     use super::*;
     use crate::indexer::{Writer, WriterOptions};
     use crate::post::Post;
+
+    #[test]
+    fn an_index_of_another_schema_is_refused_with_the_command_that_rebuilds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut schema = tantivy::schema::Schema::builder();
+        schema.add_text_field("words", tantivy::schema::TEXT);
+        Index::create_in_dir(dir.path(), schema.build()).unwrap();
+        for err in [
+            PostIndex::open(dir.path()).err().unwrap(),
+            PostIndex::open_or_create(dir.path()).err().unwrap(),
+        ] {
+            let text = err.to_string();
+            assert!(
+                text.contains("another version") && text.contains("index --rebuild"),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn commits_record_the_analyzer_and_another_one_is_refused() {
