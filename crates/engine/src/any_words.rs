@@ -581,6 +581,31 @@ mod tests {
         m
     }
 
+    /// The scores of `matches`, best first.
+    fn best_first<D>(matches: &[(D, Score)]) -> Vec<Score> {
+        let mut scores: Vec<Score> = matches.iter().map(|(_, s)| *s).collect();
+        scores.sort_by(|a, b| b.total_cmp(a));
+        scores
+    }
+
+    /// The weight of `AnyWords` of `words` and `extras`.
+    fn any_words_weight(searcher: &Searcher, words: &[&str], extras: &[&str]) -> Box<dyn Weight> {
+        let (w, e) = (clauses(searcher, words), clauses(searcher, extras));
+        AnyWords::new(w, e)
+            .weight(EnableScoring::enabled_from_searcher(searcher))
+            .unwrap()
+    }
+
+    /// Every match of `weight` in `reader`, in order, with its score (or
+    /// [`UNSCORED`], under the floor set).
+    fn segment_matches(weight: &dyn Weight, reader: &SegmentReader) -> Vec<(DocId, Score)> {
+        let mut found = Vec::new();
+        weight
+            .for_each(reader, &mut |doc, score| found.push((doc, score)))
+            .unwrap();
+        found
+    }
+
     #[test]
     fn matches_and_scores_as_the_boolean_query_it_replaces() {
         let index = in_ram_index(29, 3, 200, |_, _| {});
@@ -615,9 +640,7 @@ mod tests {
         extras: &[(Box<dyn Query>, Score)],
     ) -> usize {
         let exact = sorted(matches(searcher, &boolean(words, extras), None));
-        let mut scores: Vec<Score> = exact.iter().map(|(_, s)| *s).collect();
-        scores.sort_by(|a, b| b.total_cmp(a));
-        let floor = scores[9] * 0.999;
+        let floor = best_first(&exact)[9] * 0.999;
         let ours = {
             let _scope = FloorScope::open(None);
             set_text_floor(floor);
@@ -722,27 +745,14 @@ mod tests {
             &["the", "cache", "deploy", "django", "test"][..],
             &["cache", "deploy", "django", "memory"][..],
         ] {
-            let w = clauses(&searcher, words);
-            let e = clauses(&searcher, &["and"]);
-            let query = AnyWords::new(copy(&w), copy(&e));
-            let weight = query
-                .weight(EnableScoring::enabled_from_searcher(&searcher))
-                .unwrap();
+            let weight = any_words_weight(&searcher, words, &["and"]);
             for reader in searcher.segment_readers() {
-                let mut exact = Vec::new();
-                weight
-                    .for_each(reader, &mut |doc, score| exact.push((doc, score)))
-                    .unwrap();
-                let mut scores: Vec<Score> = exact.iter().map(|(_, s)| *s).collect();
-                scores.sort_by(|a, b| b.total_cmp(a));
-                let floor = scores[9] * 0.999;
+                let exact = segment_matches(&*weight, reader);
+                let floor = best_first(&exact)[9] * 0.999;
                 let scope = FloorScope::open(None);
                 set_text_floor(floor);
                 scope.collect_unscored_in_bulk(reader.max_doc(), true);
-                let mut called = Vec::new();
-                weight
-                    .for_each(reader, &mut |doc, score| called.push((doc, score)))
-                    .unwrap();
+                let called = segment_matches(&*weight, reader);
                 let bulk = scope.take_unscored().expect("asked for");
                 let bits = bulk.bits.unwrap_or_default();
                 let in_bulk = |doc: DocId| {
@@ -776,29 +786,18 @@ mod tests {
     fn a_match_scores_the_same_whatever_the_floor() {
         let index = in_ram_index(59, 2, 300, |_, _| {});
         let searcher = index.searcher();
-        let w = clauses(&searcher, &["the", "cache", "deploy", "django", "test"]);
-        let e = clauses(&searcher, &["and"]);
-        let query = AnyWords::new(copy(&w), copy(&e));
-        let weight = query
-            .weight(EnableScoring::enabled_from_searcher(&searcher))
-            .unwrap();
+        let words = ["the", "cache", "deploy", "django", "test"];
+        let weight = any_words_weight(&searcher, &words, &["and"]);
         let mut compared = 0;
         for reader in searcher.segment_readers() {
-            let mut exact = Vec::new();
-            weight
-                .for_each(reader, &mut |doc, score| exact.push((doc, score)))
-                .unwrap();
-            let mut scores: Vec<Score> = exact.iter().map(|(_, s)| *s).collect();
-            scores.sort_by(|a, b| b.total_cmp(a));
+            let exact = segment_matches(&*weight, reader);
+            let scores = best_first(&exact);
             // Floors that make more and more clauses non-essential, which
             // changes the order the clauses are summed in.
             for floor in [scores[40], scores[20], scores[9] * 0.999] {
                 let _scope = FloorScope::open(None);
                 set_text_floor(floor);
-                let mut ours = Vec::new();
-                weight
-                    .for_each(reader, &mut |doc, score| ours.push((doc, score)))
-                    .unwrap();
+                let ours = segment_matches(&*weight, reader);
                 for ((da, sa), (db, sb)) in ours.iter().zip(&exact) {
                     assert_eq!(da, db);
                     if *sa != UNSCORED {

@@ -227,12 +227,7 @@ impl PostIndex {
     }
 
     fn stored_json(&self, searcher: &Searcher, address: DocAddress) -> Result<String> {
-        let StoredJson(json) = searcher.doc(address)?;
-        json.ok_or_else(|| {
-            Error::Tantivy(tantivy::TantivyError::InternalError(
-                "stored document has no source".into(),
-            ))
-        })
+        Ok(searcher.doc::<StoredJson>(address)?.source()?)
     }
 
     /// Hands the stored JSON of every live post, as it came in, to `f`,
@@ -335,7 +330,16 @@ pub fn unparsable(e: serde_json::Error) -> Error {
 
 /// A stored document read as its only stored field, the post's JSON,
 /// without building a generic tantivy document first.
-pub(crate) struct StoredJson(pub(crate) Option<String>);
+pub(crate) struct StoredJson(Option<String>);
+
+impl StoredJson {
+    /// The post's JSON; an error if the document stores none.
+    pub(crate) fn source(self) -> tantivy::Result<String> {
+        self.0.ok_or_else(|| {
+            tantivy::TantivyError::InternalError("stored document has no source".into())
+        })
+    }
+}
 
 /// A stored string value (the schema stores nothing else).
 struct StoredString(String);

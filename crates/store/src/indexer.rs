@@ -360,11 +360,10 @@ const SMALL_SEGMENT_SHARE: u64 = 8;
 
 /// Merges the index's small segments into one, if it has two or more;
 /// returns how many were merged. A bulk import ends with it: tantivy's
-/// merge policy leaves up to seven segments at each size, and a search
-/// pays for each segment (its columns opened, its terms looked up). On
-/// 1M posts the import left 12 segments, 8 of them under 34,000 posts:
-/// serving them under 32 connections took 309 MiB at peak and 119
-/// searches/s; merged (9.6 s), 268 MiB and 132 searches/s.
+/// merge policy leaves up to seven segments at each size (a 1M-post import
+/// left 12, 8 of them under 34,000 posts), and a search pays for each
+/// segment: its columns opened, its terms looked up, its pages mapped
+/// (docs/performance.md has the measurements).
 pub fn merge_small_segments(index: &PostIndex) -> Result<usize> {
     let metas = index.index().searchable_segment_metas()?;
     let total: u64 = metas.iter().map(|m| u64::from(m.num_docs())).sum();

@@ -129,20 +129,13 @@ fn purged_words(readers: &[SegmentReader]) -> tantivy::Result<FxHashMap<String, 
         };
         let store = reader.get_store_reader(1)?;
         for doc in (0..reader.max_doc()).filter(|&d| alive.is_deleted(d)) {
-            let crate::index::StoredJson(json) = store.get(doc)?;
-            let post: Post = json
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(|e| {
-                    tantivy::TantivyError::InternalError(format!(
-                        "a deleted post of segment {} does not parse: {e}",
-                        reader.segment_id().uuid_string()
-                    ))
-                })?
-                .ok_or_else(|| {
-                    tantivy::TantivyError::InternalError("stored document has no source".into())
-                })?;
+            let json = store.get::<crate::index::StoredJson>(doc)?.source()?;
+            let post: Post = serde_json::from_str(&json).map_err(|e| {
+                tantivy::TantivyError::InternalError(format!(
+                    "a deleted post of segment {} does not parse: {e}",
+                    reader.segment_id().uuid_string()
+                ))
+            })?;
             for word in words_of(&post) {
                 *purged.entry(word).or_default() += 1;
             }
