@@ -491,6 +491,60 @@ fn suggestions_complete_words_and_titles() {
     assert!(engine.suggest("", 5).unwrap().suggestions.is_empty());
 }
 
+/// Posts whose 4,200 rare words sort before `cache`, the word of 40 posts.
+fn rare_words_then_cache() -> Vec<Post> {
+    let mut posts: Vec<Post> = (0..4_200)
+        .map(|i| Post::new(format!("rare{i}"), format!("entry ca{i:04}")))
+        .collect();
+    posts.extend((0..40).map(|i| Post::new(format!("cache{i}"), "cache entry")));
+    posts
+}
+
+#[test]
+fn a_short_prefix_completes_to_its_most_frequent_words_wherever_they_sort() {
+    // Before, completions came from the first 2,000 words of a prefix's
+    // range: `c` completed to `ca0000`… and never reached `cache`.
+    let dir = tempfile::tempdir().unwrap();
+    let index = PostIndex::open_or_create(dir.path()).unwrap();
+    let opts = WriterOptions {
+        threads: 1,
+        ..WriterOptions::default()
+    };
+    let mut w = Writer::new(&index, opts).unwrap();
+    for p in rare_words_then_cache() {
+        w.upsert(p).unwrap();
+    }
+    w.commit().unwrap();
+    drop(w);
+    let check = |index: &PostIndex| {
+        let engine = Engine::new(index.clone(), RankingConfig::default());
+        let first = engine.suggest("c", 5).unwrap().suggestions.remove(0);
+        assert_eq!((first.text.as_str(), first.count), ("cache", Some(40)));
+        let r = engine
+            .search(&SearchRequest {
+                q: "c".into(),
+                prefix: true,
+                limit: 100,
+                ..SearchRequest::default()
+            })
+            .unwrap();
+        let cache = r.hits.iter().filter(|h| h.id.starts_with("cache")).count();
+        assert_eq!(cache, 40, "total {}", r.total);
+    };
+    check(&index);
+    // A segment written before the tables existed gets one built.
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "prefixes") {
+            std::fs::remove_file(path).unwrap();
+            removed += 1;
+        }
+    }
+    assert_eq!(removed, index.searcher().segment_readers().len());
+    check(&PostIndex::open(dir.path()).unwrap());
+}
+
 #[test]
 fn title_suggestions_hold_the_typed_words_once_each() {
     let mut posts = corpus();

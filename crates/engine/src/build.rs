@@ -15,6 +15,7 @@ use super::union::Union;
 use postsearch_store::analysis::{
     longest_word, text_analyzer, tokens, words_analyzer, MAX_WORD_BYTES,
 };
+use postsearch_store::prefixes::PrefixTables;
 use postsearch_store::schema::Fields;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -39,8 +40,6 @@ const MAX_TYPO_TERMS: usize = 8;
 const MAX_TYPO_LETTERS: usize = 32;
 /// Most completions of a prefix (the most frequent are kept).
 const MAX_PREFIX_TERMS: usize = 24;
-/// Dictionary entries scanned for completions of one prefix.
-const MAX_PREFIX_SCAN: usize = 2_000;
 
 /// Remembers the typo variants and completions of words, per searcher
 /// generation: walking a term dictionary with a Levenshtein automaton costs
@@ -55,6 +54,8 @@ pub struct ExpansionCache {
     /// posts, rare-word queries took 40% longer than with the vocabulary
     /// kept in the index's own term dictionaries.
     vocabularies: GenerationCache<(), Arc<Vec<TermDictionary>>, 1>,
+    /// The most frequent words of each short prefix, per segment.
+    prefix_tables: PrefixTables,
 }
 
 impl ExpansionCache {
@@ -80,6 +81,25 @@ impl ExpansionCache {
                 .collect::<tantivy::Result<Vec<_>>>()?;
             Ok(Arc::new(opened))
         })
+    }
+
+    /// The words of `searcher`'s segments starting with `prefix`, with
+    /// their post counts, segment by segment (a word of several segments
+    /// comes once from each): the most frequent of each segment when its
+    /// range is long (see [`postsearch_store::prefixes`]).
+    pub fn completing_words(
+        &self,
+        searcher: &Searcher,
+        prefix: &str,
+    ) -> tantivy::Result<Vec<(String, u64)>> {
+        let vocabularies = self.vocabularies(searcher)?;
+        let tables = self.prefix_tables.of(searcher, &vocabularies)?;
+        let mut found = Vec::new();
+        for (vocabulary, table) in vocabularies.iter().zip(tables) {
+            crate::budget::check_tantivy()?;
+            found.extend(table.completions(vocabulary, prefix)?);
+        }
+        Ok(found)
     }
 }
 
@@ -776,23 +796,7 @@ impl Builder<'_> {
         let stems =
             self.cache
                 .get_or(generation, (Expanded::Completions, typed.clone()), || {
-                    let upper = prefix_upper_bound(&typed);
-                    let mut found = Vec::new();
-                    for vocabulary in self.cache.vocabularies(self.searcher)?.iter() {
-                        crate::budget::check_tantivy()?;
-                        let mut range = vocabulary.range().ge(typed.as_bytes());
-                        if let Some(upper) = &upper {
-                            range = range.lt(upper);
-                        }
-                        let mut stream = range.into_stream()?;
-                        let mut scanned = 0;
-                        while scanned < MAX_PREFIX_SCAN && stream.advance() {
-                            scanned += 1;
-                            if let Ok(candidate) = std::str::from_utf8(stream.key()) {
-                                found.push((candidate.to_string(), stream.value().doc_freq as u64));
-                            }
-                        }
-                    }
+                    let found = self.cache.completing_words(self.searcher, &typed)?;
                     Ok(top_stems(found, term, MAX_PREFIX_TERMS))
                 })?;
         Ok(stems
@@ -901,27 +905,9 @@ fn idf(num_docs: u64, doc_freq: u64) -> f32 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 
-/// The smallest byte string greater than every string starting with `p`.
-fn prefix_upper_bound(p: &str) -> Option<Vec<u8>> {
-    let mut bytes = p.as_bytes().to_vec();
-    while let Some(last) = bytes.pop() {
-        if last < 0xff {
-            bytes.push(last + 1);
-            return Some(bytes);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefix_bound_is_the_next_string() {
-        assert_eq!(prefix_upper_bound("ab").unwrap(), b"ac");
-        assert_eq!(prefix_upper_bound("a\u{7f}").unwrap(), b"a\x80");
-    }
 
     #[test]
     fn rare_terms_have_higher_idf() {

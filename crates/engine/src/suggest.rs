@@ -1,6 +1,7 @@
 //! Completions for a search box: frequent words that complete the last word
 //! typed, and titles of posts matching the query so far. Cheap enough to
-//! call on every keystroke: one dictionary range scan and one small search.
+//! call on every keystroke: each segment's most frequent completions (see
+//! [`postsearch_store::prefixes`]) and one small search.
 
 use super::build::Expanded;
 use super::types::{MatchMode, SearchRequest};
@@ -9,8 +10,6 @@ use postsearch_store::analysis::{tokens, words_analyzer};
 use postsearch_store::error::Result;
 use serde::Serialize;
 
-/// Dictionary entries scanned per segment for one prefix.
-const MAX_SCAN: usize = 5_000;
 /// Completing words kept per prefix (a request asks for at most 20).
 const MAX_WORDS: usize = 20;
 
@@ -125,20 +124,8 @@ impl Engine {
         let key = (Expanded::Words, prefix.to_string());
         let mut found = self.expansions().get_or(generation, key, || {
             let mut found: std::collections::HashMap<String, u64> = Default::default();
-            for vocabulary in self.expansions().vocabularies(&searcher)?.iter() {
-                let mut stream = vocabulary.range().ge(prefix.as_bytes()).into_stream()?;
-                let mut scanned = 0;
-                while stream.advance() && scanned < MAX_SCAN {
-                    scanned += 1;
-                    let key = stream.key();
-                    if !key.starts_with(prefix.as_bytes()) {
-                        break;
-                    }
-                    if let Ok(term) = std::str::from_utf8(key) {
-                        *found.entry(term.to_string()).or_default() +=
-                            stream.value().doc_freq as u64;
-                    }
-                }
+            for (word, count) in self.expansions().completing_words(&searcher, prefix)? {
+                *found.entry(word).or_default() += count;
             }
             let mut found: Vec<(String, u64)> = found.into_iter().collect();
             found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -9,7 +9,8 @@
 //! - [`index`], [`directory`], [`stored`]: the index on disk, how its files
 //!   are mapped, and the stored post read back for hits.
 //! - [`vocabulary`]: the words of each segment, unstemmed, with their
-//!   document counts (typos, completions), kept by a segment plugin.
+//!   document counts (typos, completions), kept by a segment plugin, and
+//!   [`prefixes`]: the most frequent words of each short prefix.
 //! - [`indexer`]: writing: upserts, deletes, atomic commits, imports.
 //!
 //! The query engine (`postsearch-engine`) reads what this crate writes; this
@@ -25,6 +26,7 @@ pub mod ingest;
 pub mod mapped;
 pub mod meta;
 pub mod post;
+pub mod prefixes;
 pub mod rebuild;
 pub mod schema;
 pub mod snapshot;

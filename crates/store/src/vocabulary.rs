@@ -5,7 +5,8 @@
 //!
 //! It is kept by a tantivy segment plugin ([`VocabularyPlugin`]), in a file
 //! of its own per segment (`<segment>.words`), as a term dictionary whose
-//! entries carry only a document frequency. It used to be an indexed field:
+//! entries carry only a document frequency, and beside it the segment's
+//! [`crate::prefixes::PrefixTable`] (`<segment>.prefixes`). It used to be an indexed field:
 //! tantivy then wrote a posting list per word that nothing ever read, which
 //! cost 15% of indexing (realposts.py 100k).
 //!
@@ -21,6 +22,7 @@
 use crate::analysis::{self, words_analyzer};
 use crate::document::PostDocument;
 use crate::post::Post;
+use crate::prefixes::PrefixTableBuilder;
 use rustc_hash::FxHashMap;
 use std::io::Write;
 use tantivy::directory::TerminatingWrite;
@@ -77,7 +79,7 @@ pub struct VocabularyPlugin;
 
 impl SegmentPlugin for VocabularyPlugin {
     fn extensions(&self) -> &[&str] {
-        &[EXTENSION]
+        &[EXTENSION, crate::prefixes::EXTENSION]
     }
 
     fn create_writer(&self, _ctx: &PluginWriterContext) -> tantivy::Result<Box<dyn PluginWriter>> {
@@ -144,9 +146,12 @@ fn purged_words(readers: &[SegmentReader]) -> tantivy::Result<FxHashMap<String, 
     Ok(purged)
 }
 
-/// A vocabulary file being written: words in order, with their counts.
+/// A vocabulary file being written: words in order, with their counts;
+/// the segment's prefix table is made as they go by.
 struct VocabularyFile {
     builder: TermDictionaryBuilder<tantivy::directory::WritePtr>,
+    prefixes: PrefixTableBuilder,
+    segment: Segment,
 }
 
 impl VocabularyFile {
@@ -154,6 +159,8 @@ impl VocabularyFile {
         let write = segment.open_write(component())?;
         Ok(VocabularyFile {
             builder: TermDictionaryBuilder::create(write)?,
+            prefixes: PrefixTableBuilder::default(),
+            segment: segment.clone(),
         })
     }
 
@@ -164,6 +171,7 @@ impl VocabularyFile {
             postings_range: 0..0,
             positions_range: 0..0,
         };
+        self.prefixes.add(word, docs);
         Ok(self.builder.insert(word, &info)?)
     }
 
@@ -171,7 +179,7 @@ impl VocabularyFile {
         let mut write = self.builder.finish()?;
         write.flush()?;
         write.terminate()?;
-        Ok(())
+        self.prefixes.finish().write(&self.segment)
     }
 }
 
@@ -239,6 +247,7 @@ mod tests {
     use crate::analysis::tokens;
     use crate::index::PostIndex;
     use crate::indexer::{Writer, WriterOptions};
+    use crate::prefixes::PrefixTable;
     use std::collections::BTreeMap;
 
     /// The words of every text of `post`, each once: what its vocabulary
@@ -263,6 +272,18 @@ mod tests {
 
     fn posts() -> Vec<Post> {
         let mut posts: Vec<Post> = (0..60).map(|n| crate::generated_post(11, n)).collect();
+        // 1,100 words of `zq` each, committed apart: over the prefix
+        // table's threshold together, not alone.
+        for (n, at, words) in [(0, 10, 0..1_100), (1, 50, 1_100..2_200)] {
+            let mut many = Post::new(format!("many{n}"), "Many words");
+            many.body = Some(
+                words
+                    .map(|i| format!("zq{i:04}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+            posts.insert(at, many);
+        }
         let mut odd = Post::new("odd", "Ünïcode Café: naïve résumé, 東京 and Crème");
         odd.body = Some("Déjà vu — the CAFÉ's crème brûlée; e.g. 1,000 runs".into());
         odd.checklist = Some(vec!["Run it".into(), "run IT again".into()]);
@@ -321,6 +342,7 @@ mod tests {
         w.commit().unwrap();
         assert!(index.searcher().segment_readers().len() > 1);
         assert_eq!(found(&index), expected(&posts));
+        prefix_tables(&index);
     }
 
     #[test]
@@ -368,7 +390,7 @@ mod tests {
             posts[n].body = Some("entirely qwertyuiop".into());
             w.upsert(posts[n].clone()).unwrap();
         }
-        let deleted = [posts[5].id.clone(), posts[60].id.clone()];
+        let deleted = [posts[5].id.clone(), posts[62].id.clone()];
         for id in &deleted {
             assert!(w.delete(id).unwrap());
         }
@@ -393,5 +415,27 @@ mod tests {
         let merged = found(&index);
         assert_eq!(merged, expected(&posts));
         assert!(merged.contains_key("qwertyuiop") && !merged.contains_key("crème"));
+        // The merged segment holds the 2,200 words of `zq`: its prefix
+        // table, written by the merge, keeps them.
+        let tables = prefix_tables(&index);
+        assert!(tables[0].completions_kept("zq"));
+    }
+
+    /// Each segment's prefix table as written, checked against one built
+    /// from the segment's vocabulary.
+    fn prefix_tables(index: &PostIndex) -> Vec<PrefixTable> {
+        let searcher = index.searcher();
+        searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| {
+                let file = segment.open_read(crate::prefixes::component());
+                assert!(file.is_ok(), "a segment without a prefix table");
+                let vocabulary = dictionary(segment).unwrap();
+                let written = PrefixTable::of_segment(segment, &vocabulary).unwrap();
+                assert_eq!(written, PrefixTable::of_vocabulary(&vocabulary).unwrap());
+                written
+            })
+            .collect()
     }
 }
