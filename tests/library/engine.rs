@@ -542,7 +542,23 @@ fn a_short_prefix_completes_to_its_most_frequent_words_wherever_they_sort() {
         }
     }
     assert_eq!(removed, index.searcher().segment_readers().len());
-    check(&PostIndex::open(dir.path()).unwrap());
+    let reopened = PostIndex::open(dir.path()).unwrap();
+    check(&reopened);
+    // A damaged table is an error naming its file and the way out.
+    let segment = reopened.searcher().segment_readers()[0].segment_id();
+    let damaged = dir
+        .path()
+        .join(format!("{}.prefixes", segment.uuid_string()));
+    std::fs::write(&damaged, b"not a table").unwrap();
+    let engine = Engine::new(
+        PostIndex::open(dir.path()).unwrap(),
+        RankingConfig::default(),
+    );
+    let err = engine.suggest("c", 5).unwrap_err().to_string();
+    assert!(
+        err.contains(".prefixes") && err.contains("--rebuild"),
+        "{err}"
+    );
 }
 
 #[test]

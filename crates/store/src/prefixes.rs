@@ -168,11 +168,22 @@ impl PrefixTable {
         segment: &SegmentReader,
         vocabulary: &TermDictionary,
     ) -> tantivy::Result<PrefixTable> {
-        match segment.open_read(component()) {
-            Ok(file) => Ok(PrefixTable::from_bytes(file.read_bytes()?.as_slice())?),
-            Err(OpenReadError::FileDoesNotExist(_)) => Ok(PrefixTable::of_vocabulary(vocabulary)?),
-            Err(e) => Err(e.into()),
-        }
+        let read = match segment.open_read(component()) {
+            Err(OpenReadError::FileDoesNotExist(_)) => {
+                return Ok(PrefixTable::of_vocabulary(vocabulary)?)
+            }
+            opened => opened.map_err(|e| e.to_string()).and_then(|file| {
+                let bytes = file.read_bytes().map_err(|e| e.to_string())?;
+                PrefixTable::from_bytes(bytes.as_slice()).map_err(|e| e.to_string())
+            }),
+        };
+        read.map_err(|e| {
+            tantivy::TantivyError::InternalError(format!(
+                "{}.{EXTENSION}: {e}; rebuild the index from the posts: \
+                 `postsearch index --rebuild PATH`",
+                segment.segment_id().uuid_string()
+            ))
+        })
     }
 
     /// The words of `vocabulary` (the one this table was made from)
