@@ -527,14 +527,7 @@ mod test_support {
     /// A small index of generated posts.
     pub(super) fn small_index() -> PostIndex {
         let index = PostIndex::create_in_ram().unwrap();
-        let mut w = Writer::new(
-            &index,
-            WriterOptions {
-                threads: 1,
-                ..WriterOptions::default()
-            },
-        )
-        .unwrap();
+        let mut w = Writer::new(&index, WriterOptions::one_thread()).unwrap();
         for n in 0..200 {
             w.upsert(postsearch_corpus::generate_post(7, n)).unwrap();
         }

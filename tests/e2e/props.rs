@@ -81,14 +81,7 @@ fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let index = PostIndex::create_in_ram().unwrap();
-        let mut w = Writer::new(
-            &index,
-            WriterOptions {
-                threads: 1,
-                ..WriterOptions::default()
-            },
-        )
-        .unwrap();
+        let mut w = Writer::new(&index, WriterOptions::one_thread()).unwrap();
         for (i, title) in [
             "fixing n+1 queries in django",
             "kubernetes rollout with helm",

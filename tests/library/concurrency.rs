@@ -52,14 +52,7 @@ fn searches_see_whole_posts_in_order_while_a_writer_commits() {
     let clients = env_u64("POSTSEARCH_CONCURRENCY_CLIENTS", 4) as usize;
     let dir = tempfile::tempdir().unwrap();
     let index = PostIndex::open_or_create(dir.path()).unwrap();
-    let mut writer = Writer::new(
-        &index,
-        WriterOptions {
-            threads: 1,
-            ..WriterOptions::default()
-        },
-    )
-    .unwrap();
+    let mut writer = Writer::new(&index, WriterOptions::one_thread()).unwrap();
     for i in 0..POSTS {
         writer.upsert(post(i, 0)).unwrap();
     }

@@ -506,10 +506,7 @@ fn a_short_prefix_completes_to_its_most_frequent_words_wherever_they_sort() {
     // range: `c` completed to `ca0000`… and never reached `cache`.
     let dir = tempfile::tempdir().unwrap();
     let index = PostIndex::open_or_create(dir.path()).unwrap();
-    let opts = WriterOptions {
-        threads: 1,
-        ..WriterOptions::default()
-    };
+    let opts = WriterOptions::one_thread();
     let mut w = Writer::new(&index, opts).unwrap();
     for p in rare_words_then_cache() {
         w.upsert(p).unwrap();

@@ -127,6 +127,17 @@ pub struct WriterOptions {
     pub commit_every: usize,
 }
 
+impl WriterOptions {
+    /// One indexing thread: each commit writes one segment, its posts in
+    /// the order they came (tests, and work that wants few segments).
+    pub fn one_thread() -> WriterOptions {
+        WriterOptions {
+            threads: 1,
+            ..WriterOptions::default()
+        }
+    }
+}
+
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
@@ -468,10 +479,7 @@ mod tests {
     fn the_small_segments_are_merged_into_one() {
         let dir = tempfile::tempdir().unwrap();
         let index = PostIndex::open_or_create(dir.path()).unwrap();
-        let opts = WriterOptions {
-            threads: 1,
-            ..WriterOptions::default()
-        };
+        let opts = WriterOptions::one_thread();
         let mut w = Writer::new(&index, opts).unwrap();
         // Segments of 84, 13, 2 and 1 posts: two are under 1/8 of 100.
         let mut n = 0;

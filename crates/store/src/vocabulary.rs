@@ -358,10 +358,7 @@ mod tests {
             posts.push(p);
         }
         let index = PostIndex::create_in_ram().unwrap();
-        let opts = WriterOptions {
-            threads: 1,
-            ..WriterOptions::default()
-        };
+        let opts = WriterOptions::one_thread();
         let mut w = Writer::new(&index, opts).unwrap();
         for p in posts.clone() {
             w.upsert(p).unwrap();
