@@ -559,6 +559,32 @@ fn a_short_prefix_completes_to_its_most_frequent_words_wherever_they_sort() {
 }
 
 #[test]
+fn a_lone_letter_completes_to_its_eight_most_frequent_words() {
+    // Twelve words of `q`, the i-th in 20 - i posts of its own, beside `zed`.
+    let posts: Vec<Post> = (0..12u8)
+        .flat_map(|i| {
+            let word = format!("q{}", (b'a' + i) as char);
+            (0..20 - usize::from(i))
+                .map(move |n| Post::new(format!("{word}{n}"), format!("zed {word}")))
+        })
+        .collect();
+    let engine = engine_with(&posts);
+    let total = |q: &str| {
+        let req = SearchRequest {
+            q: q.into(),
+            prefix: true,
+            ..SearchRequest::default()
+        };
+        engine.search(&req).unwrap().total
+    };
+    // Alone, the first keystroke: the 8 most frequent (20 + 19 + … + 13).
+    assert_eq!(total("q"), 132);
+    // After another word, all twelve (20 + … + 9); two letters, all theirs.
+    assert_eq!(total("zed q"), 174);
+    assert_eq!(total("qa"), 20);
+}
+
+#[test]
 fn title_suggestions_hold_the_typed_words_once_each() {
     let mut posts = corpus();
     // p7 shares p2's title; p8 mentions a rollout only in its body.

@@ -40,6 +40,10 @@ const MAX_TYPO_TERMS: usize = 8;
 const MAX_TYPO_LETTERS: usize = 32;
 /// Most completions of a prefix (the most frequent are kept).
 const MAX_PREFIX_TERMS: usize = 24;
+/// Most completions of a one-letter prefix typed alone (a search box's
+/// first keystroke): its two dozen most frequent words are in nearly every
+/// post, and a third of them match nearly as many.
+const MAX_LONE_LETTER_TERMS: usize = 8;
 
 /// Remembers the typo variants and completions of words, per searcher
 /// generation: walking a term dictionary with a Levenshtein automaton costs
@@ -251,6 +255,7 @@ pub fn build(
         terms: BTreeSet::new(),
         synonyms: Vec::new(),
         bounds: any_words,
+        one_word: parsed.clauses.len() == 1,
     };
     let last_word = parsed
         .clauses
@@ -547,6 +552,8 @@ struct Builder<'a> {
     synonyms: Vec<(String, Vec<String>)>,
     /// Whether the alternatives' bounds are worked out (for [`AnyWords`]).
     bounds: bool,
+    /// The query is one word.
+    one_word: bool,
 }
 
 impl Builder<'_> {
@@ -793,12 +800,15 @@ impl Builder<'_> {
             return Ok(Vec::new());
         };
         let generation = self.searcher.generation().generation_id();
-        let stems =
+        let mut stems =
             self.cache
                 .get_or(generation, (Expanded::Completions, typed.clone()), || {
                     let found = self.cache.completing_words(self.searcher, &typed)?;
                     Ok(top_stems(found, term, MAX_PREFIX_TERMS))
                 })?;
+        if self.one_word && typed.chars().count() == 1 {
+            stems.truncate(MAX_LONE_LETTER_TERMS);
+        }
         Ok(stems
             .into_iter()
             .map(|(t, _)| (t, self.ranking.prefix_penalty as f32))
