@@ -49,8 +49,12 @@ impl Default for ServerConfig {
 }
 
 /// File-backed memory kept resident by default, in MB: with the server's
-/// own memory, a 1M-post index serves in under 300 MB.
-pub const MAX_MAPPED_MB: u64 = 160;
+/// own memory, a 1M-post index serves 32 connections in under 300 MB, also
+/// under a search-box query mix (docs/performance.md). Above the ~105 MB
+/// that the term dictionaries, columns and the binary take at 1M posts,
+/// which every search reads: under that, the limiter would drop them too,
+/// every 50 ms.
+pub const MAX_MAPPED_MB: u64 = 128;
 
 /// Largest body of a write by default, in bytes.
 pub const MAX_BODY_BYTES: u64 = 16 << 20;
