@@ -186,6 +186,19 @@ async function typeInWidget(page, text) {
   return input;
 }
 
+/** Types `text` into the widget and waits until the answer to the whole
+ * of it is shown: on a busy machine the keystrokes come slower than the
+ * widget's pause, and the answer to a shorter prefix may open the list
+ * first. */
+async function typeAndAnswer(page, text) {
+  const answered = page.waitForResponse((r) => r.url().includes('/api/search?') &&
+    new URL(r.url()).searchParams.get('q') === text);
+  const input = await typeInWidget(page, text);
+  await answered;
+  await page.waitForFunction(() => !document.querySelector('#search [aria-busy]'), null, { timeout: TIMEOUT });
+  return input;
+}
+
 async function waitOpen(page) {
   await page.waitForFunction(() => {
     const i = document.querySelector('#search input[role="combobox"]');
@@ -199,7 +212,7 @@ test('a. widget embedded from another origin: typing shows a listbox of highligh
   try {
     await page.goto(ctx.embedOrigin + '/');
     await page.waitForSelector('#search input[role="combobox"]');
-    const input = await typeInWidget(page, ctx.prefix);
+    const input = await typeAndAnswer(page, ctx.prefix);
     await waitOpen(page);
     eq(await input.getAttribute('aria-expanded'), 'true', 'aria-expanded');
     eq(await input.getAttribute('aria-autocomplete'), 'list', 'aria-autocomplete');
@@ -664,7 +677,7 @@ test('i. widget options: dark mode (preference and data-theme), custom propertie
     const sent = [];
     scoped.on('request', (r) => { if (r.url().startsWith(BASE + '/api/search')) sent.push(new URL(r.url())); });
     await scoped.goto(customUrl({ 'data-facet': `stack:${scope[0]}`, 'data-limit': '5' }));
-    await typeInWidget(scoped, ctx.prefix);
+    await typeAndAnswer(scoped, ctx.prefix);
     await waitOpen(scoped);
     const expected = await api(searchQs({ q: ctx.prefix, prefix: true, limit: 5, facets: ['stack:' + scope[0]] }));
     const ids = await scoped.locator('#search [role="option"]').evaluateAll((els) => els.map((e) => e.dataset.id));
