@@ -425,16 +425,26 @@ mod tests {
         let mut schema = tantivy::schema::Schema::builder();
         schema.add_text_field("words", tantivy::schema::TEXT);
         Index::create_in_dir(dir.path(), schema.build()).unwrap();
-        for err in [
-            PostIndex::open(dir.path()).err().unwrap(),
-            PostIndex::open_or_create(dir.path()).err().unwrap(),
-        ] {
-            let text = err.to_string();
+        for text in refusals(dir.path()) {
             assert!(
                 text.contains("another version") && text.contains("index --rebuild"),
                 "{text}"
             );
         }
+    }
+
+    /// Why `open` and `open_or_create` refuse the index in `dir`.
+    fn refusals(dir: &Path) -> [String; 2] {
+        [
+            PostIndex::open(dir)
+                .err()
+                .expect("open refuses")
+                .to_string(),
+            PostIndex::open_or_create(dir)
+                .err()
+                .expect("open_or_create refuses")
+                .to_string(),
+        ]
     }
 
     #[test]
@@ -457,11 +467,7 @@ mod tests {
         // As an index built by a version that stemmed differently.
         meta["payload"] = serde_json::json!(r#"{"analyzer":"v1-0000000000000000"}"#);
         std::fs::write(&meta_path, meta.to_string()).unwrap();
-        for err in [
-            PostIndex::open(dir.path()).err().unwrap(),
-            PostIndex::open_or_create(dir.path()).err().unwrap(),
-        ] {
-            let text = err.to_string();
+        for text in refusals(dir.path()) {
             assert!(
                 text.contains("another text analysis") && text.contains("--rebuild"),
                 "{text}"

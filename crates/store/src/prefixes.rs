@@ -93,14 +93,13 @@ impl PrefixTableBuilder {
     /// Adds the next word of the vocabulary (the `ord`-th, from 0, in byte
     /// order), held by `count` posts. A word that is not UTF-8 only counts
     /// for the ordinals.
-    pub fn add(&mut self, word: &[u8], count: u32) {
+    pub fn add(&mut self, bytes: &[u8], count: u32) {
         let ord = self.ord;
         self.ord += 1;
-        let Ok(word) = std::str::from_utf8(word) else {
+        let Ok(word) = std::str::from_utf8(bytes) else {
             return;
         };
-        let key = word.as_bytes();
-        let shared = key
+        let shared = bytes
             .iter()
             .zip(&self.previous)
             .take_while(|(a, b)| a == b)
@@ -123,7 +122,7 @@ impl PrefixTableBuilder {
             bucket.add(count, ord);
         }
         self.previous.clear();
-        self.previous.extend_from_slice(key);
+        self.previous.extend_from_slice(bytes);
     }
 
     fn close(&mut self, mut bucket: Bucket) {

@@ -6,9 +6,9 @@
 //! It is kept by a tantivy segment plugin ([`VocabularyPlugin`]), in a file
 //! of its own per segment (`<segment>.words`), as a term dictionary whose
 //! entries carry only a document frequency, and beside it the segment's
-//! [`crate::prefixes::PrefixTable`] (`<segment>.prefixes`). It used to be an indexed field:
-//! tantivy then wrote a posting list per word that nothing ever read, which
-//! cost 15% of indexing (realposts.py 100k).
+//! [`crate::prefixes::PrefixTable`] (`<segment>.prefixes`). It used to be
+//! an indexed field: tantivy then wrote a posting list per word that
+//! nothing ever read, which cost 15% of indexing (realposts.py 100k).
 //!
 //! tantivy writes a segment on one thread, and analyzes a post's full-text
 //! fields before it hands the post to the plugin: the analyzer counts the
