@@ -248,7 +248,7 @@ test('b. keyboard: ↓ activates an option, Enter opens it (postsearch:open, nav
   try {
     // Page whose listener calls preventDefault: the event fires, nothing navigates.
     await page.goto(ctx.embedOrigin + '/');
-    let input = await typeInWidget(page, ctx.prefix);
+    let input = await typeAndAnswer(page, ctx.prefix);
     await waitOpen(page);
     await input.press('ArrowDown');
     const first = page.locator('#search [role="option"]').first();
@@ -268,8 +268,7 @@ test('b. keyboard: ↓ activates an option, Enter opens it (postsearch:open, nav
     eq(new URL(page.url()).origin, ctx.embedOrigin, 'no navigation when postsearch:open is defaultPrevented');
 
     // Esc closes the dropdown.
-    await input.fill('');
-    await input.pressSequentially(ctx.prefix, { delay: 20 });
+    input = await typeAndAnswer(page, ctx.prefix);
     await waitOpen(page);
     await input.press('Escape');
     eq(await input.getAttribute('aria-expanded'), 'false', 'aria-expanded after Esc');
@@ -278,7 +277,7 @@ test('b. keyboard: ↓ activates an option, Enter opens it (postsearch:open, nav
 
     // Page that does not prevent: Enter navigates to the demo page with ?post=ID.
     await page.goto(ctx.embedOrigin + '/navigate');
-    input = await typeInWidget(page, ctx.prefix);
+    input = await typeAndAnswer(page, ctx.prefix);
     await waitOpen(page);
     await input.press('ArrowDown');
     const id = await page.locator('#search [role="option"]').first().getAttribute('data-id');
@@ -308,6 +307,42 @@ test('b2. widget drops stale answers: a slow earlier response never overwrites a
     const expected = await api(searchQs({ q: ctx.word, prefix: true, limit: 8 }));
     const ids = await page.locator('#search [role="option"]').evaluateAll((els) => els.map((e) => e.dataset.id));
     eq(ids, expected.hits.map((h) => h.id), `options after the slow answer for "${slowQ}"`);
+    page.assertNoErrors();
+  } finally { await page.closeAll(); }
+});
+
+test('b3. Esc closes the list for good: an answer still on its way does not reopen it', async () => {
+  const page = await newPage();
+  try {
+    const lateQ = ctx.word.slice(0, ctx.prefix.length + 1);
+    assert(lateQ.length > ctx.prefix.length, `"${ctx.word}" is not longer than its prefix`);
+    await page.route((u) => u.pathname === '/api/search' && u.origin === BASE, async (route) => {
+      const q = new URL(route.request().url()).searchParams.get('q');
+      if (q === lateQ) await new Promise((r) => setTimeout(r, 1200));
+      await route.continue().catch(() => {}); // aborted by the widget: fine
+    });
+    await page.goto(ctx.embedOrigin + '/');
+    const input = await typeAndAnswer(page, ctx.prefix);
+    await waitOpen(page);
+    const sent = page.waitForRequest((r) => r.url().startsWith(BASE + '/api/search') &&
+      new URL(r.url()).searchParams.get('q') === lateQ);
+    await input.press(lateQ.slice(-1));
+    await sent; // the pause is over: the late answer is on its way
+    await input.press('Escape');
+    eq(await input.getAttribute('aria-expanded'), 'false', 'aria-expanded after Esc');
+    await page.waitForTimeout(1500); // the late answer (if not dropped) arrives now
+    eq(await input.getAttribute('aria-expanded'), 'false', 'aria-expanded once the late answer is due');
+    assert(!(await page.locator('#search [role="listbox"]').isVisible()), 'the late answer reopened the list');
+    eq(await input.inputValue(), lateQ, 'Esc keeps the text');
+    // ↓ asks again for what is typed, and opens its answer.
+    const again = page.waitForResponse((r) => r.url().includes('/api/search?') &&
+      new URL(r.url()).searchParams.get('q') === lateQ);
+    await input.press('ArrowDown');
+    await again;
+    await waitOpen(page);
+    const expected = await api(searchQs({ q: lateQ, prefix: true, limit: 8 }));
+    const ids = await page.locator('#search [role="option"]').evaluateAll((els) => els.map((e) => e.dataset.id));
+    eq(ids, expected.hits.map((h) => h.id), `options for "${lateQ}" after ↓`);
     page.assertNoErrors();
   } finally { await page.closeAll(); }
 });
@@ -623,7 +658,7 @@ test('i. widget options: dark mode (preference and data-theme), custom propertie
       else eq(bg, WHITE, `${what}: background`);
       eq(await page.getAttribute('#search .psw-root', 'data-theme'), attrs['data-theme'] || 'auto', `${what}: data-theme`);
       if (scheme === 'dark' && dark) {
-        const input = await typeInWidget(page, ctx.prefix);
+        const input = await typeAndAnswer(page, ctx.prefix);
         await waitOpen(page);
         await input.press('ArrowDown');
         await page.screenshot({ path: SHOTS.widgetDark });
@@ -651,7 +686,7 @@ test('i. widget options: dark mode (preference and data-theme), custom propertie
     await page.waitForSelector('#search .psw-empty', { state: 'attached' });
     eq(await page.textContent('#search .psw-empty'), 'Keine Treffer', 'data-msg-no-results');
     eq(await styleOf(page, '#search .psw-input', 'border-top-color'), 'rgb(200, 0, 100)', '--psw-accent on focus');
-    input = await typeInWidget(page, ctx.prefix);
+    input = await typeAndAnswer(page, ctx.prefix);
     await waitOpen(page);
     await page.waitForFunction(() => /\d+ Treffer|Ein Treffer/.test(document.querySelector('#search [aria-live="polite"]').textContent));
     page.assertNoErrors();
@@ -661,7 +696,7 @@ test('i. widget options: dark mode (preference and data-theme), custom propertie
   const phone = await newPage({ viewport: PHONE });
   try {
     await phone.goto(customUrl({}));
-    const input = await typeInWidget(phone, ctx.prefix);
+    const input = await typeAndAnswer(phone, ctx.prefix);
     await waitOpen(phone);
     await input.press('ArrowDown');
     await phone.screenshot({ path: SHOTS.widgetPhone });
@@ -734,7 +769,7 @@ test('k. clicks: the widget reports the hit opened only with data-clicks="true",
       if (r.url().startsWith(BASE + '/api/analytics/click')) sent.push({ method: r.method(), body: r.postData() });
     });
     const openFirst = async () => {
-      const input = await typeInWidget(page, ctx.prefix);
+      const input = await typeAndAnswer(page, ctx.prefix);
       await waitOpen(page);
       await input.press('ArrowDown');
       const id = await page.locator('#search [role="option"]').first().getAttribute('data-id');

@@ -8,8 +8,7 @@
 //! `cargo test -- --ignored` (and `.ci/run`), and fails naming what is
 //! missing.
 
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 #[test]
 #[ignore = "needs Chromium, Node.js and `npm ci` (apt-get install chromium chromium-driver nodejs); run with --ignored"]
@@ -29,20 +28,13 @@ fn browser_widget_and_demo_page() {
         ("POSTSEARCH_ANALYTICS_DIR", &analytics_dir),
         ("POSTSEARCH_ANALYTICS_TOKEN", token),
     ]);
-    let started = Instant::now();
-    let status = Command::new(&node)
+    let mut node_cmd = Command::new(&node);
+    node_cmd
         .arg(crate::common::root().join("tests/browser/run.mjs"))
         .arg(&server.base)
         .env("EMBED_PORT", embed_port.to_string())
         .env("ANALYTICS_TOKEN", token)
         .env("CHROMIUM", &chromium)
-        .current_dir(crate::common::root())
-        .stdin(Stdio::null())
-        .status()
-        .expect("run node tests/browser/run.mjs");
-    eprintln!(
-        "browser tests took {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(status.success(), "browser tests failed ({status})");
+        .current_dir(crate::common::root());
+    crate::common::run_node_script(node_cmd, "the browser tests (tests/browser/run.mjs)");
 }

@@ -301,6 +301,47 @@ impl Resp {
     }
 }
 
+/// Runs a Node.js test script to its end and fails the test when it fails.
+/// Its output is printed in one block (tests running beside it do not cut
+/// into it), and the failure message repeats what failed: each `not ok`
+/// line with its indented explanation, and the end of what it wrote to
+/// stderr, so a CI summary that keeps only the panic names the failing step.
+pub fn run_node_script(mut command: Command, what: &str) {
+    let started = std::time::Instant::now();
+    let out = command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!(
+        "---- {what} ({:.1} s) ----\n{stdout}{stderr}---- end of {what} ----",
+        started.elapsed().as_secs_f64()
+    );
+    if out.status.success() {
+        return;
+    }
+    let mut failed = Vec::new();
+    let mut in_failure = false;
+    for line in stdout.lines() {
+        if line.starts_with("not ok") {
+            in_failure = true;
+        } else if !line.starts_with("  ") {
+            in_failure = false;
+        }
+        if in_failure {
+            failed.push(line);
+        }
+    }
+    let lines: Vec<&str> = stderr.lines().collect();
+    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+    panic!(
+        "{what} failed ({}):\n{}\n{tail}",
+        out.status,
+        failed.join("\n")
+    );
+}
+
 /// Node and Chromium for a browser test, as `(node, chromium)`; the test
 /// fails naming what is missing and how to get it.
 pub fn browser_prerequisites(test: &str) -> (String, PathBuf) {

@@ -7,7 +7,7 @@
 //! `/usr/bin/chromium` (or `$CHROMIUM`): `#[ignore]`d, run by `cargo test
 //! -- --ignored` (and `.ci/run`), failing with what is missing.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[test]
 #[ignore = "needs Chromium, Node.js and `npm ci` (apt-get install chromium chromium-driver nodejs); run with --ignored"]
@@ -15,17 +15,15 @@ fn instantsearch_demo_in_chromium() {
     let (node, chromium) = crate::common::browser_prerequisites("the InstantSearch demo test");
     let root = crate::common::root();
     let server = crate::common::Server::start(&[]);
-    let status = Command::new(&node)
+    let mut node_cmd = Command::new(&node);
+    node_cmd
         .arg(root.join("tests/meili/demo.mjs"))
         .arg(&server.base)
         .env("CHROMIUM", &chromium)
-        .current_dir(&root)
-        .stdin(Stdio::null())
-        .status()
-        .expect("run node tests/meili/demo.mjs");
-    assert!(
-        status.success(),
-        "InstantSearch demo test failed ({status})"
+        .current_dir(&root);
+    crate::common::run_node_script(
+        node_cmd,
+        "the InstantSearch demo test (tests/meili/demo.mjs)",
     );
 }
 
@@ -43,17 +41,15 @@ fn instantsearch_on_another_origin_in_chromium() {
     let site_port = crate::common::free_port();
     let origin = format!("http://127.0.0.1:{site_port}");
     let server = crate::common::Server::start(&[("POSTSEARCH_SERVER_CORS_ORIGINS", &origin)]);
-    let status = Command::new(&node)
+    let mut node_cmd = Command::new(&node);
+    node_cmd
         .arg(root.join("tests/meili/cross_origin.mjs"))
         .arg(&server.base)
         .env("SITE_PORT", site_port.to_string())
         .env("CHROMIUM", &chromium)
-        .current_dir(&root)
-        .stdin(Stdio::null())
-        .status()
-        .expect("run node tests/meili/cross_origin.mjs");
-    assert!(
-        status.success(),
-        "cross-origin InstantSearch test failed ({status})"
+        .current_dir(&root);
+    crate::common::run_node_script(
+        node_cmd,
+        "the cross-origin InstantSearch test (tests/meili/cross_origin.mjs)",
     );
 }

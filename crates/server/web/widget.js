@@ -275,10 +275,18 @@
       setOpen(document.activeElement === input);
     }
 
-    function clearResults() {
+    /** Drops the search waiting for the pause and the one in flight: their
+     * answers must not reopen a list the reader closed. */
+    function cancelPending() {
+      clearTimeout(timer);
       seq++;
       if (controller) controller.abort();
       controller = null;
+      root.removeAttribute('aria-busy');
+    }
+
+    function clearResults() {
+      cancelPending();
       hits = [];
       lastQuery = null;
       list.textContent = '';
@@ -361,7 +369,7 @@
 
     function submit() {
       var q = input.value.trim();
-      clearTimeout(timer);
+      cancelPending();
       setOpen(false);
       if (!dispatch('postsearch:submit', { query: q })) return;
       if (q) window.location.assign(api + '/?q=' + encodeURIComponent(q) + facetParams);
@@ -375,12 +383,14 @@
         case 'ArrowDown':
           if (!n) return;
           e.preventDefault();
+          if (!isOpen() && lastQuery !== input.value.trim()) { search(input.value.trim()); return; }
           if (!isOpen()) { setOpen(true); setActive(e.altKey ? -1 : 0); return; }
           setActive(active + 1 >= n ? 0 : active + 1);
           break;
         case 'ArrowUp':
           if (!n) return;
           e.preventDefault();
+          if (!isOpen() && lastQuery !== input.value.trim()) { search(input.value.trim()); return; }
           if (!isOpen()) { setOpen(true); setActive(n - 1); return; }
           setActive(active <= 0 ? n - 1 : active - 1);
           break;
@@ -391,7 +401,7 @@
           else submit();
           break;
         case 'Escape':
-          if (isOpen()) { e.preventDefault(); setOpen(false); }
+          if (isOpen()) { e.preventDefault(); cancelPending(); setOpen(false); }
           else if (input.value) { e.preventDefault(); input.value = ''; clearResults(); }
           break;
         case 'Tab':
