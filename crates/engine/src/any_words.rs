@@ -19,6 +19,7 @@
 //! in another order, so its last bit may differ).
 
 use crate::collector::SegmentColumns;
+use crate::combined::{CombinedScorer, WindowScratch};
 use crate::union::UnionScorer;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -336,6 +337,8 @@ struct Window {
     /// Where the matches left unscored go, when the collector takes them
     /// in bulk.
     bulk: Option<UnscoredMatches>,
+    /// For the words walked field by field (see [`CombinedScorer::add_window`]).
+    scratch: WindowScratch,
 }
 
 impl Default for Window {
@@ -345,6 +348,7 @@ impl Default for Window {
             scored: [0; WINDOW / 64],
             scores: Box::new([0.0; WINDOW]),
             bulk: None,
+            scratch: WindowScratch::new(WINDOW),
         }
     }
 }
@@ -387,8 +391,13 @@ fn for_each_window(
         scored,
         scores,
         bulk,
+        scratch,
     } = window;
     for child in essential.iter_mut() {
+        if let Some(word) = child.scorer.downcast_mut::<CombinedScorer>() {
+            word.add_window(start, horizon, None, matched, &mut scores[..], scratch);
+            continue;
+        }
         let scorer = &mut child.scorer;
         let mut doc = scorer.doc();
         while doc < horizon {
@@ -422,6 +431,17 @@ fn for_each_window(
         }
     }
     for child in minor.iter_mut() {
+        if let Some(word) = child.scorer.downcast_mut::<CombinedScorer>() {
+            word.add_window(
+                start,
+                horizon,
+                Some(&scored[..]),
+                matched,
+                &mut scores[..],
+                scratch,
+            );
+            continue;
+        }
         let scorer = &mut child.scorer;
         let mut doc = scorer.doc();
         while doc < horizon {

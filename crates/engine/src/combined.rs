@@ -282,7 +282,7 @@ impl DocSet for Part {
 }
 
 /// The union of a word's postings over its fields, scored by BM25F.
-struct CombinedScorer {
+pub(crate) struct CombinedScorer {
     /// The fields' postings, each one's document beside it.
     parts: Cursors<Part>,
     doc: DocId,
@@ -313,6 +313,88 @@ impl DocSet for CombinedScorer {
             .map(|p| p.size_hint())
             .max()
             .unwrap_or(0)
+    }
+}
+
+/// Per-document sums a window of [`CombinedScorer::add_window`] needs,
+/// zero between calls.
+pub(crate) struct WindowScratch {
+    /// `tf~` so far, by offset in the window.
+    tf: Vec<Score>,
+    /// The score of the field scored on its own, by offset.
+    alone: Vec<Score>,
+    /// The word's matches in the window, a bit per offset.
+    hit: Vec<u64>,
+}
+
+impl WindowScratch {
+    /// Scratch for windows of `len` documents (a multiple of 64).
+    pub(crate) fn new(len: usize) -> WindowScratch {
+        WindowScratch {
+            tf: vec![0.0; len],
+            alone: vec![0.0; len],
+            hit: vec![0; len.div_ceil(64)],
+        }
+    }
+}
+
+impl CombinedScorer {
+    /// Walks the word's postings over the documents from `start` (where
+    /// the scorer is, or past it) to before `horizon`, field by field
+    /// rather than document by document: sets the bit of each match in
+    /// `matched` (bit `i` is document `start + i`), and adds the word's
+    /// score — what [`Scorer::score`] gives, summed in the same order —
+    /// to `scores` of those whose bit is set in `only` (every match when
+    /// `None`). The scorer is left on its first document at or past
+    /// `horizon`.
+    pub(crate) fn add_window(
+        &mut self,
+        start: DocId,
+        horizon: DocId,
+        only: Option<&[u64]>,
+        matched: &mut [u64],
+        scores: &mut [f64],
+        scratch: &mut WindowScratch,
+    ) {
+        let WindowScratch { tf, alone, hit } = scratch;
+        let parts = &mut self.parts;
+        for (part, at_doc) in parts.sets.iter_mut().zip(parts.docs.iter_mut()) {
+            let mut doc = *at_doc;
+            while doc < horizon {
+                let at = (doc - start) as usize;
+                let bit = 1u64 << (at % 64);
+                hit[at / 64] |= bit;
+                if only.is_none_or(|only| only[at / 64] & bit != 0) {
+                    let id = part.norms.fieldnorm_id(doc);
+                    let freq = part.postings.term_freq();
+                    tf[at] += freq as Score * part.per_norm[id as usize];
+                    if let Some(bm25) = &part.alone {
+                        alone[at] = bm25.score(id, freq);
+                    }
+                }
+                doc = part.postings.advance();
+            }
+            *at_doc = doc;
+        }
+        self.doc = parts.lowest();
+        for (word, hits) in hit.iter_mut().enumerate() {
+            let bits = std::mem::take(hits);
+            if bits == 0 {
+                continue;
+            }
+            matched[word] |= bits;
+            let mut to_score = only.map_or(bits, |only| bits & only[word]);
+            while to_score != 0 {
+                let at = word * 64 + to_score.trailing_zeros() as usize;
+                to_score &= to_score - 1;
+                let (tf, alone) = (std::mem::take(&mut tf[at]), std::mem::take(&mut alone[at]));
+                let score = match self.factor {
+                    Some(factor) => factor * tf / (tf + K1) + alone,
+                    None => self.boost,
+                };
+                scores[at] += f64::from(score);
+            }
+        }
     }
 }
 
