@@ -506,6 +506,83 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_window_walked_field_by_field_scores_as_match_by_match() {
+        // Two segments of 2,600 posts: windows that start past a segment's
+        // first document and end past its last.
+        let index = in_ram_index(47, 2, 2600, |_, _| {});
+        let searcher = index.searcher();
+        let fields = index.fields();
+        let scoring = tantivy::query::EnableScoring::enabled_from_searcher(&searcher);
+        const LEN: usize = 1024;
+        let mut scratch = WindowScratch::new(LEN);
+        for word in ["the", "django", "cache", "deploy"] {
+            let word = &postsearch_store::analysis::terms(word)[0];
+            let term = CombinedTerm::new(vec![
+                (Term::from_field_text(fields.title, word), 2.0),
+                (Term::from_field_text(fields.summary, word), 1.5),
+                (Term::from_field_text(fields.body, word), 1.0),
+            ])
+            .scoring_alone(0, 0.3);
+            let weight = BoostQuery::new(Box::new(term), 0.8)
+                .weight(scoring)
+                .unwrap();
+            let mut windows = 0;
+            for reader in searcher.segment_readers() {
+                // Every match with its score, a document at a time.
+                let mut one = weight.scorer(reader, 1.0).unwrap();
+                let mut expected = Vec::new();
+                while one.doc() != tantivy::TERMINATED {
+                    expected.push((one.doc(), f64::from(one.score())));
+                    one.advance();
+                }
+                // The same by windows, every match scored, then only those
+                // at odd offsets in their window.
+                for odd_only in [false, true] {
+                    let mut scorer = weight.scorer(reader, 1.0).unwrap();
+                    let word_scorer = scorer.downcast_mut::<CombinedScorer>().unwrap();
+                    let only = vec![0xAAAA_AAAA_AAAA_AAAAu64; LEN / 64];
+                    let mut found = Vec::new();
+                    while word_scorer.doc() != tantivy::TERMINATED {
+                        let start = word_scorer.doc();
+                        let horizon = start + LEN as DocId;
+                        let (mut matched, mut scores) = (vec![0u64; LEN / 64], vec![0f64; LEN]);
+                        let only = odd_only.then_some(&only[..]);
+                        word_scorer.add_window(
+                            start,
+                            horizon,
+                            only,
+                            &mut matched,
+                            &mut scores,
+                            &mut scratch,
+                        );
+                        assert!(word_scorer.doc() >= horizon);
+                        for at in 0..LEN {
+                            if matched[at / 64] & (1 << (at % 64)) != 0 {
+                                // Not asked for: marked, not scored.
+                                let asked = !odd_only || at % 2 == 1;
+                                found.push((start + at as DocId, asked, scores[at]));
+                            } else {
+                                assert_eq!(scores[at], 0.0);
+                            }
+                        }
+                        windows += 1;
+                    }
+                    assert_eq!(found.len(), expected.len(), "{word}");
+                    for (&(doc, asked, score), &(want_doc, want)) in found.iter().zip(&expected) {
+                        assert_eq!(doc, want_doc, "{word}");
+                        let want = if asked { want } else { 0.0 };
+                        assert_eq!(score.to_bits(), want.to_bits(), "{word}: doc {doc}");
+                    }
+                }
+                // The scratch is left zero: the next word starts clean.
+                assert!(scratch.tf.iter().chain(&scratch.alone).all(|&x| x == 0.0));
+                assert!(scratch.hit.iter().all(|&x| x == 0));
+            }
+            assert!(windows > 4, "{word}: {windows} windows");
+        }
+    }
+
     /// Asserts that `ours` and `theirs` match the same documents with the
     /// same scores (within `tolerance`, relative).
     fn same_scores(
