@@ -541,7 +541,7 @@ mod tests {
                 for odd_only in [false, true] {
                     let mut scorer = weight.scorer(reader, 1.0).unwrap();
                     let word_scorer = scorer.downcast_mut::<CombinedScorer>().unwrap();
-                    let only = vec![0xAAAA_AAAA_AAAA_AAAAu64; LEN / 64];
+                    let only = [0xAAAA_AAAA_AAAA_AAAAu64; LEN / 64];
                     let mut found = Vec::new();
                     while word_scorer.doc() != tantivy::TERMINATED {
                         let start = word_scorer.doc();
