@@ -337,6 +337,9 @@ struct Window {
     /// Where the matches left unscored go, when the collector takes them
     /// in bulk.
     bulk: Option<UnscoredMatches>,
+    /// The extras' scores of the matches to score, by offset, summed as
+    /// [`extras_score`] sums them.
+    extra_scores: Box<[f32; WINDOW]>,
     /// For the words walked field by field (see [`CombinedScorer::add_window`]).
     scratch: WindowScratch,
 }
@@ -348,6 +351,7 @@ impl Default for Window {
             scored: [0; WINDOW / 64],
             scores: Box::new([0.0; WINDOW]),
             bulk: None,
+            extra_scores: Box::new([0.0; WINDOW]),
             scratch: WindowScratch::new(WINDOW),
         }
     }
@@ -361,7 +365,8 @@ impl Default for Window {
 /// of only those cannot make the top (MaxScore). The essential clauses are
 /// scored first; a match whose essential score plus every other bound
 /// passes the floor is then scored in full (non-essential clauses as
-/// their postings go by, extras sought); the others are only marked.
+/// their postings go by, extras as [`add_extras`] adds them); the others
+/// are only marked.
 fn for_each_window(
     start: DocId,
     words: &mut [Child],
@@ -391,11 +396,19 @@ fn for_each_window(
         scored,
         scores,
         bulk,
+        extra_scores,
         scratch,
     } = window;
     for child in essential.iter_mut() {
         if let Some(word) = child.scorer.downcast_mut::<CombinedScorer>() {
-            word.add_window(start, horizon, None, matched, &mut scores[..], scratch);
+            word.add_window(
+                start,
+                horizon,
+                None,
+                Some(&mut matched[..]),
+                &mut scores[..],
+                scratch,
+            );
             continue;
         }
         let scorer = &mut child.scorer;
@@ -436,7 +449,7 @@ fn for_each_window(
                 start,
                 horizon,
                 Some(&scored[..]),
-                matched,
+                Some(&mut matched[..]),
                 &mut scores[..],
                 scratch,
             );
@@ -453,6 +466,14 @@ fn for_each_window(
             doc = scorer.advance();
         }
     }
+    add_extras(
+        start,
+        horizon,
+        extras,
+        &scored[..],
+        &mut extra_scores[..],
+        scratch,
+    );
     for word in 0..WINDOW / 64 {
         let all = std::mem::take(&mut matched[word]);
         let to_score = std::mem::take(&mut scored[word]);
@@ -476,10 +497,52 @@ fn for_each_window(
                 callback(doc, UNSCORED);
                 continue;
             }
-            let score = scores[at] + f64::from(extras_score(extras, doc));
+            let score = scores[at] + f64::from(std::mem::take(&mut extra_scores[at]));
             callback(doc, score as Score);
         }
         scores[word * 64..(word + 1) * 64].fill(0.0);
+    }
+}
+
+/// Adds to `sums` the extras' scores of the matches of the window from
+/// `start` to score (bits of `scored`), each extra in turn, as
+/// [`extras_score`] adds them match by match: a BM25F word's postings
+/// walked over the window field by field, another extra sought to each
+/// match.
+fn add_extras(
+    start: DocId,
+    horizon: DocId,
+    extras: &mut [Child],
+    scored: &[u64],
+    sums: &mut [f32],
+    scratch: &mut WindowScratch,
+) {
+    if extras.is_empty() || scored.iter().all(|&w| w == 0) {
+        return;
+    }
+    for child in extras.iter_mut() {
+        if child.scorer.doc() >= horizon {
+            continue;
+        }
+        if let Some(word) = child.scorer.downcast_mut::<CombinedScorer>() {
+            word.add_window(start, horizon, Some(scored), None, sums, scratch);
+            continue;
+        }
+        for (word, &bits) in scored.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let at = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let doc = start + at as DocId;
+                let mut on = child.scorer.doc();
+                if on < doc {
+                    on = child.scorer.seek(doc);
+                }
+                if on == doc {
+                    sums[at] += child.scorer.score();
+                }
+            }
+        }
     }
 }
 
@@ -548,6 +611,7 @@ mod tests {
     use crate::every::matches;
     use crate::term_infos::Statistics;
     use postsearch_corpus::in_ram_index;
+    use postsearch_store::indexer::{Writer, WriterOptions};
     use tantivy::query::{BooleanQuery, BoostQuery, Occur, TermQuery};
     use tantivy::schema::IndexRecordOption;
     use tantivy::{DocAddress, Searcher};
@@ -693,6 +757,43 @@ mod tests {
         // The best ten are all scored; matches of `the` alone are not.
         let unscored = unscored_under_the_floor(&searcher, &w, &e);
         assert!(unscored > 0, "nothing left unscored");
+    }
+
+    #[test]
+    fn extras_of_any_kind_add_to_the_matches_scored_over_several_windows() {
+        // 5,000 posts in one segment: windows of 4,096 documents, and
+        // extras that are BM25F words (walked a window at a time) and a
+        // term query (sought match by match).
+        let index = postsearch_store::index::PostIndex::create_in_ram().unwrap();
+        let mut writer = Writer::new(&index, WriterOptions::one_thread()).unwrap();
+        for n in 0..5000 {
+            writer
+                .upsert(postsearch_corpus::generate_post(37, n))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.searcher();
+        let body = searcher.schema().get_field("body").unwrap();
+        let w = clauses(&searcher, &["cache", "deploy", "kubernetes", "django"]);
+        let mut e = clauses(&searcher, &["the", "and"]);
+        let term = Term::from_field_text(body, &postsearch_store::analysis::terms("with")[0]);
+        let bound = tantivy::query::Bm25Weight::for_terms(&searcher, std::slice::from_ref(&term))
+            .unwrap()
+            .max_score();
+        e.push((
+            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+            bound,
+        ));
+        let unscored = unscored_under_the_floor(&searcher, &w, &e);
+        assert!(unscored > 0, "nothing left unscored");
+        let ours = sorted(matches(&searcher, &AnyWords::new(copy(&w), copy(&e)), None));
+        let theirs = sorted(matches(&searcher, &boolean(&w, &e), None));
+        assert_eq!(ours.len(), theirs.len());
+        assert!(ours.last().unwrap().0.doc_id >= 4096, "one window only");
+        for ((da, sa), (db, sb)) in ours.iter().zip(&theirs) {
+            assert_eq!(da, db);
+            assert!((sa - sb).abs() < 1e-4 * sb.max(1.0), "{da:?}: {sa} vs {sb}");
+        }
     }
 
     #[test]

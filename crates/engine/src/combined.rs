@@ -338,24 +338,48 @@ impl WindowScratch {
     }
 }
 
+/// A per-document sum a window's scores are added to: `f64` for the sum
+/// of a query's words, `f32` for the sum of its extras (as
+/// [`Scorer::score`]s are added up one after another).
+pub(crate) trait WindowSum {
+    fn add(&mut self, score: Score);
+}
+
+impl WindowSum for f64 {
+    #[inline]
+    fn add(&mut self, score: Score) {
+        *self += f64::from(score);
+    }
+}
+
+impl WindowSum for f32 {
+    #[inline]
+    fn add(&mut self, score: Score) {
+        *self += score;
+    }
+}
+
 impl CombinedScorer {
     /// Walks the word's postings over the documents from `start` (where
     /// the scorer is, or past it) to before `horizon`, field by field
     /// rather than document by document: sets the bit of each match in
-    /// `matched` (bit `i` is document `start + i`), and adds the word's
-    /// score — what [`Scorer::score`] gives, summed in the same order —
-    /// to `scores` of those whose bit is set in `only` (every match when
-    /// `None`). The scorer is left on its first document at or past
-    /// `horizon`.
-    pub(crate) fn add_window(
+    /// `matched`, when given (bit `i` is document `start + i`), and adds
+    /// the word's score — what [`Scorer::score`] gives, summed in the
+    /// same order — to `scores` of those whose bit is set in `only` (every
+    /// match when `None`). The scorer is left on its first document at or
+    /// past `horizon`.
+    pub(crate) fn add_window<S: WindowSum>(
         &mut self,
         start: DocId,
         horizon: DocId,
         only: Option<&[u64]>,
-        matched: &mut [u64],
-        scores: &mut [f64],
+        mut matched: Option<&mut [u64]>,
+        scores: &mut [S],
         scratch: &mut WindowScratch,
     ) {
+        if self.doc < start {
+            self.seek(start);
+        }
         let WindowScratch { tf, alone, hit } = scratch;
         let parts = &mut self.parts;
         for (part, at_doc) in parts.sets.iter_mut().zip(parts.docs.iter_mut()) {
@@ -382,7 +406,9 @@ impl CombinedScorer {
             if bits == 0 {
                 continue;
             }
-            matched[word] |= bits;
+            if let Some(matched) = matched.as_deref_mut() {
+                matched[word] |= bits;
+            }
             let mut to_score = only.map_or(bits, |only| bits & only[word]);
             while to_score != 0 {
                 let at = word * 64 + to_score.trailing_zeros() as usize;
@@ -392,7 +418,7 @@ impl CombinedScorer {
                     Some(factor) => factor * tf / (tf + K1) + alone,
                     None => self.boost,
                 };
-                scores[at] += f64::from(score);
+                scores[at].add(score);
             }
         }
     }
@@ -552,7 +578,7 @@ mod tests {
                             start,
                             horizon,
                             only,
-                            &mut matched,
+                            Some(&mut matched),
                             &mut scores,
                             &mut scratch,
                         );
