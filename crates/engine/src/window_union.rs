@@ -108,6 +108,12 @@ impl Weight for WindowUnionWeight {
     }
 }
 
+thread_local! {
+    /// The sums of one child's window ([`CombinedScorer::add_window`]).
+    static SCRATCH: std::cell::RefCell<WindowScratch> =
+        std::cell::RefCell::new(WindowScratch::new(HORIZON as usize));
+}
+
 /// The scorer of [`WindowUnion`] over BM25F terms.
 struct WindowUnionScorer {
     /// The children not exhausted yet, in clause order; each a
@@ -118,7 +124,6 @@ struct WindowUnionScorer {
     bits: Box<[u64; WORDS]>,
     /// Their scores, by offset (zero once visited).
     scores: Box<[Score; HORIZON as usize]>,
-    scratch: WindowScratch,
     /// The window's first document.
     start: DocId,
     /// The word of `bits` being visited.
@@ -135,7 +140,6 @@ impl WindowUnionScorer {
             children,
             bits: Box::new([0; WORDS]),
             scores: Box::new([0.0; HORIZON as usize]),
-            scratch: WindowScratch::new(HORIZON as usize),
             start: 0,
             word: WORDS,
             doc: 0,
@@ -159,19 +163,24 @@ impl WindowUnionScorer {
         self.start = start;
         self.word = 0;
         let horizon = start.saturating_add(HORIZON);
-        for child in &mut self.children {
-            let word = child
-                .downcast_mut::<CombinedScorer>()
-                .expect("the children are BM25F terms");
-            word.add_window(
-                start,
-                horizon,
-                None,
-                Some(&mut self.bits[..]),
-                &mut self.scores[..],
-                &mut self.scratch,
-            );
-        }
+        SCRATCH.with(|scratch| {
+            // Zero between windows, so one per thread serves every union
+            // (a search holds one per word and segment).
+            let mut scratch = scratch.borrow_mut();
+            for child in &mut self.children {
+                let word = child
+                    .downcast_mut::<CombinedScorer>()
+                    .expect("the children are BM25F terms");
+                word.add_window(
+                    start,
+                    horizon,
+                    None,
+                    Some(&mut self.bits[..]),
+                    &mut self.scores[..],
+                    &mut scratch,
+                );
+            }
+        });
         self.children.retain(|c| c.doc() != TERMINATED);
         true
     }
