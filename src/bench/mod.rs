@@ -515,7 +515,6 @@ mod test_support {
     use super::{parse_line, BenchQuery};
     use postsearch_engine::Limits;
     use postsearch_store::index::PostIndex;
-    use postsearch_store::indexer::{Writer, WriterOptions};
 
     /// The query of one query-file line.
     pub(super) fn parse(line: &str) -> BenchQuery {
@@ -526,13 +525,7 @@ mod test_support {
 
     /// A small index of generated posts.
     pub(super) fn small_index() -> PostIndex {
-        let index = PostIndex::create_in_ram().unwrap();
-        let mut w = Writer::new(&index, WriterOptions::one_thread()).unwrap();
-        for n in 0..200 {
-            w.upsert(postsearch_corpus::generate_post(7, n)).unwrap();
-        }
-        w.finish().unwrap();
-        index
+        postsearch_corpus::in_ram_segment(7, 200)
     }
 }
 

@@ -215,6 +215,20 @@ pub fn in_ram_index(
     index
 }
 
+/// A test index in RAM of one segment: generated posts `0..count` from
+/// `seed`, written on one thread and committed once (documents in post
+/// order). Panics if the index cannot be written.
+pub fn in_ram_segment(seed: u64, count: usize) -> postsearch_store::index::PostIndex {
+    use postsearch_store::indexer::{Writer, WriterOptions};
+    let index = postsearch_store::index::PostIndex::create_in_ram().unwrap();
+    let mut w = Writer::new(&index, WriterOptions::one_thread()).unwrap();
+    for n in 0..count {
+        w.upsert(generate_post(seed, n)).unwrap();
+    }
+    w.finish().unwrap();
+    index
+}
+
 /// Writes posts `opts.start .. opts.start + opts.count` into `out_dir`
 /// (created if missing): `posts.jsonl`, or one text file per post under
 /// `out_dir/NNN/NNNNNN_<hash prefix>.txt`. Same options, same bytes.

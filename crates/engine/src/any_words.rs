@@ -19,7 +19,7 @@
 //! in another order, so its last bit may differ).
 
 use crate::collector::SegmentColumns;
-use crate::combined::{CombinedScorer, WindowScratch};
+use crate::combined::{with_window_scratch, CombinedScorer};
 use crate::union::UnionScorer;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -321,7 +321,7 @@ impl Weight for AnyWordsWeight {
 const HAIR: Score = 1e-4;
 
 /// Documents a window of [`for_each_window`] spans.
-const WINDOW: usize = 4096;
+const WINDOW: usize = crate::combined::WINDOW;
 
 /// The per-window state of [`AnyWordsWeight::for_each`], reused.
 struct Window {
@@ -340,8 +340,6 @@ struct Window {
     /// The extras' scores of the matches to score, by offset, summed as
     /// [`extras_score`] sums them.
     extra_scores: Box<[f32; WINDOW]>,
-    /// For the words walked field by field (see [`CombinedScorer::add_window`]).
-    scratch: WindowScratch,
 }
 
 impl Default for Window {
@@ -352,7 +350,6 @@ impl Default for Window {
             scores: Box::new([0.0; WINDOW]),
             bulk: None,
             extra_scores: Box::new([0.0; WINDOW]),
-            scratch: WindowScratch::new(WINDOW),
         }
     }
 }
@@ -397,18 +394,19 @@ fn for_each_window(
         scores,
         bulk,
         extra_scores,
-        scratch,
     } = window;
     for child in essential.iter_mut() {
         if let Some(word) = child.scorer.downcast_mut::<CombinedScorer>() {
-            word.add_window(
-                start,
-                horizon,
-                None,
-                Some(&mut matched[..]),
-                &mut scores[..],
-                scratch,
-            );
+            with_window_scratch(|scratch| {
+                word.add_window(
+                    start,
+                    horizon,
+                    None,
+                    Some(&mut matched[..]),
+                    &mut scores[..],
+                    scratch,
+                )
+            });
             continue;
         }
         let scorer = &mut child.scorer;
@@ -445,14 +443,16 @@ fn for_each_window(
     }
     for child in minor.iter_mut() {
         if let Some(word) = child.scorer.downcast_mut::<CombinedScorer>() {
-            word.add_window(
-                start,
-                horizon,
-                Some(&scored[..]),
-                Some(&mut matched[..]),
-                &mut scores[..],
-                scratch,
-            );
+            with_window_scratch(|scratch| {
+                word.add_window(
+                    start,
+                    horizon,
+                    Some(&scored[..]),
+                    Some(&mut matched[..]),
+                    &mut scores[..],
+                    scratch,
+                )
+            });
             continue;
         }
         let scorer = &mut child.scorer;
@@ -466,14 +466,7 @@ fn for_each_window(
             doc = scorer.advance();
         }
     }
-    add_extras(
-        start,
-        horizon,
-        extras,
-        &scored[..],
-        &mut extra_scores[..],
-        scratch,
-    );
+    add_extras(start, horizon, extras, &scored[..], &mut extra_scores[..]);
     for word in 0..WINDOW / 64 {
         let all = std::mem::take(&mut matched[word]);
         let to_score = std::mem::take(&mut scored[word]);
@@ -515,7 +508,6 @@ fn add_extras(
     extras: &mut [Child],
     scored: &[u64],
     sums: &mut [f32],
-    scratch: &mut WindowScratch,
 ) {
     if extras.is_empty() || scored.iter().all(|&w| w == 0) {
         return;
@@ -525,7 +517,9 @@ fn add_extras(
             continue;
         }
         if let Some(word) = child.scorer.downcast_mut::<CombinedScorer>() {
-            word.add_window(start, horizon, Some(scored), None, sums, scratch);
+            with_window_scratch(|scratch| {
+                word.add_window(start, horizon, Some(scored), None, sums, scratch)
+            });
             continue;
         }
         for (word, &bits) in scored.iter().enumerate() {
@@ -611,7 +605,6 @@ mod tests {
     use crate::every::matches;
     use crate::term_infos::Statistics;
     use postsearch_corpus::in_ram_index;
-    use postsearch_store::indexer::{Writer, WriterOptions};
     use tantivy::query::{BooleanQuery, BoostQuery, Occur, TermQuery};
     use tantivy::schema::IndexRecordOption;
     use tantivy::{DocAddress, Searcher};
@@ -764,14 +757,7 @@ mod tests {
         // 5,000 posts in one segment: windows of 4,096 documents, and
         // extras that are BM25F words (walked a window at a time) and a
         // term query (sought match by match).
-        let index = postsearch_store::index::PostIndex::create_in_ram().unwrap();
-        let mut writer = Writer::new(&index, WriterOptions::one_thread()).unwrap();
-        for n in 0..5000 {
-            writer
-                .upsert(postsearch_corpus::generate_post(37, n))
-                .unwrap();
-        }
-        writer.commit().unwrap();
+        let index = postsearch_corpus::in_ram_segment(37, 5000);
         let searcher = index.searcher();
         let body = searcher.schema().get_field("body").unwrap();
         let w = clauses(&searcher, &["cache", "deploy", "kubernetes", "django"]);

@@ -12,7 +12,6 @@ use super::query::{Filter, ParsedQuery, TextClause};
 use super::ranking::RankingConfig;
 use super::synonyms::Synonyms;
 use super::union::Union;
-use super::window_union::WindowUnion;
 use postsearch_store::analysis::{
     longest_word, text_analyzer, tokens, words_analyzer, MAX_WORD_BYTES,
 };
@@ -338,7 +337,7 @@ pub fn build(
             let query: Box<dyn Query> = if lazy {
                 Box::new(Union::new(a.queries))
             } else {
-                Box::new(WindowUnion::new(a.queries))
+                Box::new(Union::windowed(a.queries))
             };
             clauses.push((Occur::Must, query));
         }
@@ -406,7 +405,7 @@ pub fn build(
         }
         let mut groups: Vec<Box<dyn Query>> = alternatives
             .into_iter()
-            .map(|a| Box::new(WindowUnion::new(a.queries)) as Box<dyn Query>)
+            .map(|a| Box::new(Union::windowed(a.queries)) as Box<dyn Query>)
             .collect();
         let query: Box<dyn Query> = if groups.len() == 1 {
             groups.pop().expect("one")

@@ -316,6 +316,23 @@ impl DocSet for CombinedScorer {
     }
 }
 
+/// Documents in the windows the unions of BM25F terms are read by (see
+/// [`CombinedScorer::add_window`]).
+pub(crate) const WINDOW: usize = 4096;
+
+thread_local! {
+    /// The scratch of this thread's windows: zero between calls, so one
+    /// serves every scorer (a search holds one per word and segment).
+    static SCRATCH: std::cell::RefCell<WindowScratch> =
+        std::cell::RefCell::new(WindowScratch::new(WINDOW));
+}
+
+/// Runs `f` with this thread's scratch for windows of up to [`WINDOW`]
+/// documents. Not reentrant: `f` only walks BM25F terms.
+pub(crate) fn with_window_scratch<R>(f: impl FnOnce(&mut WindowScratch) -> R) -> R {
+    SCRATCH.with(|scratch| f(&mut scratch.borrow_mut()))
+}
+
 /// Per-document sums a window of [`CombinedScorer::add_window`] needs,
 /// zero between calls.
 pub(crate) struct WindowScratch {
@@ -447,6 +464,22 @@ impl Scorer for CombinedScorer {
     }
 }
 
+/// Test support: `word` (analyzed) as a BM25F term over title (2.0),
+/// summary (1.5) and body, the title scored on its own too (0.3).
+#[cfg(test)]
+pub(crate) fn three_field_term(
+    fields: &postsearch_store::schema::Fields,
+    word: &str,
+) -> CombinedTerm {
+    let word = &postsearch_store::analysis::terms(word)[0];
+    CombinedTerm::new(vec![
+        (Term::from_field_text(fields.title, word), 2.0),
+        (Term::from_field_text(fields.summary, word), 1.5),
+        (Term::from_field_text(fields.body, word), 1.0),
+    ])
+    .scoring_alone(0, 0.3)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,13 +576,7 @@ mod tests {
         const LEN: usize = 1024;
         let mut scratch = WindowScratch::new(LEN);
         for word in ["the", "django", "cache", "deploy"] {
-            let word = &postsearch_store::analysis::terms(word)[0];
-            let term = CombinedTerm::new(vec![
-                (Term::from_field_text(fields.title, word), 2.0),
-                (Term::from_field_text(fields.summary, word), 1.5),
-                (Term::from_field_text(fields.body, word), 1.0),
-            ])
-            .scoring_alone(0, 0.3);
+            let term = three_field_term(fields, word);
             let weight = BoostQuery::new(Box::new(term), 0.8)
                 .weight(scoring)
                 .unwrap();

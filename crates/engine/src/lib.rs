@@ -34,7 +34,7 @@ pub mod threads;
 pub mod types;
 mod typos;
 pub mod union;
-pub mod window_union;
+mod window_union;
 
 pub use facet_search::{FacetHit, FacetQuery, FacetSearchResponse};
 pub use limits::Limits;

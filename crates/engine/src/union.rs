@@ -10,8 +10,15 @@
 //! the same sum, taken in the same order, as tantivy's union gives (tested);
 //! across the words of a query the sum may be taken in another order (the
 //! last bit of a score may differ).
+//!
+//! [`Union::windowed`] is the union of a word's alternatives (its typo
+//! variants, a prefix's completions) read in full: it fills windows as
+//! tantivy's union does, each child's postings read field by field (see
+//! `window_union.rs`).
 
+use crate::combined::CombinedScorer;
 use crate::cursors::Cursors;
+use crate::window_union::WindowUnionScorer;
 use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
 
@@ -20,12 +27,27 @@ use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATE
 #[derive(Debug)]
 pub struct Union {
     clauses: Vec<Box<dyn Query>>,
+    /// Read a window at a time, not lazily.
+    windowed: bool,
 }
 
 impl Union {
-    /// The union of `clauses`.
+    /// The union of `clauses`, moved only as far as it is asked.
     pub fn new(clauses: Vec<Box<dyn Query>>) -> Union {
-        Union { clauses }
+        Union {
+            clauses,
+            windowed: false,
+        }
+    }
+
+    /// The union of `clauses`, read a window at a time as tantivy's union
+    /// is (`BooleanQuery::union`: the same matches, scores, size estimate
+    /// and cost), each BM25F term's postings field by field.
+    pub fn windowed(clauses: Vec<Box<dyn Query>>) -> Union {
+        Union {
+            clauses,
+            windowed: true,
+        }
     }
 }
 
@@ -33,6 +55,7 @@ impl Clone for Union {
     fn clone(&self) -> Union {
         Union {
             clauses: self.clauses.iter().map(|c| c.box_clone()).collect(),
+            windowed: self.windowed,
         }
     }
 }
@@ -47,6 +70,7 @@ impl Query for Union {
         Ok(Box::new(UnionWeight {
             weights,
             scoring: scoring.is_scoring_enabled(),
+            windowed: self.windowed,
         }))
     }
 
@@ -60,6 +84,7 @@ impl Query for Union {
 struct UnionWeight {
     weights: Vec<Box<dyn Weight>>,
     scoring: bool,
+    windowed: bool,
 }
 
 impl Weight for UnionWeight {
@@ -71,11 +96,21 @@ impl Weight for UnionWeight {
                 children.push(child);
             }
         }
-        // One child is still wrapped: an intersection of bare term scorers
-        // would take tantivy's term-intersection path, which expects the
-        // scorers its own weights make.
+        if self.windowed && children.len() == 1 {
+            // As tantivy's union: a lone child is its own scorer.
+            return Ok(children.pop().expect("one"));
+        }
+        // Unless windowed, one child is still wrapped: an intersection of
+        // bare term scorers would take tantivy's term-intersection path,
+        // which expects the scorers its own weights make. Windowed over
+        // other clauses than BM25F terms (a phrase), or without scores:
+        // the children a document at a time, scored in the same order.
+        let words = children.iter().all(|c| c.is::<CombinedScorer>());
         Ok(match children.len() {
             0 => Box::new(EmptyScorer),
+            _ if self.windowed && self.scoring && words => {
+                Box::new(WindowUnionScorer::new(children, reader.num_docs()))
+            }
             _ => Box::new(UnionScorer::new(children)),
         })
     }

@@ -1,121 +1,29 @@
-//! A word's alternatives (its typo variants, a prefix's completions) as one
-//! union, read a window at a time, field by field.
+//! The window of a union of BM25F terms (a word's typo variants, a
+//! prefix's completions: [`Union::windowed`](crate::union::Union::windowed)).
 //!
 //! Each alternative is a BM25F term over the text fields
 //! ([`CombinedTerm`](crate::combined::CombinedTerm)). tantivy's union
 //! (`BooleanQuery::union`) fills a window of 4,096 documents at a time
 //! from its children, a document at a time: a call to advance and one to
 //! score through each boxed child, each a pass over the child's fields.
-//! [`WindowUnion`] fills the same window with each child's postings read
-//! field by field ([`CombinedScorer::add_window`]), then moves through it
-//! as tantivy's union does. It matches the same documents with the same
+//! [`WindowUnionScorer`] fills the same window with each child's postings
+//! read field by field ([`CombinedScorer::add_window`]), then moves through
+//! it as tantivy's union does. It matches the same documents with the same
 //! scores (each document's the children's scores added in clause order,
 //! as tantivy's union adds them; tested to the bit), and reports the same
 //! size and cost, so an intersection drives it the same way.
 
-use crate::combined::{CombinedScorer, WindowScratch};
-use crate::union::UnionScorer;
-use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
-use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
+use crate::combined::{with_window_scratch, CombinedScorer, WINDOW};
+use tantivy::query::Scorer;
+use tantivy::{DocId, DocSet, Score, TERMINATED};
 
 /// Documents a window spans.
-const HORIZON: u32 = 4096;
+const HORIZON: u32 = WINDOW as u32;
 /// 64-document words of a window.
 const WORDS: usize = HORIZON as usize / 64;
 
-/// Documents matching any of the clauses, scored by the sum of the
-/// matching clauses' scores.
-#[derive(Debug)]
-pub struct WindowUnion {
-    clauses: Vec<Box<dyn Query>>,
-}
-
-impl WindowUnion {
-    /// The union of `clauses`.
-    pub fn new(clauses: Vec<Box<dyn Query>>) -> WindowUnion {
-        WindowUnion { clauses }
-    }
-}
-
-impl Clone for WindowUnion {
-    fn clone(&self) -> WindowUnion {
-        WindowUnion::new(self.clauses.iter().map(|c| c.box_clone()).collect())
-    }
-}
-
-impl Query for WindowUnion {
-    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let weights = self
-            .clauses
-            .iter()
-            .map(|c| c.weight(scoring))
-            .collect::<tantivy::Result<Vec<_>>>()?;
-        Ok(Box::new(WindowUnionWeight {
-            weights,
-            scoring: scoring.is_scoring_enabled(),
-        }))
-    }
-
-    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        for clause in &self.clauses {
-            clause.query_terms(visitor);
-        }
-    }
-}
-
-struct WindowUnionWeight {
-    weights: Vec<Box<dyn Weight>>,
-    scoring: bool,
-}
-
-impl Weight for WindowUnionWeight {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let mut children = Vec::with_capacity(self.weights.len());
-        for weight in &self.weights {
-            let child = weight.scorer(reader, boost)?;
-            if child.doc() != TERMINATED {
-                children.push(child);
-            }
-        }
-        let words = children.iter().all(|c| c.is::<CombinedScorer>());
-        Ok(match children.len() {
-            0 => Box::new(EmptyScorer),
-            // As tantivy's union: a lone child is its own scorer.
-            1 => children.pop().expect("one"),
-            _ if words && self.scoring => {
-                Box::new(WindowUnionScorer::new(children, reader.num_docs()))
-            }
-            // Other clauses (a phrase), or no scores: matched, and scored
-            // in the same order, a document at a time.
-            _ => Box::new(UnionScorer::new(children)),
-        })
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.scorer(reader, 1.0)?;
-        if scorer.doc() > doc || scorer.seek(doc) != doc {
-            return Err(TantivyError::InvalidArgument(format!(
-                "Document #({doc}) does not match"
-            )));
-        }
-        let mut explanation = Explanation::new("any of the alternatives, sum of", scorer.score());
-        for weight in &self.weights {
-            if let Ok(child) = weight.explain(reader, doc) {
-                explanation.add_detail(child);
-            }
-        }
-        Ok(explanation)
-    }
-}
-
-thread_local! {
-    /// The sums of one child's window ([`CombinedScorer::add_window`]).
-    static SCRATCH: std::cell::RefCell<WindowScratch> =
-        std::cell::RefCell::new(WindowScratch::new(HORIZON as usize));
-}
-
-/// The scorer of [`WindowUnion`] over BM25F terms.
-struct WindowUnionScorer {
+/// A union of BM25F terms, a window at a time.
+pub(crate) struct WindowUnionScorer {
     /// The children not exhausted yet, in clause order; each a
     /// [`CombinedScorer`].
     children: Vec<Box<dyn Scorer>>,
@@ -135,7 +43,9 @@ struct WindowUnionScorer {
 }
 
 impl WindowUnionScorer {
-    fn new(children: Vec<Box<dyn Scorer>>, num_docs: u32) -> WindowUnionScorer {
+    /// The union of `children` (BM25F terms, none exhausted), in a
+    /// segment of `num_docs` documents.
+    pub(crate) fn new(children: Vec<Box<dyn Scorer>>, num_docs: u32) -> WindowUnionScorer {
         let mut scorer = WindowUnionScorer {
             children,
             bits: Box::new([0; WORDS]),
@@ -163,10 +73,7 @@ impl WindowUnionScorer {
         self.start = start;
         self.word = 0;
         let horizon = start.saturating_add(HORIZON);
-        SCRATCH.with(|scratch| {
-            // Zero between windows, so one per thread serves every union
-            // (a search holds one per word and segment).
-            let mut scratch = scratch.borrow_mut();
+        with_window_scratch(|scratch| {
             for child in &mut self.children {
                 let word = child
                     .downcast_mut::<CombinedScorer>()
@@ -177,7 +84,7 @@ impl WindowUnionScorer {
                     None,
                     Some(&mut self.bits[..]),
                     &mut self.scores[..],
-                    &mut scratch,
+                    scratch,
                 );
             }
         });
@@ -282,26 +189,15 @@ impl Scorer for WindowUnionScorer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::combined::CombinedTerm;
+    use crate::combined::three_field_term;
+    use crate::union::Union;
     use postsearch_store::index::PostIndex;
-    use postsearch_store::indexer::{Writer, WriterOptions};
-    use tantivy::query::{BooleanQuery, BoostQuery};
+    use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Query};
 
-    /// One segment of 9,000 posts (three windows), written on one thread,
-    /// once for the tests.
+    /// One segment of 9,000 posts (three windows), once for the tests.
     fn index() -> &'static PostIndex {
         static INDEX: std::sync::OnceLock<PostIndex> = std::sync::OnceLock::new();
-        INDEX.get_or_init(|| {
-            let index = PostIndex::create_in_ram().unwrap();
-            let mut writer = Writer::new(&index, WriterOptions::one_thread()).unwrap();
-            for n in 0..9000 {
-                writer
-                    .upsert(postsearch_corpus::generate_post(53, n))
-                    .unwrap();
-            }
-            writer.commit().unwrap();
-            index
-        })
+        INDEX.get_or_init(|| postsearch_corpus::in_ram_segment(53, 9000))
     }
 
     /// The words as BM25F alternatives over title, summary and body (the
@@ -312,13 +208,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, w)| {
-                let w = &postsearch_store::analysis::terms(w)[0];
-                let term = CombinedTerm::new(vec![
-                    (Term::from_field_text(fields.title, w), 2.0),
-                    (Term::from_field_text(fields.summary, w), 1.5),
-                    (Term::from_field_text(fields.body, w), 1.0),
-                ])
-                .scoring_alone(0, 0.3);
+                let term = three_field_term(fields, w);
                 let boost = 1.0 - 0.15 * i as Score;
                 Box::new(BoostQuery::new(Box::new(term), boost)) as Box<dyn Query>
             })
@@ -342,7 +232,7 @@ mod tests {
             vec!["django", "python"],
         ] {
             let clauses = alternatives(index, &words);
-            let ours = WindowUnion::new(copy(&clauses)).weight(scoring).unwrap();
+            let ours = Union::windowed(copy(&clauses)).weight(scoring).unwrap();
             let theirs = BooleanQuery::union(copy(&clauses)).weight(scoring).unwrap();
             let (mut a, mut b) = (
                 ours.scorer(reader, 1.0).unwrap(),
@@ -421,10 +311,10 @@ mod tests {
         let searcher = index.searcher();
         let reader = &searcher.segment_readers()[0];
         let scoring = EnableScoring::enabled_from_searcher(&searcher);
-        let lone = WindowUnion::new(alternatives(index, &["django", "zzznothing"]));
+        let lone = Union::windowed(alternatives(index, &["django", "zzznothing"]));
         let scorer = lone.weight(scoring).unwrap().scorer(reader, 1.0).unwrap();
         assert!(scorer.is::<CombinedScorer>());
-        let none = WindowUnion::new(alternatives(index, &["zzznothing", "qqqnothing"]));
+        let none = Union::windowed(alternatives(index, &["zzznothing", "qqqnothing"]));
         let scorer = none.weight(scoring).unwrap().scorer(reader, 1.0).unwrap();
         assert_eq!(scorer.doc(), TERMINATED);
     }
