@@ -387,16 +387,21 @@ pub struct CachedStemmerStream<T> {
     tail: T,
 }
 
-/// A cached stem (`None`: the word is its own stem), and where the word
-/// stands in the vocabulary being counted on this thread.
+/// A cached stem (`None`: the word is its own stem), and the word's count
+/// in the vocabulary being counted on this thread. The count lives in the
+/// entry the lookup has just read: kept in a list of its own, it cost a
+/// second cache miss the first time a word was met in each document.
 struct CachedStem {
     stem: Option<CompactString>,
     /// The document that last recorded the word (see
     /// `DocumentVocabulary::generation`).
     recorded_in: u32,
-    /// The segment vocabulary that counts the word, and its entry there.
+    /// The segment vocabulary that counts the word (see
+    /// `DocumentVocabulary::segment`) ...
     counted_in: u32,
-    slot: u32,
+    /// ... and how many of its documents recorded the word since the cache
+    /// last started over.
+    docs: u32,
 }
 
 /// What one thread's analyzers share: the stem cache and the vocabulary of
@@ -421,8 +426,10 @@ struct DocumentVocabulary {
     /// Tells this segment's entries (`CachedStem::counted_in`) from
     /// earlier segments' (0: no segment is counted).
     segment: u32,
-    /// The segment's words and how many of its documents hold each; a word
-    /// met again after the stem cache started over has a second entry.
+    /// The segment's words the stem cache held when it last started over,
+    /// and how many of its documents held each until then; a word met
+    /// again after that is counted anew in the cache, and the counts are
+    /// added up when the segment's vocabulary is taken.
     words: Vec<(CompactString, u32)>,
     /// Memory held by `words`, roughly.
     bytes: usize,
@@ -440,12 +447,24 @@ impl DocumentVocabulary {
         }
         stem.recorded_in = self.generation;
         if stem.counted_in == self.segment {
-            self.words[stem.slot as usize].1 += 1;
+            stem.docs += 1;
         } else {
             stem.counted_in = self.segment;
-            stem.slot = self.words.len() as u32;
+            stem.docs = 1;
             self.bytes += WORD_ENTRY_BYTES + word.len();
-            self.words.push((CompactString::from(word), 1));
+        }
+    }
+}
+
+/// Empties the stem cache, keeping the counts of the segment being counted.
+fn start_over(
+    stems: &mut FxHashMap<CompactString, CachedStem>,
+    vocabulary: &mut DocumentVocabulary,
+) {
+    let segment = vocabulary.segment;
+    for (word, cached) in stems.drain() {
+        if segment != 0 && cached.counted_in == segment {
+            vocabulary.words.push((word, cached.docs));
         }
     }
 }
@@ -470,7 +489,7 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
                     // While a document is recorded, its recordings live in
                     // the cache: it starts over between documents.
                     if stems.len() >= STEM_CACHE_WORDS && !vocabulary.recording {
-                        stems.clear();
+                        start_over(stems, vocabulary);
                     }
                     let stem = STEMMER.with(|s| {
                         let stem = s.stem(&token.text);
@@ -482,7 +501,7 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
                             stem,
                             recorded_in: 0,
                             counted_in: 0,
-                            slot: 0,
+                            docs: 0,
                         })
                 }
             };
@@ -540,7 +559,7 @@ pub fn begin_document_vocabulary() {
         vocabulary.generation = vocabulary.generation.wrapping_add(1);
         if vocabulary.generation == 0 || stems.len() >= STEM_CACHE_WORDS {
             // Wrapped (a cached word may carry any generation), or full.
-            stems.clear();
+            start_over(stems, vocabulary);
             vocabulary.generation = 1;
         }
     });
@@ -567,7 +586,10 @@ pub fn segment_vocabulary_bytes(ticket: u32) -> usize {
 /// in byte order; `None` if this thread counts another segment now.
 pub fn take_segment_vocabulary(ticket: u32) -> Option<Vec<(CompactString, u32)>> {
     ANALYSIS.with(|analysis| {
-        let v = &mut analysis.borrow_mut().vocabulary;
+        let ThreadAnalysis {
+            stems,
+            vocabulary: v,
+        } = &mut *analysis.borrow_mut();
         if v.segment != ticket {
             return None;
         }
@@ -575,6 +597,12 @@ pub fn take_segment_vocabulary(ticket: u32) -> Option<Vec<(CompactString, u32)>>
         v.recording = false;
         v.bytes = 0;
         let mut words = std::mem::take(&mut v.words);
+        words.extend(
+            stems
+                .iter()
+                .filter(|(_, cached)| cached.counted_in == ticket)
+                .map(|(word, cached)| (word.clone(), cached.docs)),
+        );
         words.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         words.dedup_by(|later, kept| {
             let same = later.0 == kept.0;
