@@ -7,6 +7,7 @@
 //! copies' fresh memory.
 
 use crate::analysis;
+use crate::in_flight::Ticket;
 use crate::meta::MetaInputs;
 use crate::post::Post;
 use crate::schema::Fields;
@@ -35,6 +36,9 @@ pub struct PostDocument {
     last_reviewed: Option<DateTime>,
     /// Whether the recording of this document's vocabulary has begun.
     vocabulary_begun: AtomicBool,
+    /// Counts the document out of the writer's documents in flight when
+    /// tantivy drops it, indexed.
+    in_flight: Option<Ticket>,
 }
 
 impl PostDocument {
@@ -75,7 +79,14 @@ impl PostDocument {
             facets,
             last_reviewed,
             vocabulary_begun: AtomicBool::new(false),
+            in_flight: None,
         }
+    }
+
+    /// The document, counted in flight until it is dropped.
+    pub fn in_flight(mut self, ticket: Ticket) -> PostDocument {
+        self.in_flight = Some(ticket);
+        self
     }
 
     /// The post's stack and tool names: words of its vocabulary.

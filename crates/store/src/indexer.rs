@@ -7,6 +7,7 @@
 
 use crate::document::PostDocument;
 use crate::error::{Error, Result};
+use crate::in_flight::InFlight;
 use crate::index::PostIndex;
 use crate::ingest::json::parse_body;
 use crate::ingest::{read_paths, ReadItem, ReadOptions, Rejection, Skipped};
@@ -159,6 +160,8 @@ pub struct Writer {
     /// Changes committed so far by this writer.
     committed: u64,
     opts: WriterOptions,
+    /// Posts handed to tantivy and not indexed yet.
+    in_flight: Arc<InFlight>,
 }
 
 impl Writer {
@@ -187,6 +190,7 @@ impl Writer {
             pending: HashMap::new(),
             committed: 0,
             opts,
+            in_flight: InFlight::new(),
         })
     }
 
@@ -216,7 +220,8 @@ impl Writer {
                 .delete_term(Term::from_field_text(self.fields.id, &post.id));
         }
         self.pending.insert(post.id.clone(), Some(fingerprint));
-        let doc = PostDocument::new(self.fields.clone(), post, json, fingerprint);
+        let ticket = self.in_flight.enter();
+        let doc = PostDocument::new(self.fields.clone(), post, json, fingerprint).in_flight(ticket);
         if let Err(e) = self.writer.add_document(doc) {
             return Err(self.cause_of(e));
         }

@@ -11,7 +11,8 @@
 //! - [`vocabulary`]: the words of each segment, unstemmed, with their
 //!   document counts (typos, completions), kept by a segment plugin, and
 //!   [`prefixes`]: the most frequent words of each short prefix.
-//! - [`indexer`]: writing: upserts, deletes, atomic commits, imports.
+//! - [`indexer`]: writing: upserts, deletes, atomic commits, imports;
+//!   [`in_flight`] bounds the posts waiting for its indexing threads.
 //!
 //! The query engine (`postsearch-engine`) reads what this crate writes; this
 //! crate knows nothing of queries, HTTP or the command line.
@@ -20,6 +21,7 @@ pub mod analysis;
 pub mod directory;
 pub mod document;
 pub mod error;
+pub mod in_flight;
 pub mod index;
 pub mod indexer;
 pub mod ingest;
