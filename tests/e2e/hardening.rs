@@ -461,6 +461,14 @@ fn a_full_disk_is_reported_as_such() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("No space left on device"), "{err}");
+    // Nothing was committed: the segments the import was writing are
+    // gone with it, and so is the room they took.
+    let left: Vec<String> = std::fs::read_dir(volume.path.join("index"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.') && name != "meta.json")
+        .collect();
+    assert!(left.is_empty(), "a failed import left {left:?}");
 }
 
 #[test]

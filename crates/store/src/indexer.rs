@@ -279,11 +279,27 @@ impl Writer {
         self.committed
     }
 
-    /// Commits, then waits for background merges to finish.
+    /// Commits, then waits for background merges to finish. A commit that
+    /// fails abandons the changes (see [`Writer::abandon`]).
     pub fn finish(mut self) -> Result<()> {
-        self.commit()?;
+        if let Err(e) = self.commit() {
+            self.abandon();
+            return Err(e);
+        }
         self.writer.wait_merging_threads()?;
         Ok(())
+    }
+
+    /// Drops every change since the last commit, and the files their
+    /// segments had written: an import that failed (a full disk) or was
+    /// stopped leaves the folder as its last commit left it, rather than
+    /// holding its unfinished segments until the next commit collects them
+    /// (on a full disk, the next import would start without that room).
+    /// Best effort: what cannot be deleted now is collected then.
+    pub fn abandon(mut self) {
+        if self.writer.rollback().is_ok() {
+            let _ = self.writer.garbage_collect_files().wait();
+        }
     }
 
     /// Changes not committed yet.
@@ -335,23 +351,32 @@ pub fn import_paths(
 ) -> Result<ImportSummary> {
     let mut writer = Writer::new(index, writer_opts)?;
     let mut skipped = Skipped::default();
-    let mut summary = upsert_all(
+    let read = upsert_all(
         &mut writer,
         |sink| {
             skipped = read_paths(paths, read_opts, sink)?;
             Ok(())
         },
         on_item,
-    )?;
+    );
+    let mut summary = match read {
+        Ok(summary) => summary,
+        Err(e) => {
+            writer.abandon();
+            return Err(e);
+        }
+    };
     summary.skipped = skipped;
     if read_opts.stopped() {
-        // Stopped (Ctrl-C): what was read since the last commit is dropped
-        // with the writer, whole; earlier commits stay.
-        return Err(Error::Interrupted(format!(
+        // Stopped (Ctrl-C): what was read since the last commit is dropped,
+        // whole; earlier commits stay.
+        let e = Error::Interrupted(format!(
             "by Ctrl-C: {} changed posts were committed before; the {} read since the last commit were not",
             writer.committed(),
             writer.pending()
-        )));
+        ));
+        writer.abandon();
+        return Err(e);
     }
     writer.finish()?;
     merge_small_segments(index)?;
@@ -415,16 +440,21 @@ pub fn import_body(
     writer_opts: WriterOptions,
 ) -> Result<ImportSummary> {
     let mut writer = Writer::new(index, writer_opts)?;
-    let summary = upsert_all(
+    let read = upsert_all(
         &mut writer,
         |sink| {
             parse_body(bytes, name, &ReadOptions::default(), sink);
             Ok(())
         },
         &mut |_| {},
-    )?;
-    writer.commit()?;
-    Ok(summary)
+    );
+    match read.and_then(|summary| writer.commit().map(|()| summary)) {
+        Ok(summary) => Ok(summary),
+        Err(e) => {
+            writer.abandon();
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]
