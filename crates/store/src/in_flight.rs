@@ -9,7 +9,7 @@
 //! touched. Kept to a few hundred posts, the reader reuses the same memory
 //! over and over.
 //!
-//! The bound is soft: a reader that has waited [`STALL`] without the count
+//! The bound is soft: a reader that has waited `STALL` without the count
 //! going down (the indexing threads writing a segment, or stopped on an
 //! error) goes on, so it can never wait on a writer that will not index;
 //! tantivy's own queue still bounds it, and its errors still surface.
@@ -18,7 +18,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// Most documents in flight before a reader waits.
-pub const MAX_IN_FLIGHT: usize = 512;
+const MAX_IN_FLIGHT: usize = 512;
 /// A waiting reader goes on once the count is down to this: it wakes once
 /// for this many documents indexed, not for each.
 const RESUME_AT: usize = MAX_IN_FLIGHT / 2;
@@ -46,7 +46,7 @@ impl InFlight {
         Arc::new(InFlight::default())
     }
 
-    /// Waits while [`MAX_IN_FLIGHT`] documents are in flight (see the
+    /// Waits while `MAX_IN_FLIGHT` documents are in flight (see the
     /// module's documentation for how long), then counts one more: the
     /// ticket counts it out when it is dropped.
     pub fn enter(self: &Arc<InFlight>) -> Ticket {
@@ -68,11 +68,6 @@ impl InFlight {
         }
         state.count += 1;
         Ticket(Arc::clone(self))
-    }
-
-    /// Documents in flight now.
-    pub fn count(&self) -> usize {
-        self.lock().count
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -104,7 +99,7 @@ mod tests {
     fn a_reader_waits_at_the_bound_until_half_is_indexed() {
         let gate = InFlight::new();
         let mut tickets: Vec<Ticket> = (0..MAX_IN_FLIGHT).map(|_| gate.enter()).collect();
-        assert_eq!(gate.count(), MAX_IN_FLIGHT);
+        assert_eq!(gate.lock().count, MAX_IN_FLIGHT);
         let (done, entered) = mpsc::channel();
         let reader = {
             let gate = Arc::clone(&gate);
@@ -125,10 +120,10 @@ mod tests {
             .recv_timeout(Duration::from_secs(5))
             .expect("the reader goes on once half is indexed");
         let ticket = reader.join().unwrap();
-        assert_eq!(gate.count(), RESUME_AT + 1);
+        assert_eq!(gate.lock().count, RESUME_AT + 1);
         drop(ticket);
         drop(tickets);
-        assert_eq!(gate.count(), 0);
+        assert_eq!(gate.lock().count, 0);
     }
 
     #[test]
@@ -138,6 +133,6 @@ mod tests {
         let started = std::time::Instant::now();
         let _one_more = gate.enter();
         assert!(started.elapsed() >= STALL);
-        assert_eq!(gate.count(), MAX_IN_FLIGHT + 1);
+        assert_eq!(gate.lock().count, MAX_IN_FLIGHT + 1);
     }
 }

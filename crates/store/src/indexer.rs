@@ -358,26 +358,26 @@ pub fn import_paths(
             Ok(())
         },
         on_item,
-    );
-    let mut summary = match read {
+    )
+    .and_then(|summary| {
+        if read_opts.stopped() {
+            // Stopped (Ctrl-C): what was read since the last commit is
+            // dropped, whole; earlier commits stay.
+            return Err(Error::Interrupted(format!(
+                "by Ctrl-C: {} changed posts were committed before; the {} read since the last commit were not",
+                writer.committed(),
+                writer.pending()
+            )));
+        }
+        Ok(ImportSummary { skipped, ..summary })
+    });
+    let summary = match read {
         Ok(summary) => summary,
         Err(e) => {
             writer.abandon();
             return Err(e);
         }
     };
-    summary.skipped = skipped;
-    if read_opts.stopped() {
-        // Stopped (Ctrl-C): what was read since the last commit is dropped,
-        // whole; earlier commits stay.
-        let e = Error::Interrupted(format!(
-            "by Ctrl-C: {} changed posts were committed before; the {} read since the last commit were not",
-            writer.committed(),
-            writer.pending()
-        ));
-        writer.abandon();
-        return Err(e);
-    }
     writer.finish()?;
     merge_small_segments(index)?;
     Ok(summary)
