@@ -7,18 +7,28 @@
 //! segments to a small shared pool instead, so the query takes about
 //! `1/threads` of the time. Under load, when every core already has a search,
 //! nothing is split: splitting adds a little work (the hand-off) and no
-//! throughput.
+//! throughput. Nor is a light query: one whose terms hold few postings (a
+//! rare word, an identifier) takes less time than waking a helper and
+//! waiting for it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::query::{EnableScoring, Query};
-use tantivy::Searcher;
+use tantivy::query::{Bm25StatisticsProvider, EnableScoring, Query};
+use tantivy::schema::Field;
+use tantivy::{Searcher, Term};
 
 /// Indexes smaller than this are always searched on the calling thread:
 /// their queries take well under a millisecond, the hand-off tens of
 /// microseconds.
 pub const SPLIT_MIN_DOCS: u64 = 10_000;
+
+/// Searches whose scored terms hold fewer postings than this (the document
+/// frequencies their weight asks for: every field and alternative of every
+/// word, over all segments) stay on the calling thread. Waking a helper and
+/// waiting for it takes tens of microseconds, about what half the matching
+/// of a few thousand postings takes.
+pub const SPLIT_MIN_POSTINGS: u64 = 5_000;
 
 /// How an engine runs its searches (see the module documentation); shared
 /// by the engine's clones.
@@ -35,6 +45,8 @@ pub struct SearchThreads {
     running: AtomicUsize,
     /// The smallest index (in documents) whose searches are split.
     min_docs: u64,
+    /// The fewest postings a split search reads (see [`SPLIT_MIN_POSTINGS`]).
+    min_postings: u64,
 }
 
 impl SearchThreads {
@@ -55,7 +67,15 @@ impl SearchThreads {
             cores,
             running: AtomicUsize::new(0),
             min_docs,
+            min_postings: SPLIT_MIN_POSTINGS,
         }
+    }
+
+    /// These searches split only when they read `min_postings` or more.
+    #[cfg(test)]
+    fn split_from_postings(mut self, min_postings: u64) -> SearchThreads {
+        self.min_postings = min_postings;
+        self
     }
 
     /// Counts a request (a search, a suggestion, ...) as in the engine
@@ -72,19 +92,9 @@ impl SearchThreads {
         query: &dyn Query,
         collector: &C,
     ) -> tantivy::Result<C::Fruit> {
-        let running = self.running.load(Ordering::Acquire).max(1);
-        let helpers = match self.should_split(searcher, running) {
-            true => self.helpers(),
-            false => None,
-        };
-        let Some(helpers) = helpers else {
-            return searcher.search_with_statistics_provider(
-                query,
-                collector,
-                &crate::term_infos::Statistics(searcher),
-            );
-        };
-        let statistics = crate::term_infos::Statistics(searcher);
+        // The weight asks for the document frequency of every term it
+        // scores: their sum tells a light query from a heavy one for free.
+        let statistics = CountingStatistics::new(searcher);
         let scoring = if collector.requires_scoring() {
             EnableScoring::enabled_from_statistics_provider(&statistics, searcher)
         } else {
@@ -92,7 +102,22 @@ impl SearchThreads {
         };
         let weight = query.weight(scoring)?;
         collector.check_schema(searcher.schema())?;
+        let running = self.running.load(Ordering::Acquire).max(1);
+        let split = self.should_split(searcher, running)
+            && statistics.postings().is_none_or(|n| n >= self.min_postings);
+        let helpers = match split {
+            true => self.helpers(),
+            false => None,
+        };
         let readers = searcher.segment_readers();
+        let Some(helpers) = helpers else {
+            let fruits = readers
+                .iter()
+                .enumerate()
+                .map(|(ord, reader)| collector.collect_segment(weight.as_ref(), ord as u32, reader))
+                .collect::<tantivy::Result<Vec<_>>>()?;
+            return collector.merge_fruits(fruits);
+        };
         // Segments are taken one at a time, the largest first, by whichever
         // thread is free: the calling thread and the helpers end together.
         let mut order: Vec<usize> = (0..readers.len()).collect();
@@ -151,6 +176,50 @@ impl SearchThreads {
     }
 }
 
+/// A searcher's statistics (see [`crate::term_infos::Statistics`]) that
+/// add up the document frequencies asked for: the postings the terms of a
+/// weight hold, every field and alternative of every word.
+struct CountingStatistics<'a> {
+    inner: crate::term_infos::Statistics<'a>,
+    postings: AtomicU64,
+    asked: AtomicBool,
+}
+
+impl<'a> CountingStatistics<'a> {
+    fn new(searcher: &'a Searcher) -> CountingStatistics<'a> {
+        CountingStatistics {
+            inner: crate::term_infos::Statistics(searcher),
+            postings: AtomicU64::new(0),
+            asked: AtomicBool::new(false),
+        }
+    }
+
+    /// The postings of the terms asked for; `None` if none was (a query of
+    /// no terms, such as every post, or scoring off): unknown.
+    fn postings(&self) -> Option<u64> {
+        self.asked
+            .load(Ordering::Relaxed)
+            .then(|| self.postings.load(Ordering::Relaxed))
+    }
+}
+
+impl Bm25StatisticsProvider for CountingStatistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        self.inner.total_num_tokens(field)
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.inner.total_num_docs()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let df = self.inner.doc_freq(term)?;
+        self.asked.store(true, Ordering::Relaxed);
+        self.postings.fetch_add(df, Ordering::Relaxed);
+        Ok(df)
+    }
+}
+
 /// What a collector gathers in one segment.
 type SegmentFruit<C> = <<C as Collector>::Child as SegmentCollector>::Fruit;
 
@@ -178,6 +247,7 @@ mod tests {
     use crate::{Engine, RankingConfig, SearchRequest, Sort};
     use postsearch_store::index::PostIndex;
     use std::sync::Mutex;
+    use tantivy::schema::IndexRecordOption;
     use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
     /// An in-RAM index of 360 generated posts in three or more segments.
@@ -188,7 +258,9 @@ mod tests {
     }
 
     /// Collects the names of the threads that searched each segment.
-    struct ThreadNames(Mutex<Vec<String>>);
+    /// Collects the names of the threads that searched each segment; with
+    /// `true`, as a scoring collector (its weight asks for statistics).
+    struct ThreadNames(Mutex<Vec<String>>, bool);
 
     impl Collector for ThreadNames {
         type Fruit = ();
@@ -203,7 +275,7 @@ mod tests {
         }
 
         fn requires_scoring(&self) -> bool {
-            false
+            self.1
         }
 
         fn merge_fruits(&self, _: Vec<()>) -> tantivy::Result<()> {
@@ -220,7 +292,7 @@ mod tests {
     }
 
     fn segment_threads(threads: &SearchThreads, index: &PostIndex) -> Vec<String> {
-        let names = ThreadNames(Mutex::new(Vec::new()));
+        let names = ThreadNames(Mutex::new(Vec::new()), false);
         let _busy = threads.busy();
         threads
             .search(&index.searcher(), &tantivy::query::AllQuery, &names)
@@ -274,11 +346,43 @@ mod tests {
     }
 
     #[test]
+    fn light_queries_stay_on_the_calling_thread() {
+        let index = segmented();
+        let searcher = index.searcher();
+        let fields = index.fields();
+        let post = postsearch_corpus::generate_post(17, 1005);
+        let word = post.title.split_whitespace().next().unwrap().to_lowercase();
+        let term = tantivy::Term::from_field_text(fields.title, &word);
+        let query = tantivy::query::TermQuery::new(term, IndexRecordOption::Basic);
+        let postings = crate::term_infos::doc_freq(&searcher, query.term()).unwrap();
+        assert!(postings > 0, "{word}");
+        let helper_took_a_segment = |threads: SearchThreads, query: &dyn Query, scoring| {
+            let names = ThreadNames(Mutex::new(Vec::new()), scoring);
+            let _busy = threads.busy();
+            threads.search(&searcher, query, &names).unwrap();
+            let names = names.0.into_inner().unwrap();
+            assert_eq!(names.len(), searcher.segment_readers().len());
+            names.iter().any(|n| n.starts_with("postsearch-search-"))
+        };
+        let threads = |min_postings| SearchThreads::with(2, 2, 0).split_from_postings(min_postings);
+        // Fewer postings than the bound: the caller searches every segment.
+        assert!(!helper_took_a_segment(threads(postings + 1), &query, true));
+        // As many as the bound: split.
+        assert!(helper_took_a_segment(threads(postings), &query, true));
+        // Unknown (no statistics asked for): split, as a query of no terms
+        // (every post) or a count without scores may read the whole index.
+        let all = tantivy::query::AllQuery;
+        assert!(helper_took_a_segment(threads(u64::MAX), &all, true));
+        assert!(helper_took_a_segment(threads(u64::MAX), &query, false));
+    }
+
+    #[test]
     fn split_searches_answer_as_unsplit_ones() {
         let index = segmented();
         let ranking = RankingConfig::default();
         let alone = Engine::new(index.clone(), ranking.clone()).with_search_threads(1);
-        let split = Engine::new(index, ranking).with_threads(SearchThreads::with(2, 2, 0));
+        let split = Engine::new(index, ranking)
+            .with_threads(SearchThreads::with(2, 2, 0).split_from_postings(0));
         let post = postsearch_corpus::generate_post(17, 1005);
         let title_words: Vec<&str> = post.title.split_whitespace().take(2).collect();
         let mut requests = vec![
