@@ -77,6 +77,24 @@ impl Pairs {
         self.bits[bit / 64] |= 1 << (bit % 64);
     }
 
+    /// Whether the word starting at byte `at` of ASCII `bytes` may be one
+    /// of the terms, by its first two bytes ([`Pairs::may_match`] of the
+    /// word, read before the word is: a one-letter word is followed by a
+    /// byte outside it or by nothing, and may only be a one-letter term,
+    /// whose letter allows any second byte).
+    #[inline]
+    fn may_start(&self, bytes: &[u8], at: usize) -> bool {
+        let a = bytes[at].to_ascii_lowercase();
+        if self.any_second[a as usize] {
+            return true;
+        }
+        let Some(&b) = bytes.get(at + 1) else {
+            return false;
+        };
+        let bit = a as usize * 256 + b.to_ascii_lowercase() as usize;
+        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+    }
+
     /// Whether `word` (starting with an ASCII byte) may be one of the terms.
     #[inline]
     fn may_match(&self, word: &[u8]) -> bool {
@@ -182,7 +200,10 @@ impl Highlighter {
                 .position(|&b| self.start_bytes[b as usize])
             {
                 let at = pos + skip;
-                if !is_ascii_word_start(bytes, at) {
+                // Inside a word no byte starts one: skipping a word that
+                // cannot match by a byte at a time is cheaper than reading
+                // it to its end.
+                if !is_ascii_word_start(bytes, at) || !self.pairs.may_start(bytes, at) {
                     pos = at + 1;
                     continue;
                 }

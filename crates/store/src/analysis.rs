@@ -188,11 +188,10 @@ impl Iterator for Pieces<'_> {
         if from >= bytes.len() {
             return None;
         }
-        let Some(other) = bytes[from..].iter().position(|b| !b.is_ascii()) else {
+        let Some(other) = first_non_ascii(bytes, from) else {
             self.next = bytes.len();
             return Some((from..bytes.len(), true));
         };
-        let other = from + other;
         // The ASCII run before the first other character, up to the last
         // cut in it.
         if let Some(cut) = (from + 1..other).rev().find(|&at| Self::cut_at(bytes, at)) {
@@ -206,6 +205,23 @@ impl Iterator for Pieces<'_> {
         self.next = end;
         Some((from..end, false))
     }
+}
+
+/// Where the first byte of `bytes` from `from` on that is not ASCII is:
+/// sixteen bytes at a time (`is_ascii` tests a word at once), real text
+/// being mostly ASCII.
+fn first_non_ascii(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 16) {
+        if !chunk.is_ascii() {
+            break;
+        }
+        at += 16;
+    }
+    bytes[at..]
+        .iter()
+        .position(|b| !b.is_ascii())
+        .map(|skip| at + skip)
 }
 
 /// Splits text into words with a letter or digit.
