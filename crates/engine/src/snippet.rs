@@ -84,15 +84,10 @@ impl Pairs {
     /// whose letter allows any second byte).
     #[inline]
     fn may_start(&self, bytes: &[u8], at: usize) -> bool {
-        let a = bytes[at].to_ascii_lowercase();
-        if self.any_second[a as usize] {
-            return true;
+        match bytes.get(at + 1) {
+            Some(&b) => self.allows(bytes[at], b),
+            None => self.any_second[bytes[at].to_ascii_lowercase() as usize],
         }
-        let Some(&b) = bytes.get(at + 1) else {
-            return false;
-        };
-        let bit = a as usize * 256 + b.to_ascii_lowercase() as usize;
-        self.bits[bit / 64] & (1 << (bit % 64)) != 0
     }
 
     /// Whether `word` (starting with an ASCII byte) may be one of the terms.
@@ -101,15 +96,15 @@ impl Pairs {
         let [a, b, ..] = *word else {
             return true;
         };
-        if a >= 128 || b >= 128 {
-            return true;
-        }
+        a >= 128 || b >= 128 || self.allows(a, b)
+    }
+
+    /// Whether a word may start with ASCII bytes `a` then `b`, any case.
+    #[inline]
+    fn allows(&self, a: u8, b: u8) -> bool {
         let a = a.to_ascii_lowercase();
-        if self.any_second[a as usize] {
-            return true;
-        }
         let bit = a as usize * 256 + b.to_ascii_lowercase() as usize;
-        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+        self.any_second[a as usize] || self.bits[bit / 64] & (1 << (bit % 64)) != 0
     }
 }
 

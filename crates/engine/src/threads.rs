@@ -257,7 +257,6 @@ mod tests {
         index
     }
 
-    /// Collects the names of the threads that searched each segment.
     /// Collects the names of the threads that searched each segment; with
     /// `true`, as a scoring collector (its weight asks for statistics).
     struct ThreadNames(Mutex<Vec<String>>, bool);
