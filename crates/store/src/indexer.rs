@@ -14,9 +14,10 @@ use crate::ingest::{read_paths, ReadItem, ReadOptions, Rejection, Skipped};
 use crate::post::Post;
 use crate::schema::Fields;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tantivy::index::SegmentId;
 use tantivy::indexer::NoMergePolicy;
 use tantivy::{IndexWriter, Term};
@@ -296,10 +297,37 @@ impl Writer {
     /// holding its unfinished segments until the next commit collects them
     /// (on a full disk, the next import would start without that room).
     /// Best effort: what cannot be deleted now is collected then.
+    ///
+    /// tantivy keeps the files of every segment whose meta is still alive
+    /// in the process, and a segment of the rolled-back writer can stay
+    /// referenced for a moment by its background tasks: the collection is
+    /// tried again, for up to a second, while files of segments no commit
+    /// holds are left.
     pub fn abandon(mut self) {
-        if self.writer.rollback().is_ok() {
-            let _ = self.writer.garbage_collect_files().wait();
+        if self.writer.rollback().is_err() {
+            return;
         }
+        for _ in 0..ABANDON_TRIES {
+            let _ = self.writer.garbage_collect_files().wait();
+            if !self.holds_uncommitted_files() {
+                return;
+            }
+            std::thread::sleep(ABANDON_RETRY);
+        }
+    }
+
+    /// Whether the folder holds files of segments that no commit holds.
+    fn holds_uncommitted_files(&self) -> bool {
+        let index = self.index.index();
+        let Ok(committed) = index.searchable_segment_ids() else {
+            return false;
+        };
+        let committed: HashSet<String> = committed.iter().map(|id| id.uuid_string()).collect();
+        index.directory().list_managed_files().iter().any(|path| {
+            let name = path.to_string_lossy();
+            let segment = name.split('.').next().unwrap_or("");
+            segment.len() == 32 && !committed.contains(segment)
+        })
     }
 
     /// Changes not committed yet.
@@ -394,6 +422,11 @@ fn writer_error(index: &PostIndex, e: tantivy::TantivyError) -> Error {
         None => Error::Tantivy(e),
     }
 }
+
+/// How often, and how far apart, [`Writer::abandon`] collects the files of
+/// the segments it dropped.
+const ABANDON_TRIES: usize = 20;
+const ABANDON_RETRY: Duration = Duration::from_millis(50);
 
 /// Segments holding less than 1/`SMALL_SEGMENT_SHARE` of an index's posts
 /// are small: [`merge_small_segments`] makes one of them.
