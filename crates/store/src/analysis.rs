@@ -559,6 +559,11 @@ pub fn begin_segment_vocabulary() -> u32 {
             stems.clear();
             vocabulary.segment = 1;
         }
+        // An indexing thread fills the cache to its bound: sized for it at
+        // once, it is never rehashed on the way (each growth copied every
+        // entry into fresh memory, ~2% of an import of real writing).
+        // Query threads never count a segment, and keep a small cache.
+        stems.reserve(STEM_CACHE_WORDS.saturating_sub(stems.len()));
         vocabulary.words = Vec::new();
         vocabulary.bytes = 0;
         vocabulary.segment
