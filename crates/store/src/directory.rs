@@ -51,6 +51,14 @@ const LARGEST_STORE_READ: usize = 256 << 10;
 /// to copy than to map. Bounds what a phrase query holds on the heap.
 const POSITIONS_HEAP_READS: RangeInclusive<usize> = (16 << 10)..=(4 << 20);
 
+/// The id of the segment a file of the index folder belongs to: its name's
+/// stem when that is a segment id (32 hex digits, as `uuid_string` writes
+/// it), as in `<id>.store`; `None` for `meta.json` and other files.
+pub(crate) fn segment_of_file(name: &str) -> Option<&str> {
+    let stem = name.split('.').next().unwrap_or("");
+    (stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit())).then_some(stem)
+}
+
 /// An index directory on disk; see the module documentation.
 #[derive(Clone, Debug)]
 pub struct IndexDirectory {
@@ -237,6 +245,19 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_segment_file_is_told_by_its_stem() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(segment_of_file(&format!("{id}.store")), Some(id));
+        assert_eq!(segment_of_file(&format!("{id}.1.del")), Some(id));
+        assert_eq!(segment_of_file("meta.json"), None);
+        assert_eq!(segment_of_file(".managed.json"), None);
+        assert_eq!(
+            segment_of_file("0123456789abcdef0123456789abcdeg.idx"),
+            None
+        );
+    }
     use std::io::Write;
     use tantivy::directory::TerminatingWrite;
 

@@ -307,9 +307,9 @@ impl Writer {
         if self.writer.rollback().is_err() {
             return;
         }
-        for _ in 0..ABANDON_TRIES {
+        for attempt in 1..=ABANDON_TRIES {
             let _ = self.writer.garbage_collect_files().wait();
-            if !self.holds_uncommitted_files() {
+            if attempt == ABANDON_TRIES || !self.holds_uncommitted_files() {
                 return;
             }
             std::thread::sleep(ABANDON_RETRY);
@@ -324,9 +324,8 @@ impl Writer {
         };
         let committed: HashSet<String> = committed.iter().map(|id| id.uuid_string()).collect();
         index.directory().list_managed_files().iter().any(|path| {
-            let name = path.to_string_lossy();
-            let segment = name.split('.').next().unwrap_or("");
-            segment.len() == 32 && !committed.contains(segment)
+            crate::directory::segment_of_file(&path.to_string_lossy())
+                .is_some_and(|segment| !committed.contains(segment))
         })
     }
 
@@ -578,8 +577,7 @@ mod tests {
             .unwrap()
             .filter_map(|e| {
                 let name = e.unwrap().file_name().to_string_lossy().into_owned();
-                let (stem, _) = name.split_once('.')?;
-                (stem.len() == 32).then(|| stem.to_string())
+                crate::directory::segment_of_file(&name).map(str::to_string)
             })
             .collect();
         on_disk.sort();

@@ -114,8 +114,7 @@ fn copy_commit(src: &Path, to: &Path) -> Result<Snapshot> {
     for entry in std::fs::read_dir(src).map_err(|e| Error::io(src, e))? {
         let entry = entry.map_err(|e| Error::io(src, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stem = name.split('.').next().unwrap_or("");
-        if !segments.contains(stem) {
+        if !crate::directory::segment_of_file(&name).is_some_and(|id| segments.contains(id)) {
             continue;
         }
         let (from, into) = (entry.path(), to.join(&name));
