@@ -536,3 +536,28 @@ fn an_unencoded_url_gets_a_400_that_says_what_to_encode() {
     let out = send("GET /api/search?q=a%3Eb HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
 }
+
+/// Whether process `pid` may have transparent huge pages (`THP_enabled` of
+/// Linux `/proc/PID/status`).
+#[cfg(target_os = "linux")]
+fn thp_enabled(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .expect("THP_enabled in /proc/PID/status (Linux 5.0+)");
+    line.trim() == "1"
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_runs_without_transparent_huge_pages_unless_told() {
+    let s = Server::start(&[]);
+    assert!(!thp_enabled(s.child.id()), "huge pages left on");
+    let allowed = Server::start(&[("MIMALLOC_ALLOW_THP", "1")]);
+    // This test's own process has them unless the system turns them off.
+    assert_eq!(
+        thp_enabled(allowed.child.id()),
+        thp_enabled(std::process::id())
+    );
+}
