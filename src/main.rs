@@ -30,15 +30,18 @@ const PURGE_DELAY_BULK_IMPORT: std::ffi::c_long = -1;
 const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 
 /// Turns transparent huge pages off for the process, unless
-/// `MIMALLOC_ALLOW_THP` says otherwise. mimalloc asks for them on its
-/// arenas, so each arena grows and is purged 2 MiB at a time; and on a
-/// virtual machine whose host takes back the guest's free memory (as this
-/// project's machines do), the first write to a fresh 2 MiB page ran at
-/// 0.26 GB/s, against 2.4 GB/s in 4 KiB pages. Measured, interleaved, on
-/// realposts.py 100k: `index` peak resident set 288 → 232 MiB, wall −2%
-/// (6 pairs); default answers' resident set 104 → 86 MiB, latency the
-/// same (3 rounds); on 1M posts, `serve` under 32 connections 232 → 208
-/// MiB, throughput the same. Databases advise the same (Redis, MongoDB).
+/// `MIMALLOC_ALLOW_THP` says otherwise; `index` keeps them (below).
+/// mimalloc asks for them on its arenas, so each arena grows and is purged
+/// 2 MiB at a time; and on a virtual machine whose host takes back the
+/// guest's free memory (as this project's machines do), the first write to
+/// a fresh 2 MiB page ran at 0.26 GB/s, against 2.4 GB/s in 4 KiB pages.
+/// Measured, interleaved: on 1M posts, `serve --read-only` under 32
+/// connections, 3 pairs: VmHWM 248–257 → 224–238 MiB, 2–4% more searches/s,
+/// p99 −3 to −9%; on realposts.py 100k, `bench` in-process: resident set
+/// 104 → 86 MiB, latency the same. Databases advise the same (Redis,
+/// MongoDB). A bulk import keeps them: on realposts.py 100k it ran 2%
+/// faster without them (6 pairs), but on 1M generated posts it took 181.6 s
+/// (59 s of system time, peak 2.31 GiB) against 145.8 s (16 s, 1.92 GiB).
 fn disable_transparent_huge_pages() {
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
         return;
@@ -55,9 +58,12 @@ fn disable_transparent_huge_pages() {
 }
 
 fn main() {
-    disable_transparent_huge_pages();
+    let bulk_import = postsearch::cli::is_bulk_import(std::env::args_os());
+    if !bulk_import {
+        disable_transparent_huge_pages();
+    }
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        let delay = if postsearch::cli::is_bulk_import(std::env::args_os()) {
+        let delay = if bulk_import {
             PURGE_DELAY_BULK_IMPORT
         } else {
             PURGE_DELAY_MS
