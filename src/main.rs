@@ -78,29 +78,31 @@ fn main() {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_purge_delay_option_is_the_one_its_environment_variable_sets() {
-        // The environment sets the option named MIMALLOC_PURGE_DELAY; if the
-        // option number were another option's, this would read its value.
+    /// Asserts that mimalloc's option number `option` holds what the
+    /// environment variable `name` sets (or mimalloc's `default`): if the
+    /// number were another option's, this would read that one's value.
+    fn assert_option_set_by(
+        option: libmimalloc_sys::mi_option_t,
+        name: &str,
+        default: std::ffi::c_long,
+    ) {
         // SAFETY: reading an option.
-        let delay = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
-        let expected = std::env::var("MIMALLOC_PURGE_DELAY")
+        let value = unsafe { libmimalloc_sys::mi_option_get(option) };
+        let expected = std::env::var(name)
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(1000);
-        assert_eq!(delay, expected);
+            .unwrap_or(default);
+        assert_eq!(value, expected, "{name}");
+    }
+
+    #[test]
+    fn the_purge_delay_option_is_the_one_its_environment_variable_sets() {
+        assert_option_set_by(MI_OPTION_PURGE_DELAY, "MIMALLOC_PURGE_DELAY", 1000);
     }
 
     #[test]
     fn the_huge_pages_option_is_the_one_its_environment_variable_sets() {
-        // As above, for MIMALLOC_ALLOW_THP (mimalloc's default: 1).
-        // SAFETY: reading an option.
-        let allow = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_ALLOW_THP) };
-        let expected = std::env::var("MIMALLOC_ALLOW_THP")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
-        assert_eq!(allow, expected);
+        assert_option_set_by(MI_OPTION_ALLOW_THP, "MIMALLOC_ALLOW_THP", 1);
     }
 
     #[test]
