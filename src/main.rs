@@ -49,7 +49,8 @@ fn disable_transparent_huge_pages() {
     // SAFETY: called first thing, before any other thread exists; the
     // option stops mimalloc asking for huge pages on new arenas, and the
     // prctl keeps the kernel from backing the arena it already has with
-    // them (PR_SET_THP_DISABLE covers every mapping of the process).
+    // them (PR_SET_THP_DISABLE covers every mapping of the process). A
+    // kernel without the prctl (before 3.15) refuses it and keeps them on.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
         let (on, unused): (libc::c_ulong, libc::c_ulong) = (1, 0);
