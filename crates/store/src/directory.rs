@@ -245,6 +245,8 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use tantivy::directory::TerminatingWrite;
 
     #[test]
     fn a_segment_file_is_told_by_its_stem() {
@@ -258,8 +260,6 @@ mod tests {
             None
         );
     }
-    use std::io::Write;
-    use tantivy::directory::TerminatingWrite;
 
     fn write(dir: &IndexDirectory, name: &str, data: &[u8]) {
         let mut w = dir.open_write(Path::new(name)).unwrap();
