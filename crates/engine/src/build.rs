@@ -17,6 +17,7 @@ use postsearch_store::analysis::{
 };
 use postsearch_store::prefixes::PrefixTables;
 use postsearch_store::schema::Fields;
+use postsearch_store::vocabulary::Vocabulary;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tantivy::directory::Directory;
@@ -25,7 +26,6 @@ use tantivy::query::{
     RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::termdict::TermDictionary;
 use tantivy::{Score, Searcher, Term};
 
 /// A word in at least 1 / this share of the posts (and in at least
@@ -57,7 +57,7 @@ pub struct ExpansionCache {
     /// mapped, its pages faulted in and unmapped again each time: on 1M
     /// posts, rare-word queries took 40% longer than with the vocabulary
     /// kept in the index's own term dictionaries.
-    vocabularies: GenerationCache<(), Arc<Vec<TermDictionary>>, 1>,
+    vocabularies: GenerationCache<(), Arc<Vec<Vocabulary>>, 1>,
     /// The most frequent words of each short prefix, per segment.
     prefix_tables: PrefixTables,
 }
@@ -75,13 +75,13 @@ impl ExpansionCache {
     }
 
     /// The vocabulary of each of `searcher`'s segments, in their order.
-    pub fn vocabularies(&self, searcher: &Searcher) -> tantivy::Result<Arc<Vec<TermDictionary>>> {
+    pub fn vocabularies(&self, searcher: &Searcher) -> tantivy::Result<Arc<Vec<Vocabulary>>> {
         let generation = searcher.generation().generation_id();
         self.vocabularies.get_or(generation, (), || {
             let opened = searcher
                 .segment_readers()
                 .iter()
-                .map(postsearch_store::vocabulary::dictionary)
+                .map(Vocabulary::open)
                 .collect::<tantivy::Result<Vec<_>>>()?;
             Ok(Arc::new(opened))
         })
@@ -101,7 +101,7 @@ impl ExpansionCache {
         let mut found = Vec::new();
         for (vocabulary, table) in vocabularies.iter().zip(tables) {
             crate::budget::check_tantivy()?;
-            found.extend(table.completions(vocabulary, prefix)?);
+            found.extend(table.completions(&vocabulary.dictionary, prefix)?);
         }
         Ok(found)
     }
@@ -766,13 +766,11 @@ impl Builder<'_> {
                     // A word two automata find is counted once per segment.
                     let mut in_segment = std::collections::BTreeMap::new();
                     for automaton in &automata {
-                        let mut stream = vocabulary.search(automaton).into_stream()?;
-                        while stream.advance() {
-                            if let Ok(candidate) = std::str::from_utf8(stream.key()) {
-                                in_segment
-                                    .insert(candidate.to_string(), stream.value().doc_freq as u64);
+                        vocabulary.matching(automaton, &mut |word, docs| {
+                            if let Ok(candidate) = std::str::from_utf8(word) {
+                                in_segment.insert(candidate.to_string(), u64::from(docs));
                             }
-                        }
+                        })?;
                     }
                     found.extend(in_segment);
                 }

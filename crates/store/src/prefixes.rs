@@ -15,6 +15,7 @@
 //! when first searched. [`PrefixTables`] keeps each segment's table while
 //! the segment is searched.
 
+use crate::vocabulary::Vocabulary;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -328,7 +329,7 @@ impl PrefixTables {
     pub fn of(
         &self,
         searcher: &Searcher,
-        vocabularies: &[TermDictionary],
+        vocabularies: &[Vocabulary],
     ) -> tantivy::Result<Vec<Arc<PrefixTable>>> {
         let readers = searcher.segment_readers();
         let ids: Vec<SegmentId> = readers.iter().map(|r| r.segment_id()).collect();
@@ -342,7 +343,7 @@ impl PrefixTables {
             let table = match known {
                 Some(table) => table,
                 None => {
-                    let table = Arc::new(PrefixTable::of_segment(reader, vocabulary)?);
+                    let table = Arc::new(PrefixTable::of_segment(reader, &vocabulary.dictionary)?);
                     made.push((reader.segment_id(), table.clone()));
                     table
                 }

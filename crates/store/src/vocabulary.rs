@@ -25,6 +25,8 @@ use crate::post::Post;
 use crate::prefixes::PrefixTableBuilder;
 use rustc_hash::FxHashMap;
 use std::io::Write;
+use std::sync::Arc;
+use tantivy::directory::OwnedBytes;
 use tantivy::directory::TerminatingWrite;
 use tantivy::index::SegmentComponent;
 use tantivy::plugin::{PluginMergeContext, PluginWriter, PluginWriterContext, SegmentPlugin};
@@ -33,7 +35,9 @@ use tantivy::schema::document::ErasedDocument;
 use tantivy::schema::Schema;
 use tantivy::termdict::{TermDictionary, TermDictionaryBuilder, TermMerger};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocId, Segment, SegmentReader};
+use tantivy::{DocId, HasLen, Segment, SegmentReader};
+use tantivy_fst::raw::{Fst, Node};
+use tantivy_fst::Automaton;
 
 /// The extension of a segment's vocabulary file.
 pub const EXTENSION: &str = "words";
@@ -48,6 +52,117 @@ fn component() -> SegmentComponent {
 pub fn dictionary(segment: &SegmentReader) -> tantivy::Result<TermDictionary> {
     let file = segment.open_read(component())?;
     Ok(TermDictionary::open(file)?)
+}
+
+/// A segment's vocabulary opened for search: the term dictionary, and its
+/// FST for [`Vocabulary::matching`].
+#[derive(Clone)]
+pub struct Vocabulary {
+    /// The words and their post counts (see [`dictionary`]).
+    pub dictionary: TermDictionary,
+    fst: Arc<Fst<OwnedBytes>>,
+}
+
+/// The end of a tantivy FST term dictionary file (tantivy 0.27's
+/// `fst_termdict` and `termdict::TermDictionary::open`):
+/// `[FST][term infos][u64: term infos' length][u32: FST version 1]
+/// [u32: dictionary type 1, FST]`.
+const DICTIONARY_TAIL: usize = 16;
+
+impl Vocabulary {
+    /// Opens the vocabulary of `segment`.
+    pub fn open(segment: &SegmentReader) -> tantivy::Result<Vocabulary> {
+        let file = segment.open_read(component())?;
+        let dictionary = TermDictionary::open(file.clone())?;
+        let corrupt = |what: &str| {
+            tantivy::TantivyError::InternalError(format!(
+                "the vocabulary of segment {} {what}",
+                segment.segment_id().uuid_string()
+            ))
+        };
+        if file.len() < DICTIONARY_TAIL {
+            return Err(corrupt("is too short"));
+        }
+        let (main, tail) = file.split_from_end(DICTIONARY_TAIL);
+        let tail = tail.read_bytes()?;
+        let word = |at: usize| u32::from_le_bytes(tail.as_slice()[at..at + 4].try_into().unwrap());
+        let infos_len = u64::from_le_bytes(tail.as_slice()[..8].try_into().unwrap());
+        if word(8) != 1 || word(12) != 1 {
+            return Err(corrupt("is not an FST dictionary of version 1"));
+        }
+        let infos_len = usize::try_from(infos_len)
+            .ok()
+            .filter(|&n| n <= main.len())
+            .ok_or_else(|| corrupt("gives a length past its end"))?;
+        let (fst, _) = main.split_from_end(infos_len);
+        let fst =
+            Fst::new(fst.read_bytes()?).map_err(|e| corrupt(&format!("has a bad FST: {e}")))?;
+        Ok(Vocabulary {
+            dictionary,
+            fst: Arc::new(fst),
+        })
+    }
+
+    /// Calls `found` with each word `automaton` matches and its post count,
+    /// in byte order: what `dictionary.search(automaton)` streams, in half
+    /// the time on real writing's vocabularies. A stream decodes the node
+    /// behind every transition of a node it visits before it asks whether
+    /// the automaton can go on; this walk asks first, and a typo
+    /// automaton leaves most transitions dead.
+    pub fn matching<A>(
+        &self,
+        automaton: &A,
+        found: &mut dyn FnMut(&[u8], u32),
+    ) -> tantivy::Result<()>
+    where
+        A: Automaton,
+        A::State: Clone,
+    {
+        let start = automaton.start();
+        let root = self.fst.root();
+        if root.is_final() && automaton.is_match(&start) {
+            found(&[], self.doc_freq(&[])?);
+        }
+        let mut word = Vec::new();
+        self.walk(automaton, &root, start, &mut word, found)
+    }
+
+    fn walk<A>(
+        &self,
+        automaton: &A,
+        node: &Node,
+        state: A::State,
+        word: &mut Vec<u8>,
+        found: &mut dyn FnMut(&[u8], u32),
+    ) -> tantivy::Result<()>
+    where
+        A: Automaton,
+        A::State: Clone,
+    {
+        for transition in node.transitions() {
+            let next = automaton.accept(&state, transition.inp);
+            let (can, is) = (automaton.can_match(&next), automaton.is_match(&next));
+            if !can && !is {
+                continue;
+            }
+            word.push(transition.inp);
+            let child = self.fst.node(transition.addr);
+            if is && child.is_final() {
+                found(word, self.doc_freq(word)?);
+            }
+            if can {
+                self.walk(automaton, &child, next, word, found)?;
+            }
+            word.pop();
+        }
+        Ok(())
+    }
+
+    /// The post count of `word` (its term info, looked up: the wrapper of
+    /// tantivy's dictionaries does not read one by ordinal).
+    fn doc_freq(&self, word: &[u8]) -> tantivy::Result<u32> {
+        Ok(self.dictionary.get(word)?.map_or(0, |info| info.doc_freq))
+    }
 }
 
 /// The words of `post` its vocabulary holds, each once, sorted: the words of
@@ -249,6 +364,7 @@ mod tests {
     use crate::indexer::{Writer, WriterOptions};
     use crate::prefixes::PrefixTable;
     use std::collections::BTreeMap;
+    use tantivy_fst::automaton::{AlwaysMatch, Subsequence};
 
     /// The words of every text of `post`, each once: what its vocabulary
     /// should hold, worked out without the recording.
@@ -343,6 +459,87 @@ mod tests {
         assert!(index.searcher().segment_readers().len() > 1);
         assert_eq!(found(&index), expected(&posts));
         prefix_tables(&index);
+    }
+
+    /// What tantivy's stream of `dictionary.search(automaton)` finds.
+    fn streamed<A: Automaton>(dictionary: &TermDictionary, automaton: A) -> Vec<(Vec<u8>, u32)>
+    where
+        A::State: Clone,
+    {
+        let mut stream = dictionary.search(automaton).into_stream().unwrap();
+        let mut found = Vec::new();
+        while stream.advance() {
+            found.push((stream.key().to_vec(), stream.value().doc_freq));
+        }
+        found
+    }
+
+    /// What [`Vocabulary::matching`] finds.
+    fn walked<A: Automaton>(vocabulary: &Vocabulary, automaton: &A) -> Vec<(Vec<u8>, u32)>
+    where
+        A::State: Clone,
+    {
+        let mut found = Vec::new();
+        vocabulary
+            .matching(automaton, &mut |w, n| found.push((w.to_vec(), n)))
+            .unwrap();
+        found
+    }
+
+    #[test]
+    fn a_pruned_walk_finds_what_tantivy_streams() {
+        let index = PostIndex::create_in_ram().unwrap();
+        let mut w = writer(&index);
+        for p in posts() {
+            w.upsert(p).unwrap();
+        }
+        w.commit().unwrap();
+        let fuzzy = |word: &str, distance: u8| {
+            let term =
+                tantivy::Term::from_field_text(tantivy::schema::Field::from_field_id(0), word);
+            tantivy::query::FuzzyTermQuery::new(term, distance, true)
+                .automaton()
+                .unwrap()
+        };
+        let (mut walks, mut fuzzy_found) = (0, 0);
+        for segment in index.searcher().segment_readers() {
+            let vocabulary = Vocabulary::open(segment).unwrap();
+            let mut check = |expected: Vec<(Vec<u8>, u32)>, found: Vec<(Vec<u8>, u32)>| {
+                assert_eq!(found, expected);
+                walks += 1;
+            };
+            let all = walked(&vocabulary, &AlwaysMatch);
+            assert!(all.len() > 100, "{}", all.len());
+            check(streamed(&vocabulary.dictionary, AlwaysMatch), all);
+            for (word, distance) in [
+                ("cafe", 1),
+                ("zq0150", 1),
+                ("zq1150", 2),
+                ("creme", 2),
+                ("résumé", 1),
+                ("again", 1),
+            ] {
+                let automaton = fuzzy(word, distance);
+                let found = walked(&vocabulary, &automaton);
+                fuzzy_found += found.len();
+                check(
+                    streamed(&vocabulary.dictionary, fuzzy(word, distance)),
+                    found,
+                );
+            }
+            // An automaton that can always go on, matching words that hold
+            // these letters in order.
+            for letters in ["zq11", "cfe"] {
+                let automaton = Subsequence::new(letters);
+                let found = walked(&vocabulary, &automaton);
+                check(
+                    streamed(&vocabulary.dictionary, Subsequence::new(letters)),
+                    found,
+                );
+            }
+        }
+        assert!(walks >= 2 * 9, "{walks}");
+        assert!(fuzzy_found >= 10, "{fuzzy_found}");
     }
 
     #[test]
