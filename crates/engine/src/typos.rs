@@ -8,6 +8,7 @@
 //! changed, dropped, doubled or swapped with the second when the rest is
 //! exact (a walk that leaves the root once and then follows one path).
 
+use postsearch_store::vocabulary::OneByte;
 use tantivy::query::FuzzyTermQuery;
 use tantivy::schema::{Field, Term};
 use tantivy_fst::Automaton;
@@ -142,6 +143,17 @@ impl Automaton for TypoAutomaton {
     }
 }
 
+impl OneByte for TypoAutomaton {
+    fn one_byte(&self, state: &TypoState) -> Option<u8> {
+        match (self, *state) {
+            (TypoAutomaton::FirstKept { first, .. }, TypoState::First(n)) => first.get(n).copied(),
+            (TypoAutomaton::FirstChanged { then: word }, TypoState::Exact(n))
+            | (TypoAutomaton::Exact { word }, TypoState::Exact(n)) => word.get(n).copied(),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +198,35 @@ mod tests {
         }
         for other in ["cubernetse", "ubernetse", "kbrnetess", "xyubernetes"] {
             assert!(!matches(&a, other), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_one_byte_named_is_the_only_one_that_goes_on() {
+        for (word, distance) in [("deploy", 1), ("kubernetes", 2), ("élément", 1)] {
+            for automaton in typo_automata(word, distance).unwrap() {
+                // Every state the automaton reaches, by any bytes.
+                let mut seen = vec![automaton.start()];
+                let mut named = 0;
+                let mut at = 0;
+                while at < seen.len() {
+                    let state = seen[at];
+                    at += 1;
+                    let one = automaton.one_byte(&state);
+                    named += usize::from(one.is_some());
+                    for byte in 0..=u8::MAX {
+                        let next = automaton.accept(&state, byte);
+                        let goes_on = automaton.can_match(&next) || automaton.is_match(&next);
+                        if let Some(one) = one {
+                            assert!(!goes_on || byte == one, "{word} {state:?} {byte}");
+                        }
+                        if goes_on && !seen.contains(&next) {
+                            seen.push(next);
+                        }
+                    }
+                }
+                assert!(named > 0, "{word}");
+            }
         }
     }
 

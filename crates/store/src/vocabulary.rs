@@ -36,7 +36,7 @@ use tantivy::schema::Schema;
 use tantivy::termdict::{TermDictionary, TermDictionaryBuilder, TermMerger};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, HasLen, Segment, SegmentReader};
-use tantivy_fst::raw::{Fst, Node};
+use tantivy_fst::raw::{Fst, Node, Transition};
 use tantivy_fst::Automaton;
 
 /// The extension of a segment's vocabulary file.
@@ -68,6 +68,22 @@ pub struct Vocabulary {
 /// `[FST][term infos][u64: term infos' length][u32: FST version 1]
 /// [u32: dictionary type 1, FST]`.
 const DICTIONARY_TAIL: usize = 16;
+
+/// An automaton that may know, in a state, the only byte after which it
+/// can still match or go on: [`Vocabulary::matching`] then looks that
+/// transition up rather than trying each. Say `Some(b)` only when every
+/// other byte leads to a state that neither matches nor can go on (`b`
+/// itself may, or may not); `None` (the default) when it cannot tell.
+pub trait OneByte: Automaton {
+    /// The only byte that may go on from `state`, if the automaton knows it.
+    fn one_byte(&self, _state: &Self::State) -> Option<u8> {
+        None
+    }
+}
+
+impl OneByte for tantivy::query::DfaWrapper {}
+impl OneByte for tantivy_fst::automaton::AlwaysMatch {}
+impl OneByte for tantivy_fst::automaton::Subsequence<'_> {}
 
 impl Vocabulary {
     /// Opens the vocabulary of `segment`.
@@ -104,18 +120,19 @@ impl Vocabulary {
     }
 
     /// Calls `found` with each word `automaton` matches and its post count,
-    /// in byte order: what `dictionary.search(automaton)` streams, in half
-    /// the time on real writing's vocabularies. A stream decodes the node
+    /// in byte order: what `dictionary.search(automaton)` streams, in a
+    /// fraction of the time for a typo automaton. A stream decodes the node
     /// behind every transition of a node it visits before it asks whether
-    /// the automaton can go on; this walk asks first, and a typo
-    /// automaton leaves most transitions dead.
+    /// the automaton can go on; this walk asks first, and where the
+    /// automaton names the one byte that can go on ([`OneByte`]), it looks
+    /// that transition up instead of reading them all.
     pub fn matching<A>(
         &self,
         automaton: &A,
         found: &mut dyn FnMut(&[u8], u32),
     ) -> tantivy::Result<()>
     where
-        A: Automaton,
+        A: OneByte,
         A::State: Clone,
     {
         let start = automaton.start();
@@ -136,25 +153,48 @@ impl Vocabulary {
         found: &mut dyn FnMut(&[u8], u32),
     ) -> tantivy::Result<()>
     where
-        A: Automaton,
+        A: OneByte,
         A::State: Clone,
     {
-        for transition in node.transitions() {
-            let next = automaton.accept(&state, transition.inp);
-            let (can, is) = (automaton.can_match(&next), automaton.is_match(&next));
-            if !can && !is {
-                continue;
+        if let Some(byte) = automaton.one_byte(&state) {
+            if let Some(i) = node.find_input(byte) {
+                self.step(automaton, node.transition(i), &state, word, found)?;
             }
-            word.push(transition.inp);
-            let child = self.fst.node(transition.addr);
-            if is && child.is_final() {
-                found(word, self.doc_freq(word)?);
-            }
-            if can {
-                self.walk(automaton, &child, next, word, found)?;
-            }
-            word.pop();
+            return Ok(());
         }
+        for transition in node.transitions() {
+            self.step(automaton, transition, &state, word, found)?;
+        }
+        Ok(())
+    }
+
+    /// Follows `transition` from a node the walk is at in `state`.
+    fn step<A>(
+        &self,
+        automaton: &A,
+        transition: Transition,
+        state: &A::State,
+        word: &mut Vec<u8>,
+        found: &mut dyn FnMut(&[u8], u32),
+    ) -> tantivy::Result<()>
+    where
+        A: OneByte,
+        A::State: Clone,
+    {
+        let next = automaton.accept(state, transition.inp);
+        let (can, is) = (automaton.can_match(&next), automaton.is_match(&next));
+        if !can && !is {
+            return Ok(());
+        }
+        word.push(transition.inp);
+        let child = self.fst.node(transition.addr);
+        if is && child.is_final() {
+            found(word, self.doc_freq(word)?);
+        }
+        if can {
+            self.walk(automaton, &child, next, word, found)?;
+        }
+        word.pop();
         Ok(())
     }
 
@@ -475,7 +515,7 @@ mod tests {
     }
 
     /// What [`Vocabulary::matching`] finds.
-    fn walked<A: Automaton>(vocabulary: &Vocabulary, automaton: &A) -> Vec<(Vec<u8>, u32)>
+    fn walked<A: OneByte>(vocabulary: &Vocabulary, automaton: &A) -> Vec<(Vec<u8>, u32)>
     where
         A::State: Clone,
     {
@@ -484,6 +524,37 @@ mod tests {
             .matching(automaton, &mut |w, n| found.push((w.to_vec(), n)))
             .unwrap();
         found
+    }
+
+    /// The words that start with these bytes, telling the walk the next
+    /// byte while in them.
+    struct Prefix(&'static [u8]);
+
+    impl Automaton for Prefix {
+        /// Bytes matched, or `None` once a byte differed.
+        type State = Option<usize>;
+        fn start(&self) -> Option<usize> {
+            Some(0)
+        }
+        fn is_match(&self, state: &Option<usize>) -> bool {
+            state.is_some_and(|n| n >= self.0.len())
+        }
+        fn can_match(&self, state: &Option<usize>) -> bool {
+            state.is_some()
+        }
+        fn accept(&self, state: &Option<usize>, byte: u8) -> Option<usize> {
+            match *state {
+                Some(n) if n >= self.0.len() => Some(n),
+                Some(n) if self.0[n] == byte => Some(n + 1),
+                _ => None,
+            }
+        }
+    }
+
+    impl OneByte for Prefix {
+        fn one_byte(&self, state: &Option<usize>) -> Option<u8> {
+            state.and_then(|n| self.0.get(n).copied())
+        }
     }
 
     #[test]
@@ -527,6 +598,10 @@ mod tests {
                     found,
                 );
             }
+            for prefix in [&b"zq1"[..], b"caf", b"z", b"nothing-starts-so"] {
+                let found = walked(&vocabulary, &Prefix(prefix));
+                check(streamed(&vocabulary.dictionary, Prefix(prefix)), found);
+            }
             // An automaton that can always go on, matching words that hold
             // these letters in order.
             for letters in ["zq11", "cfe"] {
@@ -538,7 +613,7 @@ mod tests {
                 );
             }
         }
-        assert!(walks >= 2 * 9, "{walks}");
+        assert!(walks >= 2 * 13, "{walks}");
         assert!(fuzzy_found >= 10, "{fuzzy_found}");
     }
 
