@@ -101,9 +101,10 @@ impl Vocabulary {
         }
         let (main, tail) = file.split_from_end(DICTIONARY_TAIL);
         let tail = tail.read_bytes()?;
-        let word = |at: usize| u32::from_le_bytes(tail.as_slice()[at..at + 4].try_into().unwrap());
+        let u32_at =
+            |at: usize| u32::from_le_bytes(tail.as_slice()[at..at + 4].try_into().unwrap());
         let infos_len = u64::from_le_bytes(tail.as_slice()[..8].try_into().unwrap());
-        if word(8) != 1 || word(12) != 1 {
+        if u32_at(8) != 1 || u32_at(12) != 1 {
             return Err(corrupt("is not an FST dictionary of version 1"));
         }
         let infos_len = usize::try_from(infos_len)
