@@ -141,68 +141,71 @@ impl Vocabulary {
         if root.is_final() && automaton.is_match(&start) {
             found(&[], self.doc_freq(&[])?);
         }
-        let mut word = Vec::new();
-        self.walk(automaton, &root, start, &mut word, found)
-    }
-
-    fn walk<A>(
-        &self,
-        automaton: &A,
-        node: &Node,
-        state: A::State,
-        word: &mut Vec<u8>,
-        found: &mut dyn FnMut(&[u8], u32),
-    ) -> tantivy::Result<()>
-    where
-        A: OneByte,
-        A::State: Clone,
-    {
-        if let Some(byte) = automaton.one_byte(&state) {
-            if let Some(i) = node.find_input(byte) {
-                self.step(automaton, node.transition(i), &state, word, found)?;
-            }
-            return Ok(());
+        Walk {
+            vocabulary: self,
+            automaton,
+            word: Vec::new(),
+            found,
         }
-        for transition in node.transitions() {
-            self.step(automaton, transition, &state, word, found)?;
-        }
-        Ok(())
-    }
-
-    /// Follows `transition` from a node the walk is at in `state`.
-    fn step<A>(
-        &self,
-        automaton: &A,
-        transition: Transition,
-        state: &A::State,
-        word: &mut Vec<u8>,
-        found: &mut dyn FnMut(&[u8], u32),
-    ) -> tantivy::Result<()>
-    where
-        A: OneByte,
-        A::State: Clone,
-    {
-        let next = automaton.accept(state, transition.inp);
-        let (can, is) = (automaton.can_match(&next), automaton.is_match(&next));
-        if !can && !is {
-            return Ok(());
-        }
-        word.push(transition.inp);
-        let child = self.fst.node(transition.addr);
-        if is && child.is_final() {
-            found(word, self.doc_freq(word)?);
-        }
-        if can {
-            self.walk(automaton, &child, next, word, found)?;
-        }
-        word.pop();
-        Ok(())
+        .node(&root, start)
     }
 
     /// The post count of `word` (its term info, looked up: the wrapper of
     /// tantivy's dictionaries does not read one by ordinal).
     fn doc_freq(&self, word: &[u8]) -> tantivy::Result<u32> {
         Ok(self.dictionary.get(word)?.map_or(0, |info| info.doc_freq))
+    }
+}
+
+/// A walk of a vocabulary's FST by an automaton (see
+/// [`Vocabulary::matching`]): the word so far, and where its matches go.
+struct Walk<'a, A> {
+    vocabulary: &'a Vocabulary,
+    automaton: &'a A,
+    word: Vec<u8>,
+    found: &'a mut dyn FnMut(&[u8], u32),
+}
+
+impl<A> Walk<'_, A>
+where
+    A: OneByte,
+    A::State: Clone,
+{
+    /// Goes on from `node`, reached in `state`.
+    fn node(&mut self, node: &Node, state: A::State) -> tantivy::Result<()> {
+        if let Some(byte) = self.automaton.one_byte(&state) {
+            if let Some(i) = node.find_input(byte) {
+                self.step(node.transition(i), &state)?;
+            }
+            return Ok(());
+        }
+        for transition in node.transitions() {
+            self.step(transition, &state)?;
+        }
+        Ok(())
+    }
+
+    /// Follows `transition` from a node reached in `state`.
+    fn step(&mut self, transition: Transition, state: &A::State) -> tantivy::Result<()> {
+        let next = self.automaton.accept(state, transition.inp);
+        let (can, is) = (
+            self.automaton.can_match(&next),
+            self.automaton.is_match(&next),
+        );
+        if !can && !is {
+            return Ok(());
+        }
+        self.word.push(transition.inp);
+        let child = self.vocabulary.fst.node(transition.addr);
+        if is && child.is_final() {
+            let docs = self.vocabulary.doc_freq(&self.word)?;
+            (self.found)(&self.word, docs);
+        }
+        if can {
+            self.node(&child, next)?;
+        }
+        self.word.pop();
+        Ok(())
     }
 }
 
