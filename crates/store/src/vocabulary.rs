@@ -56,7 +56,6 @@ pub fn dictionary(segment: &SegmentReader) -> tantivy::Result<TermDictionary> {
 
 /// A segment's vocabulary opened for search: the term dictionary, and its
 /// FST for [`Vocabulary::matching`].
-#[derive(Clone)]
 pub struct Vocabulary {
     /// The words and their post counts (see [`dictionary`]).
     pub dictionary: TermDictionary,
@@ -80,10 +79,6 @@ pub trait OneByte: Automaton {
         None
     }
 }
-
-impl OneByte for tantivy::query::DfaWrapper {}
-impl OneByte for tantivy_fst::automaton::AlwaysMatch {}
-impl OneByte for tantivy_fst::automaton::Subsequence<'_> {}
 
 impl Vocabulary {
     /// Opens the vocabulary of `segment`.
@@ -409,6 +404,11 @@ mod tests {
     use crate::prefixes::PrefixTable;
     use std::collections::BTreeMap;
     use tantivy_fst::automaton::{AlwaysMatch, Subsequence};
+
+    // The automata the tests walk with, which name no byte.
+    impl OneByte for tantivy::query::DfaWrapper {}
+    impl OneByte for AlwaysMatch {}
+    impl OneByte for Subsequence<'_> {}
 
     /// The words of every text of `post`, each once: what its vocabulary
     /// should hold, worked out without the recording.
