@@ -5,18 +5,21 @@
 //! Queries go through the same analyzer, so `FastAPI's`, `fastapi` and
 //! `FASTAPI` all meet the same term.
 //!
-//! Three shortcuts keep indexing fast without changing a single token: ASCII
+//! Four shortcuts keep indexing fast without changing a single token: ASCII
 //! text is split by a hand-written scanner that implements the UAX #29 rules
-//! that can apply to ASCII (a property test checks it against
-//! `unicode-segmentation`); stems are cached per thread, since a corpus
-//! repeats the same few thousand words; and the unstemmed vocabulary of a
-//! post is counted while its fields are analyzed rather than analyzed again
-//! (see [`begin_segment_vocabulary`]).
+//! that can apply to ASCII, eight bytes classified at a time (a property
+//! test checks it against `unicode-segmentation`); the full-text analyzer
+//! does in one token stream what a chain of tantivy's filters would (a test
+//! checks it against that chain); stems are cached per thread, since a
+//! corpus repeats the same few thousand words, in a table whose lines are
+//! asked for a few words ahead (see [`TextTokenizer`]); and the unstemmed
+//! vocabulary of a post is counted while its fields are analyzed rather
+//! than analyzed again (see [`begin_segment_vocabulary`]).
 
+use crate::stem_cache::{CachedStem, StemCache, WordHash};
 use compact_str::CompactString;
-use rustc_hash::FxHashMap;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenFilter,
+    AsciiFoldingFilter, LowerCaser, RawTokenizer, RemoveLongFilter, TextAnalyzer, Token,
     TokenStream, Tokenizer,
 };
 use tantivy::Index;
@@ -226,6 +229,10 @@ fn first_non_ascii(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// Splits text into words with a letter or digit.
 pub fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    words_of(text)
+}
+
+fn words_of(text: &str) -> Words<'_> {
     if text.is_ascii() {
         Words::Ascii(AsciiWords { text, pos: 0 })
     } else {
@@ -238,13 +245,8 @@ impl Tokenizer for WordTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> WordTokenStream<'a> {
         self.token.reset();
-        let words = if text.is_ascii() {
-            Words::Ascii(AsciiWords { text, pos: 0 })
-        } else {
-            Words::Mixed(MixedWords::new(text))
-        };
         WordTokenStream {
-            words,
+            words: words_of(text),
             token: &mut self.token,
         }
     }
@@ -287,44 +289,77 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// Bit `i` set where byte `i` of `chunk`, all ASCII, is a word byte (a
+/// letter, a digit or `_`): eight bytes classified at once in a `u64`,
+/// without a branch per byte.
+#[inline]
+fn word_byte_mask(chunk: [u8; 8]) -> u32 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const fn each(b: u8) -> u64 {
+        u64::from_le_bytes([b; 8])
+    }
+    let x = u64::from_le_bytes(chunk);
+    // For bytes under 0x80, adding 0x80 - lo sets a byte's high bit when it
+    // is at least lo, and adding 0x7f - hi when it is over hi; no carry
+    // crosses into the next byte.
+    let within = |x: u64, lo: u8, hi: u8| (x + each(0x80 - lo)) & !(x + each(0x7f - hi));
+    let digit = within(x, b'0', b'9');
+    let letter = within(x | each(0x20), b'a', b'z');
+    let underscore = within(x, b'_', b'_');
+    let high = (digit | letter | underscore) & HIGH;
+    // Byte i's high bit to bit i: each lands on its own bit of the top byte.
+    ((high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
+}
+
+/// The first byte of ASCII `bytes` from `from` on that is a word byte
+/// (`word`) or is not one (`!word`), if any.
+#[inline]
+fn next_word_byte(bytes: &[u8], mut from: usize, word: bool) -> Option<usize> {
+    let flip = if word { 0 } else { 0xFF };
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let found = word_byte_mask(chunk.try_into().expect("8 bytes")) ^ flip;
+        if found != 0 {
+            return Some(from + found.trailing_zeros() as usize);
+        }
+        from += 8;
+    }
+    let rest = bytes.get(from..)?;
+    rest.iter()
+        .position(|&b| is_word_byte(b) == word)
+        .map(|at| from + at)
+}
+
 impl<'a> Iterator for AsciiWords<'a> {
     type Item = (usize, &'a str);
 
     fn next(&mut self) -> Option<(usize, &'a str)> {
         let bytes = self.text.as_bytes();
         loop {
-            while self.pos < bytes.len() && !is_word_byte(bytes[self.pos]) {
-                self.pos += 1;
-            }
-            if self.pos >= bytes.len() {
+            let Some(start) = next_word_byte(bytes, self.pos, true) else {
+                self.pos = bytes.len();
                 return None;
-            }
-            let start = self.pos;
-            let mut i = start + 1;
-            let mut has_alnum = bytes[start].is_ascii_alphanumeric();
-            loop {
-                while i < bytes.len() && is_word_byte(bytes[i]) {
-                    has_alnum |= bytes[i].is_ascii_alphanumeric();
-                    i += 1;
+            };
+            let mut end = next_word_byte(bytes, start + 1, false).unwrap_or(bytes.len());
+            let mut joined = false;
+            while end + 1 < bytes.len() && matches!(bytes[end], b':' | b'.' | b'\'' | b',' | b';') {
+                let (prev, mid, next) = (bytes[end - 1], bytes[end], bytes[end + 1]);
+                let letters = prev.is_ascii_alphabetic()
+                    && next.is_ascii_alphabetic()
+                    && matches!(mid, b':' | b'.' | b'\'');
+                let digits = prev.is_ascii_digit()
+                    && next.is_ascii_digit()
+                    && matches!(mid, b',' | b';' | b'.' | b'\'');
+                if !(letters || digits) {
+                    break;
                 }
-                if i + 1 < bytes.len() {
-                    let (prev, mid, next) = (bytes[i - 1], bytes[i], bytes[i + 1]);
-                    let letters = prev.is_ascii_alphabetic()
-                        && next.is_ascii_alphabetic()
-                        && matches!(mid, b':' | b'.' | b'\'');
-                    let digits = prev.is_ascii_digit()
-                        && next.is_ascii_digit()
-                        && matches!(mid, b',' | b';' | b'.' | b'\'');
-                    if letters || digits {
-                        i += 2;
-                        continue;
-                    }
-                }
-                break;
+                joined = true;
+                end = next_word_byte(bytes, end + 2, false).unwrap_or(bytes.len());
             }
-            self.pos = i;
-            if has_alnum {
-                return Some((start, &self.text[start..i]));
+            self.pos = end;
+            // A run of `_` alone is not a word; a join is between letters
+            // or digits.
+            if joined || bytes[start..end].iter().any(|&b| b != b'_') {
+                return Some((start, &self.text[start..end]));
             }
         }
     }
@@ -363,61 +398,104 @@ pub fn ascii_word_at(text: &str, at: usize) -> &str {
     words.next().map_or("", |(_, word)| word)
 }
 
-/// English stemming with a cache of the stems already computed: a corpus
-/// repeats a few thousand words, and stemming is half the cost of indexing
-/// otherwise. The cache is per thread (shared by every analyzer the thread
-/// runs: the indexing threads across segments, a search thread across
-/// queries) and bounded.
-#[derive(Clone, Default)]
-pub struct CachedStemmer;
-
-/// Most words a thread's stem cache remembers before it starts over.
-const STEM_CACHE_WORDS: usize = 100_000;
-
-impl TokenFilter for CachedStemmer {
-    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
-
-    fn transform<T: Tokenizer>(self, inner: T) -> CachedStemmerFilter<T> {
-        CachedStemmerFilter { inner }
-    }
-}
-
-/// The tokenizer wrapped by [`CachedStemmer`].
+/// The full-text analyzer in one token stream: words (as [`WordTokenizer`]
+/// splits them), those of [`MAX_WORD_BYTES`] or more dropped, lowercased,
+/// ASCII-folded and English-stemmed — the tokens of tantivy's
+/// `RemoveLongFilter`, `LowerCaser` and `AsciiFoldingFilter` after our word
+/// tokenizer, stemmed (a test checks it against that chain).
+///
+/// Every word of every post goes through it, so it does each word's work in
+/// one place: a chain of filters copied and scanned each word once per
+/// filter. Stems are cached per thread (shared by every analyzer the
+/// thread runs: the indexing threads across segments, a search thread
+/// across queries), since a corpus repeats a few thousand words and
+/// stemming would be half the cost of indexing otherwise; and the stream
+/// reads seven words ahead of the one it returns, asking for each one's
+/// line of the cache as it reads it (the `stem_cache` module), so by the
+/// time a word is looked up its entry is on its way from memory.
 #[derive(Clone)]
-pub struct CachedStemmerFilter<T> {
-    inner: T,
+pub struct TextTokenizer {
+    token: Token,
+    /// The words read ahead, kept between texts.
+    ahead: Box<[Ahead; READ_AHEAD + 1]>,
+    /// Lowercases and folds a word that is not all ASCII, as tantivy does.
+    fold: TextAnalyzer,
 }
 
-impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
-    type TokenStream<'a> = CachedStemmerStream<T::TokenStream<'a>>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        CachedStemmerStream {
-            tail: self.inner.token_stream(text),
+impl Default for TextTokenizer {
+    fn default() -> Self {
+        TextTokenizer {
+            token: Token::default(),
+            ahead: Box::new(std::array::from_fn(|_| Ahead::default())),
+            fold: TextAnalyzer::builder(RawTokenizer::default())
+                .filter(LowerCaser)
+                .filter(AsciiFoldingFilter)
+                .build(),
         }
     }
 }
 
-/// The token stream of [`CachedStemmerFilter`].
-pub struct CachedStemmerStream<T> {
-    tail: T,
+/// A word read ahead: lowercased and folded, not yet stemmed.
+#[derive(Clone)]
+struct Ahead {
+    text: String,
+    hash: WordHash,
+    /// Where the word is in the text (its folded form may be longer).
+    offset: usize,
+    end: usize,
+    position: usize,
 }
 
-/// A cached stem (`None`: the word is its own stem), and the word's count
-/// in the vocabulary being counted on this thread. The count lives in the
-/// entry the lookup has just read: kept in a list of its own, it cost a
-/// second cache miss the first time a word was met in each document.
-struct CachedStem {
-    stem: Option<CompactString>,
-    /// The document that last recorded the word (see
-    /// `DocumentVocabulary::generation`).
-    recorded_in: u32,
-    /// The segment vocabulary that counts the word (see
-    /// `DocumentVocabulary::segment`) ...
-    counted_in: u32,
-    /// ... and how many of its documents recorded the word since the cache
-    /// last started over.
-    docs: u32,
+impl Default for Ahead {
+    fn default() -> Self {
+        Ahead {
+            text: String::new(),
+            hash: WordHash::of(""),
+            offset: 0,
+            end: 0,
+            position: 0,
+        }
+    }
+}
+
+/// Words a [`TextTokenStream`] reads ahead of the one it returns.
+const READ_AHEAD: usize = 7;
+
+/// Most words a thread's stem cache remembers before it starts over.
+const STEM_CACHE_WORDS: usize = 100_000;
+
+/// The token stream of [`TextTokenizer`].
+pub struct TextTokenStream<'a> {
+    words: Words<'a>,
+    /// The position of the last word read (long ones too).
+    position: usize,
+    words_done: bool,
+    token: &'a mut Token,
+    /// The words read, in a ring: `returned` is the one [`TokenStream::token`]
+    /// gives (before the first word, the slot before the ring's first),
+    /// `waiting` the number read after it.
+    ahead: &'a mut [Ahead; READ_AHEAD + 1],
+    returned: usize,
+    waiting: usize,
+    fold: &'a mut TextAnalyzer,
+}
+
+impl Tokenizer for TextTokenizer {
+    type TokenStream<'a> = TextTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> TextTokenStream<'a> {
+        self.token.reset();
+        TextTokenStream {
+            words: words_of(text),
+            position: usize::MAX,
+            words_done: false,
+            token: &mut self.token,
+            ahead: &mut self.ahead,
+            returned: READ_AHEAD,
+            waiting: 0,
+            fold: &mut self.fold,
+        }
+    }
 }
 
 /// What one thread's analyzers share: the stem cache and the vocabulary of
@@ -426,7 +504,7 @@ struct CachedStem {
 struct ThreadAnalysis {
     /// Words up to 24 bytes (nearly all) are held in the table itself: a
     /// lookup reads no other memory.
-    stems: FxHashMap<CompactString, CachedStem>,
+    stems: StemCache,
     vocabulary: DocumentVocabulary,
 }
 
@@ -473,16 +551,13 @@ impl DocumentVocabulary {
 }
 
 /// Empties the stem cache, keeping the counts of the segment being counted.
-fn start_over(
-    stems: &mut FxHashMap<CompactString, CachedStem>,
-    vocabulary: &mut DocumentVocabulary,
-) {
+fn start_over(stems: &mut StemCache, vocabulary: &mut DocumentVocabulary) {
     let segment = vocabulary.segment;
-    for (word, cached) in stems.drain() {
+    stems.drain(|word, cached| {
         if segment != 0 && cached.counted_in == segment {
             vocabulary.words.push((word, cached.docs));
         }
-    }
+    });
 }
 
 thread_local! {
@@ -491,15 +566,59 @@ thread_local! {
         std::cell::RefCell::new(ThreadAnalysis::default());
 }
 
-impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
+impl TextTokenStream<'_> {
+    /// Reads words until [`READ_AHEAD`] wait after the returned one, each
+    /// one's stem cache line asked for.
+    fn read_ahead(&mut self) {
+        while self.waiting < READ_AHEAD && !self.words_done {
+            let Some((offset, word)) = self.words.next() else {
+                self.words_done = true;
+                break;
+            };
+            self.position = self.position.wrapping_add(1);
+            if word.len() >= MAX_TOKEN_BYTES {
+                continue;
+            }
+            let at = (self.returned + 1 + self.waiting) % (READ_AHEAD + 1);
+            let ahead = &mut self.ahead[at];
+            ahead.text.clear();
+            if word.is_ascii() {
+                ahead.text.push_str(word);
+                ahead.text.make_ascii_lowercase();
+            } else {
+                let mut folded = self.fold.token_stream(word);
+                if folded.advance() {
+                    std::mem::swap(&mut ahead.text, &mut folded.token_mut().text);
+                }
+            }
+            ahead.hash = WordHash::of(&ahead.text);
+            ahead.offset = offset;
+            ahead.end = offset + word.len();
+            ahead.position = self.position;
+            let hash = ahead.hash;
+            ANALYSIS.with(|analysis| analysis.borrow().stems.prefetch(hash));
+            self.waiting += 1;
+        }
+    }
+}
+
+impl TokenStream for TextTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        if !self.tail.advance() {
+        self.read_ahead();
+        if self.waiting == 0 {
             return false;
         }
-        let token = self.tail.token_mut();
+        self.returned = (self.returned + 1) % (READ_AHEAD + 1);
+        self.waiting -= 1;
+        let ahead = &mut self.ahead[self.returned];
+        let token = &mut *self.token;
+        token.offset_from = ahead.offset;
+        token.offset_to = ahead.end;
+        token.position = ahead.position;
         ANALYSIS.with(|analysis| {
             let ThreadAnalysis { stems, vocabulary } = &mut *analysis.borrow_mut();
-            let cached = match stems.get_mut(token.text.as_str()) {
+            let word = ahead.text.as_str();
+            let cached = match stems.get_mut(ahead.hash, word) {
                 Some(cached) => cached,
                 None => {
                     // While a document is recorded, its recordings live in
@@ -508,34 +627,30 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
                         start_over(stems, vocabulary);
                     }
                     let stem = STEMMER.with(|s| {
-                        let stem = s.stem(&token.text);
-                        (*stem != *token.text).then(|| CompactString::from(&*stem))
+                        let stem = s.stem(word);
+                        (*stem != *word).then(|| CompactString::from(&*stem))
                     });
-                    stems
-                        .entry(CompactString::from(token.text.as_str()))
-                        .or_insert(CachedStem {
-                            stem,
-                            recorded_in: 0,
-                            counted_in: 0,
-                            docs: 0,
-                        })
+                    stems.insert(ahead.hash, word, CachedStem::new(stem))
                 }
             };
-            vocabulary.record(&token.text, cached);
-            if let Some(stem) = &cached.stem {
-                token.text.clear();
-                token.text.push_str(stem);
+            vocabulary.record(word, cached);
+            match &cached.stem {
+                Some(stem) => {
+                    token.text.clear();
+                    token.text.push_str(stem);
+                }
+                None => std::mem::swap(&mut token.text, &mut ahead.text),
             }
         });
         true
     }
 
     fn token(&self) -> &Token {
-        self.tail.token()
+        self.token
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        self.tail.token_mut()
+        self.token
     }
 }
 
@@ -638,12 +753,7 @@ pub fn take_segment_vocabulary(ticket: u32) -> Option<Vec<(CompactString, u32)>>
 
 /// The full-text analyzer: words, lowercased, ASCII-folded, English-stemmed.
 pub fn text_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(WordTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(CachedStemmer)
-        .build()
+    TextAnalyzer::from(TextTokenizer::default())
 }
 
 /// Text that shows how the analyzers split, fold and stem: see
@@ -831,6 +941,25 @@ mod tests {
         });
     }
 
+    /// Every ASCII byte, at every place of a chunk, is classified as
+    /// `is_word_byte` classifies it.
+    #[test]
+    fn the_word_byte_mask_classifies_every_ascii_byte() {
+        for b in 0u8..128 {
+            for at in 0..8 {
+                let mut chunk = [b'a'; 8];
+                chunk[at] = b;
+                let mask = word_byte_mask(chunk);
+                assert_eq!(
+                    mask & (1 << at) != 0,
+                    is_word_byte(b),
+                    "byte {b:#x} at {at}"
+                );
+                assert_eq!(mask | (1 << at), 0xFF, "byte {b:#x} at {at}");
+            }
+        }
+    }
+
     #[test]
     fn ascii_scanner_agrees_with_unicode_segmentation() {
         for_random_texts(ASCII_ALPHABET, 24, 4000, |text| {
@@ -878,6 +1007,68 @@ mod tests {
         let second = tokens(&mut a, text);
         assert_eq!(first, second);
         assert_eq!(terms("running deployments"), ["run", "deploy"]);
+    }
+
+    /// What the text analyzer does in one stream, as a chain: tantivy's
+    /// filters after our word tokenizer, each word stemmed afresh.
+    fn chained_tokens(text: &str) -> Vec<(String, usize, usize, usize)> {
+        let mut chain = TextAnalyzer::builder(WordTokenizer::default())
+            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .build();
+        let stemmer = frostem::Stemmer::new(frostem::Algorithm::English);
+        let mut stream = chain.token_stream(text);
+        let mut out = Vec::new();
+        while let Some(t) = stream.next() {
+            let stem = stemmer.stem(&t.text).to_string();
+            out.push((stem, t.offset_from, t.offset_to, t.position));
+        }
+        out
+    }
+
+    fn analyzed_tokens(
+        analyzer: &mut TextAnalyzer,
+        text: &str,
+    ) -> Vec<(String, usize, usize, usize)> {
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while let Some(t) = stream.next() {
+            out.push((t.text.clone(), t.offset_from, t.offset_to, t.position));
+        }
+        out
+    }
+
+    /// The one-stream analyzer gives the chain's tokens, offsets and
+    /// positions, on texts short and long (longer than it reads ahead), with
+    /// dropped long words, capitals, accents and other scripts, the second
+    /// time (stems from the cache) as the first.
+    #[test]
+    fn the_text_analyzer_is_the_chain_of_filters() {
+        let alphabet = "ab9Z_ .,;:'\"-+/\n\tx1()éÉ—’中ßİﬁ\u{301}🚀ñ\u{a0}ÆstrasseRunningES";
+        for_random_texts(alphabet, 60, 5_000, |text| {
+            let chained = chained_tokens(text);
+            let mut analyzer = text_analyzer();
+            for _ in 0..2 {
+                let ours = analyzed_tokens(&mut analyzer, text);
+                proptest::prop_assert_eq!(&ours, &chained, "text {:?}", text);
+            }
+            Ok(())
+        });
+        let mut analyzer = text_analyzer();
+        let long = "x".repeat(MAX_TOKEN_BYTES);
+        let short = "y".repeat(MAX_TOKEN_BYTES - 1);
+        let texts = [
+            format!("a {long} b {short} c É{short} d"),
+            FINGERPRINT_PROBE.to_string(),
+            FINGERPRINT_PROBE.repeat(3),
+            crate::generated_post(7, 3)
+                .body
+                .expect("a generated post has a body"),
+        ];
+        for text in &texts {
+            assert_eq!(analyzed_tokens(&mut analyzer, text), chained_tokens(text));
+        }
     }
 
     #[test]

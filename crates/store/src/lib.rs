@@ -32,6 +32,7 @@ pub mod prefixes;
 pub mod rebuild;
 pub mod schema;
 pub mod snapshot;
+mod stem_cache;
 pub mod stored;
 pub mod values;
 pub mod vocabulary;
