@@ -206,9 +206,14 @@ fn nothing_matches_every_post_by_accident() {
     let (status, answer) = get(&s.url(&format!("/api/search?q={hash}")));
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["total"], 0, "{answer}");
-    // A word longer than any the index keeps (255 bytes) matches nothing,
-    // alone or beside a word every post has.
-    for q in ["a".repeat(300), format!("the {}", "a".repeat(300))] {
+    // A word longer than any the index keeps (under 255 bytes) matches
+    // nothing, alone or beside a word every post has; from 255 bytes on.
+    for q in [
+        "a".repeat(300),
+        format!("the {}", "a".repeat(300)),
+        "a".repeat(255),
+        format!("the {}", "b".repeat(255)),
+    ] {
         let (status, answer) = get(&s.url(&format!("/api/search?q={q}&match=all")));
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["total"], 0, "{answer}");

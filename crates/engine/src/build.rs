@@ -636,7 +636,7 @@ impl Builder<'_> {
         exp: Expansion,
         highlight: bool,
     ) -> tantivy::Result<Option<Alternatives>> {
-        if longest_word(&clause.text).is_some_and(|w| w.len() > MAX_WORD_BYTES) {
+        if longest_word(&clause.text).is_some_and(|w| w.len() >= MAX_WORD_BYTES) {
             // No word that long is in the index (a blob of base64, say): the
             // clause is searched and matches nothing, as an unknown word
             // does, rather than being dropped from the query.

@@ -30,9 +30,9 @@ pub const TEXT_ANALYZER: &str = "post_text";
 /// The same without stemming: for completions, which must show real words.
 pub const WORDS_ANALYZER: &str = "post_words";
 
-/// Words longer than this many bytes are not indexed: past a hash or a long
-/// identifier, a "word" is a blob (base64 data). A query holding one is
-/// refused, since it could match nothing (tantivy's own limit is 65,530).
+/// Words of this many bytes or more are not indexed: past a hash or a long
+/// identifier, a "word" is a blob (base64 data). A query word that long is
+/// searched and matches nothing (tantivy's own limit is 65,530).
 pub const MAX_WORD_BYTES: usize = 255;
 const MAX_TOKEN_BYTES: usize = MAX_WORD_BYTES;
 
