@@ -16,7 +16,7 @@ const CHECK_EVERY: Duration = Duration::from_millis(50);
 /// Checks, every [`CHECK_EVERY`] while `alive` has an owner, the
 /// file-backed memory resident in the process, and drops its mappings of
 /// the pages of `index_dir` when it passes `budget_bytes`: of the
-/// postings, and of the rest too when that is not enough. A thread of its
+/// postings and stored posts, and of the rest too when that is not enough. A thread of its
 /// own, not a task: on a busy server the async workers share the cores
 /// with the searches, and a timer task ran ten times late. Where the
 /// system does not tell the resident memory, does nothing.
@@ -34,8 +34,9 @@ pub fn bound_mapped_pages<T: Send + Sync + 'static>(
             if resident <= budget_bytes {
                 continue;
             }
-            // Postings first; everything when that was not enough.
-            let released = mapped::release(&index_dir, mapped::Pages::Postings).and_then(|b| {
+            // Postings and stored posts first; everything when that was not
+            // enough.
+            let released = mapped::release(&index_dir, mapped::Pages::Searched).and_then(|b| {
                 if mapped::resident_file_bytes().is_some_and(|now| now > budget_bytes) {
                     Ok(b + mapped::release(&index_dir, mapped::Pages::All)?)
                 } else {

@@ -1,11 +1,11 @@
 //! The index pages mapped into this process, and giving them back.
 //!
-//! Postings, term dictionaries and fast fields are read through memory maps
-//! (see [`crate::directory`]). Every page a search touches stays in the
-//! process's resident set until its mapping goes, so a server on a large
-//! index grows its resident memory with every word ever searched, up to
-//! the size of the index, though the pages are the kernel's page cache
-//! either way. [`release`] drops this process's mappings of those pages
+//! Postings, term dictionaries, fast fields and stored posts are read
+//! through memory maps (see [`crate::directory`]). Every page a search
+//! touches stays in the process's resident set until its mapping goes, so
+//! a server on a large index grows its resident memory with every word
+//! ever searched and every post returned, up to the size of the index,
+//! though the pages are the kernel's page cache either way. [`release`] drops this process's mappings of those pages
 //! (`madvise(MADV_DONTNEED)`): the next read maps a page back from the page
 //! cache (a minor fault), or reads it from disk if the kernel has reclaimed
 //! it meanwhile — which unmapped page cache lets it do first. Linux only;
@@ -44,12 +44,12 @@ pub fn resident_bytes_under(root: &Path) -> io::Result<u64> {
 /// What [`release`] drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pages {
-    /// The pages of postings, positions and vocabularies (`.idx`, `.pos`,
-    /// `.words`): read a word at a time (a vocabulary when a word's typos
-    /// or completions are first looked for), they are what grows with every
-    /// word searched; term dictionaries, columns and norms, which every
-    /// search reads, stay.
-    Postings,
+    /// The pages that grow with what is searched: postings, positions and
+    /// vocabularies (`.idx`, `.pos`, `.words`), read a word at a time (a
+    /// vocabulary when a word's typos or completions are first looked
+    /// for), and the document store (`.store`), a block per hit; term
+    /// dictionaries, columns and norms, which every search reads, stay.
+    Searched,
     /// The pages of every index file.
     All,
 }
@@ -58,7 +58,7 @@ impl Pages {
     fn covers(self, path: &str) -> bool {
         match self {
             Pages::All => true,
-            Pages::Postings => [".idx", ".pos", ".words"]
+            Pages::Searched => [".idx", ".pos", ".words", ".store"]
                 .iter()
                 .any(|extension| path.ends_with(extension)),
         }
@@ -178,13 +178,13 @@ mod tests {
     }
 
     #[test]
-    fn postings_are_what_grows_with_the_words_searched() {
-        for file in ["a.idx", "a.pos", "a.words"] {
-            assert!(Pages::Postings.covers(&format!("/srv/ix/{file}")), "{file}");
+    fn postings_and_stored_posts_are_what_grows_with_searching() {
+        for file in ["a.idx", "a.pos", "a.words", "a.store"] {
+            assert!(Pages::Searched.covers(&format!("/srv/ix/{file}")), "{file}");
         }
-        for file in ["a.term", "a.fast", "a.fieldnorm", "a.store", "meta.json"] {
+        for file in ["a.term", "a.fast", "a.fieldnorm", "meta.json"] {
             assert!(
-                !Pages::Postings.covers(&format!("/srv/ix/{file}")),
+                !Pages::Searched.covers(&format!("/srv/ix/{file}")),
                 "{file}"
             );
             assert!(Pages::All.covers(&format!("/srv/ix/{file}")), "{file}");
@@ -210,7 +210,7 @@ mod tests {
         let other_map =
             unsafe { memmap2::Mmap::map(&std::fs::File::open(&other).unwrap()) }.unwrap();
         assert_eq!(sum(&other_map), 8192);
-        assert!(release(dir.path(), Pages::Postings).unwrap() >= 4 << 20);
+        assert!(release(dir.path(), Pages::Searched).unwrap() >= 4 << 20);
         assert!(resident_bytes_under(dir.path()).unwrap() >= 8192);
         assert!(release(dir.path(), Pages::All).unwrap() >= (4 << 20) + 8192);
         assert!(resident_bytes_under(dir.path()).unwrap() < 1 << 20);
