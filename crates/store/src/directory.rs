@@ -1,5 +1,6 @@
-//! The index directory: tantivy's memory-mapped directory, except that for
-//! searching the positions are read with positioned reads (`pread`).
+//! The index directory: tantivy's memory-mapped directory, except that
+//! positions when searching, and the document store when importing, are
+//! read with positioned reads (`pread`).
 //!
 //! Positions are read by phrase queries only, a word's whole list at a
 //! time; mapped, every list a phrase ever touched stayed in the resident
@@ -16,7 +17,10 @@
 //! costs no system call and no copy: realposts.py 100k, default answers in
 //! process, one thread, p50 0.507 → 0.469 ms (medians of 5 interleaved
 //! rounds); 1M posts served under 32 connections, 87–93 searches/s and
-//! VmHWM 213–217 MiB against 93 searches/s and 207–209 MiB.
+//! VmHWM 213–217 MiB against 93 searches/s and 207–209 MiB. An import
+//! keeps reading the store's blocks by `pread`, as before: its merges read
+//! every block of the segments they merge, which mapped would all join its
+//! resident set, and it has no watcher to give them back.
 //!
 //! For searching, the mappings are advised as random access: the kernel
 //! then maps the pages a query touches, not the read-ahead around them (an
@@ -42,6 +46,11 @@ use tantivy::directory::{
 };
 use tantivy::HasLen;
 
+/// An import's reads of the store larger than this use the memory map, not
+/// the heap: its skip index, a merge copying a segment's whole store, the
+/// block of a very large post. Blocks of ordinary posts are a few KB.
+const LARGEST_STORE_READ: usize = 256 << 10;
+
 /// Reads of positions outside this range use the memory map: short lists
 /// touch a page or two, and a system call would cost more than it saves;
 /// the lists of the few words in nearly every post (`the`) would cost more
@@ -61,9 +70,11 @@ pub(crate) fn segment_of_file(name: &str) -> Option<&str> {
 pub struct IndexDirectory {
     root: PathBuf,
     mmap: MmapDirectory,
-    /// Positions by `pread` too (searching), or mapped (imports: merges
-    /// read every list in order).
-    positions_by_pread: bool,
+    /// Searching: positions by `pread`, the store mapped. Importing:
+    /// positions mapped (merges read every list in order), the store's
+    /// blocks by `pread` (a merge reads every block of the segments it
+    /// merges).
+    searching: bool,
 }
 
 impl IndexDirectory {
@@ -82,19 +93,20 @@ impl IndexDirectory {
     fn with_advice(
         root: &Path,
         advice: Advice,
-        positions_by_pread: bool,
+        searching: bool,
     ) -> tantivy::Result<IndexDirectory> {
         Ok(IndexDirectory {
             root: root.to_path_buf(),
             mmap: MmapDirectory::open_with_madvice(root, advice)?,
-            positions_by_pread,
+            searching,
         })
     }
 
     /// The sizes of the reads of `path` made with `pread`, if any are.
     fn heap_reads(&self, path: &Path) -> Option<RangeInclusive<usize>> {
         match path.extension()?.to_str()? {
-            "pos" if self.positions_by_pread => Some(POSITIONS_HEAP_READS),
+            "pos" if self.searching => Some(POSITIONS_HEAP_READS),
+            "store" if !self.searching => Some(0..=LARGEST_STORE_READ),
             _ => None,
         }
     }
@@ -283,7 +295,7 @@ mod tests {
             0..0,
             0..10,
             1000..9000,
-            7..(256 << 10) + 7,
+            7..LARGEST_STORE_READ + 7,
             5..POSITIONS_HEAP_READS.start() + 5,
             5..POSITIONS_HEAP_READS.end() + 5,
             0..n,
@@ -304,13 +316,13 @@ mod tests {
     }
 
     #[test]
-    fn imports_map_positions_and_the_store() {
+    fn imports_map_positions_and_read_the_store() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = IndexDirectory::open_for_import(tmp.path()).unwrap();
         write(&dir, "a.pos", b"positions");
         write(&dir, "a.store", b"store");
         assert!(!read_by_pread(&dir, "a.pos"));
-        assert!(!read_by_pread(&dir, "a.store"));
+        assert!(read_by_pread(&dir, "a.store"));
     }
 
     #[test]
