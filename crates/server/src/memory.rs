@@ -15,10 +15,10 @@ const CHECK_EVERY: Duration = Duration::from_millis(50);
 
 /// Checks, every [`CHECK_EVERY`] while `alive` has an owner, the
 /// file-backed memory resident in the process, and drops its mappings of
-/// the pages of `index_dir` when it passes `budget_bytes`: of the
-/// postings and stored posts, and of the rest too when that is not enough. A thread of its
-/// own, not a task: on a busy server the async workers share the cores
-/// with the searches, and a timer task ran ten times late. Where the
+/// the pages of `index_dir` when it passes `budget_bytes`: of the postings
+/// and stored posts, and of the rest too when that is not enough. A thread
+/// of its own, not a task: on a busy server the async workers share the
+/// cores with the searches, and a timer task ran ten times late. Where the
 /// system does not tell the resident memory, does nothing.
 pub fn bound_mapped_pages<T: Send + Sync + 'static>(
     index_dir: PathBuf,

@@ -300,8 +300,10 @@ mod tests {
             5..POSITIONS_HEAP_READS.end() + 5,
             0..n,
         ];
-        for name in ["a.pos"] {
-            assert!(read_by_pread(&dir, name), "{name}");
+        // Positions when searching, the store when importing.
+        let import = IndexDirectory::open_for_import(tmp.path()).unwrap();
+        for (dir, name) in [(&dir, "a.pos"), (&import, "a.store")] {
+            assert!(read_by_pread(dir, name), "{name}");
             let file = dir.open_read(Path::new(name)).unwrap();
             assert_eq!(file.len(), n);
             for range in ranges.clone() {

@@ -5,11 +5,12 @@
 //! touches stays in the process's resident set until its mapping goes, so
 //! a server on a large index grows its resident memory with every word
 //! ever searched and every post returned, up to the size of the index,
-//! though the pages are the kernel's page cache either way. [`release`] drops this process's mappings of those pages
-//! (`madvise(MADV_DONTNEED)`): the next read maps a page back from the page
-//! cache (a minor fault), or reads it from disk if the kernel has reclaimed
-//! it meanwhile — which unmapped page cache lets it do first. Linux only;
-//! elsewhere nothing is measured or released.
+//! though the pages are the kernel's page cache either way. [`release`]
+//! drops this process's mappings of those pages (`madvise(MADV_DONTNEED)`):
+//! the next read maps a page back from the page cache (a minor fault), or
+//! reads it from disk if the kernel has reclaimed it meanwhile — which
+//! unmapped page cache lets it do first. Linux only; elsewhere nothing is
+//! measured or released.
 
 use std::io;
 use std::path::Path;

@@ -70,7 +70,8 @@ impl WordHash {
 
 /// Whether `a` and `b` are the same bytes: for the short words the cache
 /// holds, a few overlapping word-sized compares instead of a call to
-/// `memcmp` (5% of `index`'s samples with it).
+/// `memcmp` (with it, `memcmp` went from 2.6% to 5.5% of `index`'s
+/// samples).
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     fn at<const N: usize>(s: &[u8], from: usize) -> [u8; N] {
