@@ -417,20 +417,19 @@ pub fn ascii_word_at(text: &str, at: usize) -> &str {
 pub struct TextTokenizer {
     token: Token,
     /// The words read ahead, kept between texts.
-    ahead: Box<[Ahead; READ_AHEAD + 1]>,
-    /// Lowercases and folds a word that is not all ASCII, as tantivy does.
-    fold: TextAnalyzer,
+    ahead: [Ahead; READ_AHEAD + 1],
+    /// Lowercases and folds a word that is not all ASCII, as tantivy does;
+    /// made for the first such word (queries build an analyzer per clause,
+    /// and most texts are ASCII).
+    fold: Option<TextAnalyzer>,
 }
 
 impl Default for TextTokenizer {
     fn default() -> Self {
         TextTokenizer {
             token: Token::default(),
-            ahead: Box::new(std::array::from_fn(|_| Ahead::default())),
-            fold: TextAnalyzer::builder(RawTokenizer::default())
-                .filter(LowerCaser)
-                .filter(AsciiFoldingFilter)
-                .build(),
+            ahead: std::array::from_fn(|_| Ahead::default()),
+            fold: None,
         }
     }
 }
@@ -477,7 +476,7 @@ pub struct TextTokenStream<'a> {
     ahead: &'a mut [Ahead; READ_AHEAD + 1],
     returned: usize,
     waiting: usize,
-    fold: &'a mut TextAnalyzer,
+    fold: &'a mut Option<TextAnalyzer>,
 }
 
 impl Tokenizer for TextTokenizer {
@@ -586,7 +585,13 @@ impl TextTokenStream<'_> {
                 ahead.text.push_str(word);
                 ahead.text.make_ascii_lowercase();
             } else {
-                let mut folded = self.fold.token_stream(word);
+                let fold = self.fold.get_or_insert_with(|| {
+                    TextAnalyzer::builder(RawTokenizer::default())
+                        .filter(LowerCaser)
+                        .filter(AsciiFoldingFilter)
+                        .build()
+                });
+                let mut folded = fold.token_stream(word);
                 if folded.advance() {
                     std::mem::swap(&mut ahead.text, &mut folded.token_mut().text);
                 }
