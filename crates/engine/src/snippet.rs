@@ -5,7 +5,9 @@
 //! against the first letters of the query's terms, and only the few that
 //! could match go through the analyzer (lowercase, fold, stem).
 
-use postsearch_store::analysis::{ascii_word_at, is_ascii_word_start, text_analyzer, Pieces};
+use postsearch_store::analysis::{
+    ascii_word_at, is_ascii_word_start, text_analyzer, word_byte_starts, Pieces,
+};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use tantivy::tokenizer::TextAnalyzer;
@@ -170,8 +172,8 @@ impl Highlighter {
         let mut out = Vec::new();
         // ASCII pieces (most of real text, between its few dashes, quotes
         // and accents) are skimmed: only words starting with a term's
-        // first letter can match, so the scan jumps from one such byte to
-        // the next instead of going through every word. The pieces around
+        // first two letters can match, so the scan goes from word start
+        // to word start and reads only those words. The pieces around
         // other characters go through the segmenter.
         for (piece, ascii) in Pieces::new(text) {
             if !ascii {
@@ -190,16 +192,15 @@ impl Highlighter {
             let text = &text[..piece.end];
             let bytes = text.as_bytes();
             let mut pos = piece.start;
-            while let Some(skip) = bytes[pos..]
-                .iter()
-                .position(|&b| self.start_bytes[b as usize])
-            {
-                let at = pos + skip;
-                // Inside a word no byte starts one: skipping a word that
-                // cannot match by a byte at a time is cheaper than reading
-                // it to its end.
-                if !is_ascii_word_start(bytes, at) || !self.pairs.may_start(bytes, at) {
-                    pos = at + 1;
+            // A word starts where a word byte follows another byte: those
+            // places are found eight bytes at a time, and only the ones
+            // with a term's first letter are looked at.
+            for at in word_byte_starts(bytes, piece.start) {
+                if at < pos
+                    || !self.start_bytes[bytes[at] as usize]
+                    || !is_ascii_word_start(bytes, at)
+                    || !self.pairs.may_start(bytes, at)
+                {
                     continue;
                 }
                 let word = ascii_word_at(text, at);

@@ -398,6 +398,62 @@ pub fn ascii_word_at(text: &str, at: usize) -> &str {
     words.next().map_or("", |(_, word)| word)
 }
 
+/// The bytes of ASCII `bytes` from `from` on where a word byte (a letter,
+/// a digit or `_`) follows a byte that is not one, or starts `bytes`: a
+/// superset of the [`is_ascii_word_start`]s, found eight bytes at a time.
+/// What a scan for the words that may match a query skims a text by.
+pub fn word_byte_starts(bytes: &[u8], from: usize) -> WordByteStarts<'_> {
+    WordByteStarts {
+        bytes,
+        next: from,
+        starts: 0,
+        base: from,
+        after_word: from > 0 && bytes.get(from - 1).is_some_and(|&b| is_word_byte(b)),
+    }
+}
+
+/// The iterator of [`word_byte_starts`].
+pub struct WordByteStarts<'a> {
+    bytes: &'a [u8],
+    /// Where the next chunk of eight bytes starts.
+    next: usize,
+    /// Bit `i`: a start at `base + i`, not yet returned.
+    starts: u32,
+    base: usize,
+    /// Whether the byte before `next` is a word byte.
+    after_word: bool,
+}
+
+impl Iterator for WordByteStarts<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.starts == 0 {
+            let at = self.next;
+            let (words, len) = match self.bytes.get(at..at + 8) {
+                Some(chunk) => (word_byte_mask(chunk.try_into().expect("8 bytes")), 8),
+                None => {
+                    let rest = self.bytes.get(at..).filter(|r| !r.is_empty())?;
+                    let words = rest
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &b)| is_word_byte(b))
+                        .fold(0, |m, (i, _)| m | 1 << i);
+                    (words, rest.len())
+                }
+            };
+            self.starts = words & !(words << 1 | u32::from(self.after_word));
+            self.after_word = words & 1 << (len - 1) != 0;
+            self.base = at;
+            self.next = at + len;
+        }
+        let i = self.starts.trailing_zeros() as usize;
+        self.starts &= self.starts - 1;
+        Some(self.base + i)
+    }
+}
+
 /// The full-text analyzer in one token stream: words (as [`WordTokenizer`]
 /// splits them), those of [`MAX_WORD_BYTES`] or more dropped, lowercased,
 /// ASCII-folded and English-stemmed — the tokens of tantivy's
@@ -963,6 +1019,26 @@ mod tests {
                 assert_eq!(mask | (1 << at), 0xFF, "byte {b:#x} at {at}");
             }
         }
+    }
+
+    #[test]
+    fn word_byte_starts_are_where_a_word_byte_follows_another_byte() {
+        for_random_texts(ASCII_ALPHABET, 40, 4000, |text| {
+            let bytes = text.as_bytes();
+            for from in [0, 1, 7, 9].into_iter().filter(|&f| f <= bytes.len()) {
+                let expected: Vec<usize> = (from..bytes.len())
+                    .filter(|&at| {
+                        is_word_byte(bytes[at]) && (at == 0 || !is_word_byte(bytes[at - 1]))
+                    })
+                    .collect();
+                let got: Vec<usize> = word_byte_starts(bytes, from).collect();
+                proptest::prop_assert_eq!(&got, &expected, "text {:?} from {}", text, from);
+                for at in (from..bytes.len()).filter(|&at| is_ascii_word_start(bytes, at)) {
+                    proptest::prop_assert!(got.contains(&at), "{:?} at {}", text, at);
+                }
+            }
+            Ok(())
+        });
     }
 
     #[test]
