@@ -6,7 +6,8 @@
 //! could match go through the analyzer (lowercase, fold, stem).
 
 use postsearch_store::analysis::{
-    ascii_word_at, is_ascii_word_start, text_analyzer, word_byte_starts, Pieces,
+    ascii_bytes_among, ascii_word_at, is_ascii_word_start, text_analyzer, word_byte_starts_where,
+    Pieces,
 };
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
@@ -17,6 +18,12 @@ const MAX_SEEN_WORDS: usize = 50_000;
 
 /// Target length of a snippet, in characters.
 pub const SNIPPET_CHARS: usize = 160;
+
+/// Most distinct first letters a scan looks for eight bytes at a time (a
+/// few operations each); with more, every word start is looked at. (With
+/// eight, the long queries of generated posts, whose letters start most
+/// of their words, scanned slower than by looking at every start.)
+const FIRST_LETTERS_AT_ONCE: usize = 4;
 
 /// Finds and marks the words of a text that match a query's terms.
 pub struct Highlighter {
@@ -29,6 +36,11 @@ pub struct Highlighter {
     /// The first two bytes a word that may match starts with, lowercased
     /// (see [`Pairs`]).
     pairs: Pairs,
+    /// The terms' first bytes, each repeated eight times, when they are
+    /// at most [`FIRST_LETTERS_AT_ONCE`] ASCII letters and digits: what
+    /// the scan looks for among the word starts of eight bytes at once
+    /// (see [`ascii_bytes_among`]), and how many; else none.
+    first_letters: ([u64; FIRST_LETTERS_AT_ONCE], usize),
     analyzer: TextAnalyzer,
     /// Words already analyzed, and the term each matched: the texts of one
     /// answer share most of their words.
@@ -130,10 +142,25 @@ impl Highlighter {
                 }
             }
         }
+        let mut firsts: Vec<u8> = terms
+            .iter()
+            .filter_map(|t| t.as_bytes().first())
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        let mut first_letters = ([0; FIRST_LETTERS_AT_ONCE], 0);
+        if firsts.len() <= FIRST_LETTERS_AT_ONCE && firsts.iter().all(u8::is_ascii_alphanumeric) {
+            for (slot, &b) in first_letters.0.iter_mut().zip(&firsts) {
+                *slot = u64::from_le_bytes([b; 8]);
+            }
+            first_letters.1 = firsts.len();
+        }
         Highlighter {
             terms: terms.clone(),
             start_bytes,
             pairs: Pairs::of(terms),
+            first_letters,
             analyzer: text_analyzer(),
             seen: FxHashMap::default(),
         }
@@ -193,9 +220,17 @@ impl Highlighter {
             let bytes = text.as_bytes();
             let mut pos = piece.start;
             // A word starts where a word byte follows another byte: those
-            // places are found eight bytes at a time, and only the ones
-            // with a term's first letter are looked at.
-            for at in word_byte_starts(bytes, piece.start) {
+            // places are found eight bytes at a time, with the terms' first
+            // letters (when they are few), and only those are looked at.
+            let (letters, n) = self.first_letters;
+            let keep = |chunk: u64| {
+                if n == 0 {
+                    0xFF
+                } else {
+                    ascii_bytes_among(chunk, &letters[..n])
+                }
+            };
+            for at in word_byte_starts_where(bytes, piece.start, keep) {
                 if at < pos
                     || !self.start_bytes[bytes[at] as usize]
                     || !is_ascii_word_start(bytes, at)

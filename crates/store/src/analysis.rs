@@ -401,19 +401,32 @@ pub fn ascii_word_at(text: &str, at: usize) -> &str {
 /// The bytes of ASCII `bytes` from `from` on where a word byte (a letter,
 /// a digit or `_`) follows a byte that is not one, or starts `bytes`: a
 /// superset of the [`is_ascii_word_start`]s, found eight bytes at a time.
-/// What a scan for the words that may match a query skims a text by.
-pub fn word_byte_starts(bytes: &[u8], from: usize) -> WordByteStarts<'_> {
+pub fn word_byte_starts(bytes: &[u8], from: usize) -> impl Iterator<Item = usize> + '_ {
+    word_byte_starts_where(bytes, from, |_| 0xFF)
+}
+
+/// The [`word_byte_starts`] that `keep` keeps: given eight bytes of
+/// `bytes` as a little-endian `u64` (zeros past its end), `keep` says by
+/// bit `i` whether a start at byte `i` may be returned. What a scan for
+/// the words that may match a query skims a text by (see
+/// [`ascii_bytes_among`]).
+pub fn word_byte_starts_where<F: Fn(u64) -> u32>(
+    bytes: &[u8],
+    from: usize,
+    keep: F,
+) -> WordByteStarts<'_, F> {
     WordByteStarts {
         bytes,
         next: from,
         starts: 0,
         base: from,
         after_word: from > 0 && bytes.get(from - 1).is_some_and(|&b| is_word_byte(b)),
+        keep,
     }
 }
 
-/// The iterator of [`word_byte_starts`].
-pub struct WordByteStarts<'a> {
+/// The iterator of [`word_byte_starts_where`].
+pub struct WordByteStarts<'a, F> {
     bytes: &'a [u8],
     /// Where the next chunk of eight bytes starts.
     next: usize,
@@ -422,29 +435,33 @@ pub struct WordByteStarts<'a> {
     base: usize,
     /// Whether the byte before `next` is a word byte.
     after_word: bool,
+    keep: F,
 }
 
-impl Iterator for WordByteStarts<'_> {
+impl<F: Fn(u64) -> u32> Iterator for WordByteStarts<'_, F> {
     type Item = usize;
 
     #[inline]
     fn next(&mut self) -> Option<usize> {
         while self.starts == 0 {
             let at = self.next;
-            let (words, len) = match self.bytes.get(at..at + 8) {
-                Some(chunk) => (word_byte_mask(chunk.try_into().expect("8 bytes")), 8),
+            let (chunk, len) = match self.bytes.get(at..at + 8) {
+                Some(chunk) => (chunk.try_into().expect("8 bytes"), 8),
                 None => {
                     let rest = self.bytes.get(at..).filter(|r| !r.is_empty())?;
-                    let words = rest
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &b)| is_word_byte(b))
-                        .fold(0, |m, (i, _)| m | 1 << i);
-                    (words, rest.len())
+                    let mut chunk = [0; 8];
+                    chunk[..rest.len()].copy_from_slice(rest);
+                    (chunk, rest.len())
                 }
             };
-            self.starts = words & !(words << 1 | u32::from(self.after_word));
+            let words = word_byte_mask(chunk);
+            let starts = words & !(words << 1 | u32::from(self.after_word));
             self.after_word = words & 1 << (len - 1) != 0;
+            self.starts = if starts == 0 {
+                0
+            } else {
+                starts & (self.keep)(u64::from_le_bytes(chunk))
+            };
             self.base = at;
             self.next = at + len;
         }
@@ -452,6 +469,27 @@ impl Iterator for WordByteStarts<'_> {
         self.starts &= self.starts - 1;
         Some(self.base + i)
     }
+}
+
+/// Bit `i` set where byte `i` of `chunk` (eight bytes, little-endian) is
+/// one of `lowercase`'s ASCII letters and digits in either case; each of
+/// `lowercase` is a byte repeated eight times (`u64::from_le_bytes([b;
+/// 8])`). Bytes that are neither letters nor digits may be set too (a
+/// control byte is a digit once `0x20` is added): for a [`keep`
+/// ](word_byte_starts_where) of word starts, which are letters or digits.
+#[inline]
+pub fn ascii_bytes_among(chunk: u64, lowercase: &[u64]) -> u32 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let x = chunk | 0x2020_2020_2020_2020;
+    let mut equal = 0;
+    for &b in lowercase {
+        // A byte of `t` is zero where `x`'s equals `b`'s: its high bit
+        // stays clear through the add, which carries into no other byte.
+        let t = x ^ b;
+        equal |= !(((t & LOW7) + LOW7) | t) & HIGH;
+    }
+    ((equal >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
 }
 
 /// The full-text analyzer in one token stream: words (as [`WordTokenizer`]
@@ -1039,6 +1077,24 @@ mod tests {
             }
             Ok(())
         });
+    }
+
+    #[test]
+    fn ascii_bytes_among_finds_letters_in_either_case_and_digits() {
+        let set: Vec<u64> = b"d7x".iter().map(|&b| u64::from_le_bytes([b; 8])).collect();
+        for b in 0u8..128 {
+            for at in 0..8 {
+                let mut chunk = [b'q'; 8];
+                chunk[at] = b;
+                let mask = ascii_bytes_among(u64::from_le_bytes(chunk), &set);
+                assert_eq!(mask & !(1 << at), 0, "byte {b:#x} at {at}");
+                if b.is_ascii_alphanumeric() {
+                    let among = matches!(b.to_ascii_lowercase(), b'd' | b'7' | b'x');
+                    assert_eq!(mask == 1 << at, among, "byte {b:#x} at {at}");
+                }
+            }
+        }
+        assert_eq!(ascii_bytes_among(u64::from_le_bytes(*b"qqqqqqqq"), &[]), 0);
     }
 
     #[test]
