@@ -451,14 +451,8 @@ mod tests {
     #[test]
     fn commits_record_the_analyzer_and_another_one_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let index = PostIndex::open_or_create(dir.path()).unwrap();
-        let mut w = Writer::new(&index, WriterOptions::default()).unwrap();
-        w.upsert(Post::new("a", "a title")).unwrap();
-        w.commit().unwrap();
-        drop(w);
+        let mut meta = one_post_index(dir.path());
         let meta_path = dir.path().join("meta.json");
-        let mut meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
         let payload = meta["payload"].as_str().unwrap().to_string();
         assert!(
             payload.contains(&crate::analysis::fingerprint()),
@@ -480,18 +474,21 @@ mod tests {
         PostIndex::open(dir.path()).unwrap();
     }
 
-    #[test]
-    fn new_indexes_close_a_store_block_after_each_post_of_a_kb() {
-        let dir = tempfile::tempdir().unwrap();
-        let index = PostIndex::open_or_create(dir.path()).unwrap();
+    /// An index of one post committed in `dir`, and its meta.json.
+    fn one_post_index(dir: &Path) -> serde_json::Value {
+        let index = PostIndex::open_or_create(dir).unwrap();
         let mut w = Writer::new(&index, WriterOptions::one_thread()).unwrap();
         w.upsert(Post::new("a", "a title")).unwrap();
         w.finish().unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn new_indexes_close_store_blocks_past_a_kb() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = one_post_index(dir.path());
         // What a reader of the index on disk finds: blocks of 1 KB, so a
         // hit decompresses its own post and not its neighbours.
-        let meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap())
-                .unwrap();
         assert_eq!(meta["index_settings"]["docstore_blocksize"], 1024);
         let reopened = PostIndex::open(dir.path()).unwrap();
         assert_eq!(reopened.index().settings().docstore_blocksize, 1024);
