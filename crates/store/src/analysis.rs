@@ -475,8 +475,8 @@ impl<F: Fn(u64) -> u32> Iterator for WordByteStarts<'_, F> {
 /// one of `lowercase`'s ASCII letters and digits in either case; each of
 /// `lowercase` is a byte repeated eight times (`u64::from_le_bytes([b;
 /// 8])`). Bytes that are neither letters nor digits may be set too (a
-/// control byte is a digit once `0x20` is added): for a [`keep`
-/// ](word_byte_starts_where) of word starts, which are letters or digits.
+/// control byte is a digit once `0x20` is added), which a filter of word
+/// starts (letters or digits: see [`word_byte_starts_where`]) never sees.
 #[inline]
 pub fn ascii_bytes_among(chunk: u64, lowercase: &[u64]) -> u32 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
