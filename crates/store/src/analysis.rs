@@ -399,17 +399,12 @@ pub fn ascii_word_at(text: &str, at: usize) -> &str {
 }
 
 /// The bytes of ASCII `bytes` from `from` on where a word byte (a letter,
-/// a digit or `_`) follows a byte that is not one, or starts `bytes`: a
-/// superset of the [`is_ascii_word_start`]s, found eight bytes at a time.
-pub fn word_byte_starts(bytes: &[u8], from: usize) -> impl Iterator<Item = usize> + '_ {
-    word_byte_starts_where(bytes, from, |_| 0xFF)
-}
-
-/// The [`word_byte_starts`] that `keep` keeps: given eight bytes of
-/// `bytes` as a little-endian `u64` (zeros past its end), `keep` says by
-/// bit `i` whether a start at byte `i` may be returned. What a scan for
-/// the words that may match a query skims a text by (see
-/// [`ascii_bytes_among`]).
+/// a digit or `_`) follows a byte that is not one, or starts `bytes` — a
+/// superset of the [`is_ascii_word_start`]s, found eight bytes at a time
+/// — that `keep` keeps: given eight bytes of `bytes` as a little-endian
+/// `u64` (zeros past its end), `keep` says by bit `i` whether a start at
+/// byte `i` may be returned (`|_| 0xFF`: all). What a scan for the words
+/// that may match a query skims a text by (see [`ascii_bytes_among`]).
 pub fn word_byte_starts_where<F: Fn(u64) -> u32>(
     bytes: &[u8],
     from: usize,
@@ -1069,7 +1064,7 @@ mod tests {
                         is_word_byte(bytes[at]) && (at == 0 || !is_word_byte(bytes[at - 1]))
                     })
                     .collect();
-                let got: Vec<usize> = word_byte_starts(bytes, from).collect();
+                let got: Vec<usize> = word_byte_starts_where(bytes, from, |_| 0xFF).collect();
                 proptest::prop_assert_eq!(&got, &expected, "text {:?} from {}", text, from);
                 for at in (from..bytes.len()).filter(|&at| is_ascii_word_start(bytes, at)) {
                     proptest::prop_assert!(got.contains(&at), "{:?} at {}", text, at);
