@@ -110,6 +110,19 @@ def query_round(args, corpus, work):
     return out
 
 
+def cpu_model():
+    """The processor's model name, as /proc/cpuinfo gives it: the ratios to
+    the peers move with it (docs/performance.md, "Results")."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "processor unknown"
+
+
 def med(xs):
     xs = [x for x in xs if x == x]
     return statistics.median(xs) if xs else float("nan")
@@ -172,7 +185,7 @@ def main():
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    md = f"Measured {stamp}, commit {commit}, {os.cpu_count()} cores.\n\n" + "\n".join(
+    md = f"Measured {stamp}, commit {commit}, {os.cpu_count()} cores ({cpu_model()}).\n\n" + "\n".join(
         table(c, posts, results[c]["index"], results[c]["query"]) for c, _, posts in corpora)
     print(md)
     if args.md:
