@@ -10,8 +10,8 @@ Each corpus is a folder with posts.jsonl and queries.tsv (kind<TAB>query:
 scripts/make_queries.py writes the queries). Each round, for each corpus, in
 a rotating order: SQLite FTS5 and tantivy-py index the posts (through
 ../shared/bench/peers.py) and postsearch indexes them into a fresh folder,
-each under /usr/bin/time -v (posts/s and peak RSS); then the queries run
-on one thread: tantivy-py's bare AND top-10 with exact count (peers.py
+each under /usr/bin/time -v (posts/s, CPU seconds and peak RSS); then the
+queries run on one thread: tantivy-py's bare AND top-10 with exact count (peers.py
 variant `and`), postsearch's default answer (facets, typos, synonyms,
 snippets) and postsearch bare (no facets, snippets, typos or synonyms;
 every word required), both with `postsearch bench` in-process,
@@ -39,14 +39,17 @@ BARE = "facets=false&snippets=false&typos=false&synonyms=false&match=all"
 
 
 def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time -v: (stdout, wall seconds, peak RSS MiB)."""
+    """Runs cmd under /usr/bin/time -v: (stdout, wall seconds, peak RSS MiB,
+    CPU seconds: user + system, the whole process's)."""
     t0 = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    return p.stdout, wall, int(rss.group(1)) / 1024 if rss else float("nan")
+    cpu = [re.search(rf"{what} time \(seconds\): ([0-9.]+)", p.stderr) for what in ("User", "System")]
+    cpu_s = sum(float(m.group(1)) for m in cpu) if all(cpu) else float("nan")
+    return p.stdout, wall, int(rss.group(1)) / 1024 if rss else float("nan"), cpu_s
 
 
 def bench_file(queries_tsv, out, bare):
@@ -74,15 +77,16 @@ def index_round(args, corpus, work, posts):
     for engine in ("fts5", "tantivy"):
         dest = os.path.join(work, engine)
         shutil.rmtree(dest, ignore_errors=True)
-        stdout, wall, rss = timed([sys.executable, args.peers, "index", engine,
-                                   "--corpus", jsonl, "--index", dest])
+        stdout, wall, rss, cpu_s = timed([sys.executable, args.peers, "index", engine,
+                                          "--corpus", jsonl, "--index", dest])
         info = json.loads(stdout.strip().splitlines()[-1])
         out[engine] = {"posts_s": info["docs_per_s"], "rss_mib": rss,
-                       "mib": info["index_bytes"] / 2**20}
+                       "mib": info["index_bytes"] / 2**20, "cpu_s": cpu_s}
     dest = os.path.join(work, "postsearch")
     shutil.rmtree(dest, ignore_errors=True)
-    _, wall, rss = timed([args.bin, "--index", dest, "index", jsonl])
-    out["postsearch"] = {"posts_s": posts / wall, "rss_mib": rss, "mib": dir_mib(dest)}
+    _, wall, rss, cpu_s = timed([args.bin, "--index", dest, "index", jsonl])
+    out["postsearch"] = {"posts_s": posts / wall, "rss_mib": rss, "mib": dir_mib(dest),
+                         "cpu_s": cpu_s}
     return out
 
 
@@ -92,7 +96,7 @@ def dir_mib(path):
 
 def query_round(args, corpus, work):
     out = {}
-    stdout, _, _ = timed([sys.executable, args.peers, "query", "tantivy", "--index",
+    stdout, _, _, _ = timed([sys.executable, args.peers, "query", "tantivy", "--index",
                           os.path.join(work, "tantivy"), "--queries",
                           os.path.join(corpus, "queries.tsv"), "--variants", "and", "--passes", "2"])
     v = json.loads(stdout.strip().splitlines()[-1])["variants"]["and"]
@@ -102,7 +106,7 @@ def query_round(args, corpus, work):
     for name, bare in (("default", False), ("bare", True)):
         qfile = os.path.join(work, f"queries-{name}.txt")
         bench_file(os.path.join(corpus, "queries.tsv"), qfile, bare)
-        stdout, _, _ = timed([args.bin, "--index", os.path.join(work, "postsearch"), "bench",
+        stdout, _, _, _ = timed([args.bin, "--index", os.path.join(work, "postsearch"), "bench",
                               "--queries", qfile, "--duration", str(args.duration), "--json"], env=env)
         b = json.loads(stdout)
         out[name] = {"overall": (b["overall"]["p50_ms"], b["overall"]["p99_ms"]),
@@ -123,6 +127,12 @@ def cpu_model():
     return "processor unknown"
 
 
+def spread(xs):
+    """The range of the rounds' values, as 1.60–1.77×."""
+    xs = [x for x in xs if x == x]
+    return f"{min(xs):.2f}–{max(xs):.2f}×" if xs else "n/a"
+
+
 def med(xs):
     xs = [x for x in xs if x == x]
     return statistics.median(xs) if xs else float("nan")
@@ -130,16 +140,21 @@ def med(xs):
 
 def table(name, posts, idx_rounds, q_rounds):
     lines = [f"### {name} ({posts:,} posts; medians of {len(idx_rounds)} rounds)", "",
-             "| indexing | posts/s | peak RSS MiB | index MiB |", "|---|--:|--:|--:|"]
+             "| indexing | posts/s | CPU s (user + system) | peak RSS MiB | index MiB |",
+             "|---|--:|--:|--:|--:|"]
     for eng in ("postsearch", "fts5", "tantivy"):
         label = {"fts5": "SQLite FTS5", "tantivy": "tantivy-py"}.get(eng, eng)
         lines.append(f"| {label} | {med([r[eng]['posts_s'] for r in idx_rounds]):,.0f} | "
+                     f"{med([r[eng].get('cpu_s', float('nan')) for r in idx_rounds]):.2f} | "
                      f"{med([r[eng]['rss_mib'] for r in idx_rounds]):,.0f} | "
                      f"{med([r[eng]['mib'] for r in idx_rounds]):,.0f} |")
     ratios = [(r["postsearch"]["posts_s"] / r["fts5"]["posts_s"],
                r["postsearch"]["posts_s"] / r["tantivy"]["posts_s"]) for r in idx_rounds]
     lines += ["", f"postsearch / FTS5: {med([a for a, _ in ratios]):.2f}×, "
-              f"postsearch / tantivy-py: {med([b for _, b in ratios]):.2f}× (medians of the rounds' ratios)", ""]
+              f"postsearch / tantivy-py: {med([b for _, b in ratios]):.2f}× (medians of the rounds' ratios; "
+              f"rounds {spread([a for a, _ in ratios])} and {spread([b for _, b in ratios])}). "
+              "CPU s: the whole process's, a peer's Python start included; "
+              "less moved by a neighbour's load than posts/s.", ""]
     lines += ["| query kind, p50 ms, one thread | default answer | bare | tantivy-py bare AND top-10 |",
               "|---|--:|--:|--:|"]
     for kind in ["title", "keyword", "phrase", "misspelt", "prefix", "question", "rare"]:
