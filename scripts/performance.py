@@ -11,8 +11,8 @@ scripts/make_queries.py writes the queries). Each round, for each corpus, in
 a rotating order: SQLite FTS5 and tantivy-py index the posts (through
 ../shared/bench/peers.py) and postsearch indexes them into a fresh folder,
 each under /usr/bin/time -v (posts/s, CPU seconds and peak RSS); then the
-queries run on one thread: tantivy-py's bare AND top-10 with exact count (peers.py
-variant `and`), postsearch's default answer (facets, typos, synonyms,
+queries run on one thread: tantivy-py's bare AND top-10 with exact count
+(peers.py variant `and`), postsearch's default answer (facets, typos, synonyms,
 snippets) and postsearch bare (no facets, snippets, typos or synonyms;
 every word required), both with `postsearch bench` in-process,
 POSTSEARCH_INDEX_SEARCH_THREADS=1. The tables give the medians of the
@@ -97,8 +97,8 @@ def dir_mib(path):
 def query_round(args, corpus, work):
     out = {}
     stdout, _, _, _ = timed([sys.executable, args.peers, "query", "tantivy", "--index",
-                          os.path.join(work, "tantivy"), "--queries",
-                          os.path.join(corpus, "queries.tsv"), "--variants", "and", "--passes", "2"])
+                             os.path.join(work, "tantivy"), "--queries",
+                             os.path.join(corpus, "queries.tsv"), "--variants", "and", "--passes", "2"])
     v = json.loads(stdout.strip().splitlines()[-1])["variants"]["and"]
     out["tantivy-py"] = {"overall": (v["p50_ms"], v["p99_ms"]),
                          "kinds": {KINDS.get(k, k): s["p50_ms"] for k, s in v["per_kind"].items()}}
@@ -107,7 +107,8 @@ def query_round(args, corpus, work):
         qfile = os.path.join(work, f"queries-{name}.txt")
         bench_file(os.path.join(corpus, "queries.tsv"), qfile, bare)
         stdout, _, _, _ = timed([args.bin, "--index", os.path.join(work, "postsearch"), "bench",
-                              "--queries", qfile, "--duration", str(args.duration), "--json"], env=env)
+                                 "--queries", qfile, "--duration", str(args.duration), "--json"],
+                                env=env)
         b = json.loads(stdout)
         out[name] = {"overall": (b["overall"]["p50_ms"], b["overall"]["p99_ms"]),
                      "kinds": {k: s["p50_ms"] for k, s in b["kinds"].items()}}
