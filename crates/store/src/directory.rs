@@ -1,6 +1,7 @@
 //! The index directory: tantivy's memory-mapped directory, except that
 //! positions when searching, and the document store when importing, are
-//! read with positioned reads (`pread`).
+//! read with positioned reads (`pread`), and that files being written are
+//! handed to the kernel's writeback as they grow (`WrittenBack`).
 //!
 //! Positions are read by phrase queries only, a word's whole list at a
 //! time; mapped, every list a phrase ever touched stayed in the resident
@@ -34,15 +35,15 @@
 //! within noise.
 
 use std::fmt;
-use std::fs::File;
-use std::io;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
 use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
 use tantivy::directory::{
-    Advice, Directory, DirectoryLock, FileHandle, Lock, MmapDirectory, OwnedBytes, WatchCallback,
-    WatchHandle, WritePtr, META_LOCK,
+    Advice, AntiCallToken, Directory, DirectoryLock, FileHandle, Lock, MmapDirectory, OwnedBytes,
+    TerminatingWrite, WatchCallback, WatchHandle, WritePtr, META_LOCK,
 };
 use tantivy::HasLen;
 
@@ -146,8 +147,21 @@ impl Directory for IndexDirectory {
         self.mmap.exists(path)
     }
 
+    /// As tantivy's directory opens a file to write, with its bytes handed
+    /// to the kernel's writeback as they come (`WrittenBack`).
     fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
-        self.mmap.open_write(path)
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.root.join(path))
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    OpenWriteError::FileAlreadyExists(path.to_path_buf())
+                } else {
+                    OpenWriteError::wrap_io_error(e, path.to_path_buf())
+                }
+            })?;
+        Ok(BufWriter::new(Box::new(WrittenBack::new(file))))
     }
 
     fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
@@ -229,6 +243,78 @@ impl FileHandle for PositionedFile {
         Ok(OwnedBytes::new(buf))
     }
 }
+
+/// Bytes a file being written gathers before the kernel is asked to start
+/// writing them out (see [`WrittenBack`]).
+const WRITEBACK_EVERY: u64 = 8 << 20;
+
+/// A file being written whose bytes the kernel is asked to start writing
+/// out every [`WRITEBACK_EVERY`] bytes, without waiting for them (Linux's
+/// `sync_file_range`, as RocksDB's `bytes_per_sync` does). Left to the
+/// kernel, an import's segments (190 MiB for realposts.py 100k) stay dirty
+/// in the page cache until each file's `fsync` as the commit ends, which
+/// then waits for all of them while the cores have nothing else to do.
+/// Durability is as before: a finished file is synced, and the commit
+/// syncs the folder.
+struct WrittenBack {
+    file: File,
+    written: u64,
+    /// Where the bytes not yet handed to the writeback start.
+    unsent: u64,
+}
+
+impl WrittenBack {
+    fn new(file: File) -> WrittenBack {
+        WrittenBack {
+            file,
+            written: 0,
+            unsent: 0,
+        }
+    }
+}
+
+impl Write for WrittenBack {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.unsent >= WRITEBACK_EVERY {
+            start_writeback(&self.file, self.unsent, self.written - self.unsent);
+            self.unsent = self.written;
+        }
+        Ok(n)
+    }
+
+    /// Every write went to the file already (as in tantivy's directory).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl TerminatingWrite for WrittenBack {
+    fn terminate_ref(&mut self, _: AntiCallToken) -> io::Result<()> {
+        self.file.flush()?;
+        self.file.sync_data()
+    }
+}
+
+/// Asks the kernel to start writing out `len` bytes of `file` from
+/// `offset`, and returns without waiting. A refusal changes nothing: the
+/// file's final sync writes whatever is left.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::unix::io::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: the descriptor is the open file's; the call starts the
+    // writeback of its range and touches no memory of this process.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &File, _: u64, _: u64) {}
 
 #[cfg(unix)]
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
@@ -325,6 +411,25 @@ mod tests {
         write(&dir, "a.store", b"store");
         assert!(!read_by_pread(&dir, "a.pos"));
         assert!(read_by_pread(&dir, "a.store"));
+    }
+
+    #[test]
+    fn a_file_written_past_several_writebacks_reads_back_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = IndexDirectory::open_for_import(tmp.path()).unwrap();
+        let len = 2 * WRITEBACK_EVERY as usize + 12_345;
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
+        let mut w = dir.open_write(Path::new("a.store")).unwrap();
+        // Uneven pieces, some larger than the writer's buffer.
+        for piece in data.chunks(100_003) {
+            w.write_all(piece).unwrap();
+        }
+        w.terminate().unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("a.store")).unwrap(), data);
+        assert!(matches!(
+            dir.open_write(Path::new("a.store")),
+            Err(OpenWriteError::FileAlreadyExists(_))
+        ));
     }
 
     #[test]
