@@ -824,15 +824,26 @@ mod tests {
                     got
                 };
                 let (all, top) = (collect(false), collect(true));
-                let docs = |c: &Collected| c.top.iter().map(|c| c.address).collect::<Vec<_>>();
-                assert_eq!(docs(&top), docs(&all), "k {k}, meta weight {meta_weight}");
-                // tantivy's pruning union adds the terms in another order.
-                for (t, a) in top.top.iter().zip(&all.top) {
+                // tantivy's pruning union adds the terms in another order, so
+                // a key may differ in its last bits, and posts whose keys tie
+                // to those bits may trade places (which ties there are
+                // depends on how the indexing threads split the posts into
+                // segments). Any other difference fails.
+                let close = |x: f64, y: f64| (x - y).abs() <= y.abs() * 1e-6;
+                let last = all.top.last().expect("k posts").key;
+                for (i, (t, a)) in top.top.iter().zip(&all.top).enumerate() {
+                    assert!(close(t.key, a.key), "{} vs {}", t.key, a.key);
+                    if t.address == a.address {
+                        continue;
+                    }
+                    let tied = match all.top.iter().find(|x| x.address == t.address) {
+                        Some(x) => close(x.key, a.key),
+                        None => close(t.key, last),
+                    };
                     assert!(
-                        (t.key - a.key).abs() <= a.key * 1e-6,
-                        "{} vs {}",
-                        t.key,
-                        a.key
+                        tied,
+                        "k {k}, meta weight {meta_weight}: place {i} holds {:?}, not {:?}, without a tie",
+                        t.address, a.address
                     );
                 }
                 assert_eq!(top.top.len(), k);
