@@ -471,6 +471,87 @@ fn similar_posts_skip_self_and_duplicates() {
     assert_eq!(r.hits[0].id, "p1");
 }
 
+/// Many exact copies of `p1` (its hash, other ids) and a post like it: more
+/// copies than similar posts weighs candidates; and posts on another
+/// subject, so that p1's words are not in half the posts (too common to
+/// weigh).
+fn p1_copies_and_a_near_post() -> Vec<Post> {
+    let mut posts = corpus();
+    for i in 0..150 {
+        let mut other = Post::new(format!("garden{i}"), "tomatoes in the garden");
+        other.body = Some("water the tomato plants early in the morning".into());
+        posts.push(other);
+    }
+    for i in 0..80 {
+        let mut copy = posts[0].clone();
+        copy.id = format!("p1-copy{i}");
+        posts.push(copy);
+    }
+    let mut near = posts[0].clone();
+    near.id = "p1-near".into();
+    near.hash = Some("other".into());
+    near.title = "n+1 queries in a django view".into();
+    posts.push(near);
+    posts
+}
+
+/// The ids of the posts most like `id`.
+fn similar_ids(engine: &Engine, id: &str, limit: usize) -> Vec<String> {
+    let r = engine.similar(id, limit).unwrap();
+    r.hits.into_iter().map(|h| h.id).collect()
+}
+
+#[test]
+fn similar_posts_are_not_crowded_out_by_copies_of_the_source() {
+    // The copies rank first on text and are skipped as candidates, not
+    // only when the answer is read: the post like p1 is still found.
+    let engine = engine_with(&p1_copies_and_a_near_post());
+    let got = similar_ids(&engine, "p1", 3);
+    assert_eq!(got.first().map(String::as_str), Some("p1-near"), "{got:?}");
+    assert!(got.iter().all(|id| !id.starts_with("p1-copy")), "{got:?}");
+}
+
+#[test]
+fn an_index_whose_values_are_also_in_the_term_index_is_read_and_written_as_it_is() {
+    // Indexes built before the numeric, date, `hash` and `problem` values
+    // became columns only keep their schema: opened, written to (their
+    // new segments as they were) and answered alike.
+    let dir = tempfile::tempdir().unwrap();
+    tantivy::Index::builder()
+        .schema(postsearch_store::schema::schema_with_indexed_values())
+        .register_plugin(std::sync::Arc::new(
+            postsearch_store::vocabulary::VocabularyPlugin,
+        ))
+        .create_in_dir(dir.path())
+        .unwrap();
+    let old = PostIndex::open(dir.path()).unwrap();
+    assert_eq!(
+        old.index().schema(),
+        postsearch_store::schema::schema_with_indexed_values()
+    );
+    let posts = p1_copies_and_a_near_post();
+    let mut w = Writer::new(&old, WriterOptions::default()).unwrap();
+    for p in &posts {
+        w.upsert(p.clone()).unwrap();
+    }
+    w.commit().unwrap();
+    let old = Engine::new(old, RankingConfig::default());
+    let new = engine_with(&posts);
+    assert_ne!(new.index().index().schema(), old.index().index().schema());
+    for (q, total) in [
+        ("quality:>=85", 2),
+        ("views:>10000", 1),
+        ("django quality:<85", 82),
+        ("n+1 queries", 82),
+    ] {
+        let total_of = |engine: &Engine| engine.search(&SearchRequest::new(q)).unwrap().total;
+        assert_eq!((total_of(&old), total_of(&new)), (total, total), "{q}");
+    }
+    assert_eq!(ids(&old, &SearchRequest::new("quality:>=85")), ["p2", "p5"]);
+    assert_eq!(similar_ids(&old, "p1", 3), similar_ids(&new, "p1", 3));
+    assert_eq!(similar_ids(&old, "p1", 3)[0], "p1-near");
+}
+
 #[test]
 fn suggestions_complete_words_and_titles() {
     let engine = engine_with(&corpus());

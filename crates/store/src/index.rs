@@ -6,7 +6,7 @@ use crate::analysis;
 use crate::directory::IndexDirectory;
 use crate::error::{Error, Result};
 use crate::post::Post;
-use crate::schema::{build_schema, Fields, FACET_FIELDS};
+use crate::schema::{self, build_schema, Fields, FACET_FIELDS};
 use crate::stored::StoredPost;
 use crate::vocabulary::VocabularyPlugin;
 use serde::Serialize;
@@ -105,7 +105,7 @@ impl PostIndex {
             cause: e,
         })?;
         index.register_plugin(Arc::new(VocabularyPlugin));
-        if index.schema() != build_schema() {
+        if !schema::is_known(&index.schema()) {
             return Err(another_version(dir));
         }
         check_analyzer(&index, dir)?;

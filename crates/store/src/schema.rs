@@ -67,14 +67,53 @@ pub struct Fields {
 }
 
 /// Builds the schema of a new index.
+///
+/// The numeric and date fields, `hash` and `problem` are columns only:
+/// range filters, sorts, numeric facets, duplicates and similar posts read
+/// their columns, and nothing looks their values up in the term index.
+/// Indexing them there as well cost ~8% of `index`'s CPU time on real
+/// writing (a term per post and field, `view_count`'s and `hash`'s nearly
+/// all distinct, each with its own postings and dictionary entry) and 40%
+/// of the term dictionaries' bytes (docs/performance.md).
 pub fn build_schema() -> Schema {
+    schema_of(Values::ColumnsOnly)
+}
+
+/// The schema of indexes built before the values above became columns
+/// only: the same fields, those values in the term index as well. Such an
+/// index is opened, searched and written to as it is (its new segments
+/// keep its schema); `index --rebuild` brings it to [`build_schema`].
+pub fn schema_with_indexed_values() -> Schema {
+    schema_of(Values::AlsoIndexed)
+}
+
+/// Whether an index of `schema` is one this version reads and writes.
+pub fn is_known(schema: &Schema) -> bool {
+    *schema == build_schema() || *schema == schema_with_indexed_values()
+}
+
+/// Where the numeric, date, `hash` and `problem` values go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Values {
+    ColumnsOnly,
+    AlsoIndexed,
+}
+
+fn schema_of(values: Values) -> Schema {
+    let indexed = values == Values::AlsoIndexed;
     let mut b = Schema::builder();
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(TEXT_ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    let numeric = NumericOptions::default().set_indexed().set_fast();
+    let column_string = if indexed { STRING | FAST } else { FAST.into() };
+    let mut numeric = NumericOptions::default().set_fast();
+    let mut date = DateOptions::default().set_fast();
+    if indexed {
+        numeric = numeric.set_indexed();
+        date = date.set_indexed();
+    }
     b.add_text_field("id", STRING | FAST);
     for (name, _) in TEXT_FIELDS {
         b.add_text_field(name, text.clone());
@@ -82,15 +121,12 @@ pub fn build_schema() -> Schema {
     for name in FACET_FIELDS {
         b.add_text_field(name, STRING | FAST);
     }
-    b.add_text_field("problem", STRING | FAST);
-    b.add_text_field("hash", STRING | FAST);
+    b.add_text_field("problem", column_string.clone());
+    b.add_text_field("hash", column_string);
     for name in NUMERIC_FIELDS {
         b.add_u64_field(name, numeric.clone());
     }
-    b.add_date_field(
-        "last_reviewed",
-        DateOptions::default().set_indexed().set_fast(),
-    );
+    b.add_date_field("last_reviewed", date);
     b.add_u64_field("meta_inputs", FAST);
     b.add_u64_field("fingerprint", FAST);
     // The whole post as JSON text: stored as a string, which tantivy reads
@@ -165,5 +201,48 @@ impl Fields {
             "reading_time" => Some(self.reading_time),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields whose values only columns hold in new indexes.
+    const COLUMNS_ONLY: [&str; 9] = [
+        "quality",
+        "freshness",
+        "depth",
+        "clarity",
+        "view_count",
+        "reading_time",
+        "last_reviewed",
+        "hash",
+        "problem",
+    ];
+
+    #[test]
+    fn values_read_from_columns_are_not_in_the_term_index_of_new_indexes() {
+        let (new, old) = (build_schema(), schema_with_indexed_values());
+        assert_eq!(new.num_fields(), old.num_fields());
+        for ((field, entry), (_, before)) in new.fields().zip(old.fields()) {
+            assert_eq!(entry.name(), before.name());
+            assert!(entry.is_fast() == before.is_fast(), "{}", entry.name());
+            if COLUMNS_ONLY.contains(&entry.name()) {
+                assert!(entry.is_fast(), "{}", entry.name());
+                assert!(
+                    !entry.is_indexed() && before.is_indexed(),
+                    "{}",
+                    entry.name()
+                );
+            } else {
+                assert_eq!(entry, before, "{}", entry.name());
+            }
+            assert_eq!(new.get_field_name(field), entry.name());
+        }
+        assert!(is_known(&new) && is_known(&old));
+        let mut another = Schema::builder();
+        another.add_text_field("title", crate::schema::STRING);
+        assert!(!is_known(&another.build()));
     }
 }
