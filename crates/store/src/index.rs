@@ -56,11 +56,14 @@ pub struct Located {
 
 impl PostIndex {
     /// Opens the index in `dir` for an import, creating it (and the
-    /// directory) when absent.
+    /// directory) when absent. An index of the schema before
+    /// [`schema::build_schema`]'s is opened with its own (see
+    /// [`schema::schema_with_indexed_values`]).
     pub fn open_or_create(dir: &Path) -> Result<PostIndex> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let schema = known_schema_in(dir).unwrap_or_else(build_schema);
         let index = IndexDirectory::open_for_import(dir)
-            .and_then(|directory| Self::builder().open_or_create(directory))
+            .and_then(|directory| Self::builder(schema).open_or_create(directory))
             .map_err(|e| match e {
                 tantivy::TantivyError::SchemaError(_) => another_version(dir),
                 cause => Error::Index {
@@ -119,17 +122,17 @@ impl PostIndex {
 
     /// A fresh index in memory (tests, evaluations).
     pub fn create_in_ram() -> Result<PostIndex> {
-        Self::wrap(Self::builder().create_in_ram()?, None)
+        Self::wrap(Self::builder(build_schema()).create_in_ram()?, None)
     }
 
-    /// How new indexes are made: the post schema, the vocabulary plugin, and
+    /// How indexes of `schema` are made and opened: the vocabulary plugin, and
     /// document-store blocks of [`STORE_BLOCK_SIZE`] bytes, compressed by
     /// the indexing thread that fills them unless the machine has cores to
     /// spare (see [`COMPRESSION_THREAD_MIN_CORES`]).
-    fn builder() -> tantivy::IndexBuilder {
+    fn builder(schema: tantivy::schema::Schema) -> tantivy::IndexBuilder {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Index::builder()
-            .schema(build_schema())
+            .schema(schema)
             .register_plugin(Arc::new(VocabularyPlugin))
             .settings(IndexSettings {
                 docstore_blocksize: STORE_BLOCK_SIZE,
@@ -373,6 +376,18 @@ pub fn commit_payload() -> String {
     serde_json::json!({ "analyzer": crate::analysis::fingerprint() }).to_string()
 }
 
+/// The schema recorded in `dir`'s `meta.json`, if there is one and this
+/// version reads and writes indexes of it.
+fn known_schema_in(dir: &Path) -> Option<tantivy::schema::Schema> {
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        schema: tantivy::schema::Schema,
+    }
+    let text = std::fs::read_to_string(dir.join("meta.json")).ok()?;
+    let meta: Meta = serde_json::from_str(&text).ok()?;
+    schema::is_known(&meta.schema).then_some(meta.schema)
+}
+
 /// The refusal of an index whose schema is not this version's.
 fn another_version(dir: &Path) -> Error {
     Error::Index {
@@ -419,6 +434,31 @@ mod tests {
     use super::*;
     use crate::indexer::{Writer, WriterOptions};
     use crate::post::Post;
+
+    #[test]
+    fn an_index_of_the_schema_before_is_imported_into_with_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = crate::schema::schema_with_indexed_values();
+        Index::builder()
+            .schema(before.clone())
+            .register_plugin(Arc::new(VocabularyPlugin))
+            .create_in_dir(dir.path())
+            .unwrap();
+        for round in 0..2 {
+            let index = PostIndex::open_or_create(dir.path()).unwrap();
+            assert_eq!(index.index().schema(), before);
+            let mut w = Writer::new(&index, WriterOptions::one_thread()).unwrap();
+            w.upsert(crate::generated_post(7, round)).unwrap();
+            w.finish().unwrap();
+        }
+        let index = PostIndex::open(dir.path()).unwrap();
+        assert_eq!(index.index().schema(), before);
+        assert_eq!(index.searcher().num_docs(), 2);
+        // A new folder gets the current schema.
+        let fresh = tempfile::tempdir().unwrap();
+        let index = PostIndex::open_or_create(&fresh.path().join("new")).unwrap();
+        assert_eq!(index.index().schema(), build_schema());
+    }
 
     #[test]
     fn an_index_of_another_schema_is_refused_with_the_command_that_rebuilds_it() {
