@@ -321,9 +321,9 @@ mod tests {
 
     #[test]
     fn the_json_line_is_serde_jsons_whatever_its_size() {
-        // Posts whose JSON fits the size hint, outgrows it (escapes, long
-        // facet lists and unknown fields the hint does not count) or is
-        // mostly multi-byte text.
+        // Posts whose JSON fits the size hint, outgrows it (escapes, and a
+        // long tools list the hint does not count) or is mostly multi-byte
+        // text.
         let mut posts: Vec<Post> = (0..20).map(|n| crate::generated_post(3, n)).collect();
         let mut escaped = Post::new("e", "quotes \"and\" \\ slashes");
         escaped.body = Some("\n\t\u{1}\"".repeat(500));
