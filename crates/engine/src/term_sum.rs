@@ -233,8 +233,13 @@ mod tests {
             }
             compared += got.len();
             // Pruning passes a segment's first match (the threshold starts
-            // at 0), then exactly the matches over the threshold.
-            if let Some(&(_, median)) = expected.get(expected.len() / 2) {
+            // at 0), then exactly the matches over the threshold: here the
+            // median score, so about half the matches go (the score of the
+            // match in the middle by address, as before, depended on how the
+            // indexing threads split the posts: from 71 to 667 of 836 went).
+            let mut scores: Vec<Score> = expected.iter().map(|h| h.1).collect();
+            scores.sort_by(f32::total_cmp);
+            if let Some(&median) = scores.get(scores.len() / 2) {
                 let pruned = matches(&searcher, &ours, Some(median));
                 let mut wanted = Vec::new();
                 for (i, h) in got.iter().enumerate() {
@@ -263,6 +268,9 @@ mod tests {
             assert_eq!(counted as usize, got.len());
         }
         assert!(compared > 300, "{compared} matches compared");
-        assert!(pruned_away > 100, "{pruned_away} matches pruned");
+        assert!(
+            pruned_away * 3 > compared,
+            "{pruned_away} of {compared} matches pruned"
+        );
     }
 }
