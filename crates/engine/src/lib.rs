@@ -362,13 +362,19 @@ impl Engine {
             .skip(req.offset)
             .map(|c| {
                 budget::check()?;
-                let stored = self.index.stored_at(searcher, c.address)?;
-                let post = stored
-                    .hit_post(req.with_snippets)
-                    .map_err(postsearch_store::index::unparsable)?;
-                if let Some(keep) = keep.as_deref_mut() {
-                    keep.push(stored);
-                }
+                let post = match keep.as_deref_mut() {
+                    Some(keep) => {
+                        let stored = self.index.stored_at(searcher, c.address)?;
+                        let post = stored
+                            .hit_post(req.with_snippets)
+                            .map_err(postsearch_store::index::unparsable)?;
+                        keep.push(stored);
+                        post
+                    }
+                    None => self
+                        .index
+                        .hit_post_at(searcher, c.address, req.with_snippets)?,
+                };
                 let explain = req.explain.then(|| Explain {
                     text: c.text,
                     meta: c.meta,

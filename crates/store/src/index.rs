@@ -225,6 +225,17 @@ impl PostIndex {
         serde_json::from_str(&json).map_err(unparsable)
     }
 
+    /// The fields a search hit shows of the post at `address` (see
+    /// [`crate::stored::hit_post_of`]), the body and summary with `text`.
+    pub fn hit_post_at(
+        &self,
+        searcher: &Searcher,
+        address: DocAddress,
+        text: bool,
+    ) -> Result<Post> {
+        crate::stored::hit_post_of(self.stored_json(searcher, address)?, text).map_err(unparsable)
+    }
+
     /// The stored post at `address`, its fields located but not decoded.
     pub fn stored_at(&self, searcher: &Searcher, address: DocAddress) -> Result<StoredPost> {
         StoredPost::parse(self.stored_json(searcher, address)?).map_err(unparsable)

@@ -4,7 +4,7 @@
 //! text as it is, without building a [`Post`] or a JSON tree.
 
 use crate::post::{Post, Revision, Score};
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
@@ -122,24 +122,15 @@ impl StoredPost {
     /// topic, score parts and review date; with `text` also the body and
     /// summary (for snippets). Other fields stay undecoded.
     pub fn hit_post(&self, text: bool) -> serde_json::Result<Post> {
-        #[derive(serde::Deserialize)]
-        struct Parts {
-            quality: Option<u64>,
-            freshness: Option<u64>,
-            depth: Option<u64>,
-            clarity: Option<u64>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Reviewed {
-            last_reviewed: Option<String>,
-        }
         let text_field = |name: &str| match text {
             true => self.decode::<String>(name),
             false => Ok(None),
         };
         let id: Option<String> = self.decode("id")?;
         let title: Option<String> = self.decode("title")?;
-        Ok(Post {
+        Ok(HitFields {
+            id,
+            title,
             body: text_field("body")?,
             summary: text_field("summary")?,
             topic: self.decode("topic")?,
@@ -148,19 +139,104 @@ impl StoredPost {
             code_language: self.decode("code_language")?,
             difficulty: self.decode("difficulty")?,
             view_count: self.decode("view_count")?,
-            score: self.decode::<Parts>("score")?.map(|p| Score {
+            score: self.decode("score")?,
+            revision: self.decode("revision")?,
+        }
+        .into_post())
+    }
+}
+
+/// [`StoredPost::hit_post`] of the stored JSON `json`, read in one pass:
+/// each field a hit shows decoded as it is met, the others skipped, where
+/// locating the fields first and decoding them after reads a post's body
+/// twice (a search answer does this for each of its hits). A stored JSON
+/// that this does not read (a key written twice) is read as a
+/// [`StoredPost`], whose fields are the first of each key.
+pub fn hit_post_of(json: String, text: bool) -> serde_json::Result<Post> {
+    let read = match text {
+        true => serde_json::from_str::<HitFields<String>>(&json).map(HitFields::into_post),
+        false => serde_json::from_str::<HitFields<IgnoredAny>>(&json).map(HitFields::into_post),
+    };
+    match read {
+        Ok(post) => Ok(post),
+        Err(_) => StoredPost::parse(json)?.hit_post(text),
+    }
+}
+
+/// The fields of a hit as the stored JSON has them; `T` is `String` for
+/// the body and summary when they are shown, `IgnoredAny` when skipped.
+#[derive(serde::Deserialize)]
+struct HitFields<T> {
+    id: Option<String>,
+    title: Option<String>,
+    body: Option<T>,
+    summary: Option<T>,
+    topic: Option<String>,
+    stack: Option<Vec<String>>,
+    tools: Option<Vec<String>>,
+    code_language: Option<String>,
+    difficulty: Option<String>,
+    view_count: Option<u64>,
+    score: Option<Parts>,
+    revision: Option<Reviewed>,
+}
+
+/// The score parts a hit shows.
+#[derive(serde::Deserialize)]
+struct Parts {
+    quality: Option<u64>,
+    freshness: Option<u64>,
+    depth: Option<u64>,
+    clarity: Option<u64>,
+}
+
+/// The review date a hit shows.
+#[derive(serde::Deserialize)]
+struct Reviewed {
+    last_reviewed: Option<String>,
+}
+
+/// A text field as a hit holds it: `Some` when decoded.
+trait HitText {
+    fn into_text(self) -> Option<String>;
+}
+
+impl HitText for String {
+    fn into_text(self) -> Option<String> {
+        Some(self)
+    }
+}
+
+impl HitText for IgnoredAny {
+    fn into_text(self) -> Option<String> {
+        None
+    }
+}
+
+impl<T: HitText> HitFields<T> {
+    fn into_post(self) -> Post {
+        Post {
+            body: self.body.and_then(HitText::into_text),
+            summary: self.summary.and_then(HitText::into_text),
+            topic: self.topic,
+            stack: self.stack,
+            tools: self.tools,
+            code_language: self.code_language,
+            difficulty: self.difficulty,
+            view_count: self.view_count,
+            score: self.score.map(|p| Score {
                 quality: p.quality,
                 freshness: p.freshness,
                 depth: p.depth,
                 clarity: p.clarity,
                 ..Score::default()
             }),
-            revision: self.decode::<Reviewed>("revision")?.map(|r| Revision {
+            revision: self.revision.map(|r| Revision {
                 last_reviewed: r.last_reviewed,
                 ..Revision::default()
             }),
-            ..Post::new(id.unwrap_or_default(), title.unwrap_or_default())
-        })
+            ..Post::new(self.id.unwrap_or_default(), self.title.unwrap_or_default())
+        }
     }
 }
 
@@ -197,6 +273,63 @@ mod tests {
         );
         assert_eq!(s.hit_post(false).unwrap().body, None);
         assert_eq!(s.post().unwrap().id, "a\"1");
+    }
+
+    #[test]
+    fn a_hit_read_in_one_pass_is_the_hit_read_through_the_located_fields() {
+        let seed = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/seed/000_8e5299e8999edf12.expected.json"
+        ))
+        .unwrap();
+        let mut jsons: Vec<String> = (0..40)
+            .map(|n| crate::generated_post(11, n).to_json_line())
+            .collect();
+        jsons.push(serde_json::from_str::<Post>(&seed).unwrap().to_json_line());
+        jsons.extend(
+            [
+                // Escapes in keys and values, unknown fields, nulls, a body
+                // missing (the summary shown instead), nested unknowns.
+                r#"{"id":"a\"1","title":"T\u00e9","b\u006fdy":"line\none \"q\"","stack":["rust","go"],"score":{"quality":90,"x":[1,{"y":2}]},"weird \"key\"":{"n":null},"revision":{"status":"ok","last_reviewed":"2025-01-02"}}"#,
+                r#"{"id":"b","title":"T","body":null,"summary":"s","topic":null,"tools":[],"view_count":7,"revision":{}}"#,
+                r#"{"title":"no id","summary":"only","extra":{"body":"not this one"}}"#,
+                // A key written twice: the first counts, as located.
+                r#"{"id":"c","title":"first","body":"one","title":"second","body":"two"}"#,
+            ]
+            .map(String::from),
+        );
+        for json in &jsons[..41] {
+            // The posts the index writes are read in one pass, not again
+            // through the located fields.
+            assert!(serde_json::from_str::<HitFields<String>>(json).is_ok());
+            assert!(serde_json::from_str::<HitFields<IgnoredAny>>(json).is_ok());
+        }
+        for json in jsons {
+            for text in [true, false] {
+                let located = StoredPost::parse(json.clone())
+                    .unwrap()
+                    .hit_post(text)
+                    .unwrap();
+                let one_pass = hit_post_of(json.clone(), text).unwrap();
+                assert_eq!(one_pass, located, "{json} (text: {text})");
+            }
+        }
+        let twice = hit_post_of(
+            r#"{"id":"c","title":"first","body":"one","title":"second"}"#.into(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            (twice.title.as_str(), twice.body.as_deref()),
+            ("first", Some("one"))
+        );
+        // A value of the wrong type is an error either way.
+        for bad in [r#"{"id":"d","title":"T","view_count":"many"}"#, r#"{"id":"#] {
+            assert!(hit_post_of(bad.into(), true).is_err(), "{bad}");
+            assert!(StoredPost::parse(bad.into())
+                .and_then(|s| s.hit_post(true))
+                .is_err());
+        }
     }
 
     #[test]
