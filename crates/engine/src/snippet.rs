@@ -16,6 +16,13 @@ use tantivy::tokenizer::TextAnalyzer;
 /// Most distinct words a [`Highlighter`] remembers.
 const MAX_SEEN_WORDS: usize = 50_000;
 
+/// Characters no word starts with (UAX #29: quotes, dashes, the ellipsis
+/// and the no-break space break before a letter after them; the curly
+/// apostrophes join letters only between two of them).
+const NEVER_WORD_START: [char; 8] = [
+    '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2013}', '\u{2014}', '\u{2026}', '\u{A0}',
+];
+
 /// Target length of a snippet, in characters.
 pub const SNIPPET_CHARS: usize = 160;
 
@@ -204,6 +211,9 @@ impl Highlighter {
         // other characters go through the segmenter.
         for (piece, ascii) in Pieces::new(text) {
             if !ascii {
+                if !self.piece_may_match(&text[piece.clone()]) {
+                    continue;
+                }
                 for (at, word) in postsearch_store::analysis::words(&text[piece.clone()]) {
                     if let Some(term) = self.term_index(word) {
                         let from = piece.start + at;
@@ -250,6 +260,21 @@ impl Highlighter {
             }
         }
         out
+    }
+
+    /// Whether a piece of text holding characters other than ASCII may
+    /// hold a word that matches, without segmenting it: a word whose first
+    /// byte is ASCII matches only if that byte starts a term (see
+    /// [`Highlighter::term_index`]), and no word starts with the quotes,
+    /// dashes, ellipsis or no-break space of [`NEVER_WORD_START`]. Real
+    /// writing's pieces are mostly a curly apostrophe or quote among
+    /// ASCII (`We’ll`, `“cache”`), and Unicode segmentation costs more
+    /// than this look at their bytes.
+    fn piece_may_match(&self, piece: &str) -> bool {
+        piece.chars().any(|c| match c.is_ascii() {
+            true => self.start_bytes[c as usize],
+            false => !NEVER_WORD_START.contains(&c),
+        })
     }
 
     /// The whole text, escaped, with every matched word marked.
@@ -508,10 +533,17 @@ mod tests {
             "x's",
             "o'reilly",
             "dé",
+            "We’ll",
+            "’tis",
+            "1’000",
+            "‘quoted’",
+            "Café’s",
+            "Éclair",
+            "éclairs",
         ];
         let seps = [
             " ", ", ", ".", "\n", "(", "-", "'", ":", "", " — ", "“", "” ", "\u{301}", "\u{200d}",
-            "\u{a0}",
+            "\u{a0}", "’", "‘", " – ", "…", "’s ",
         ];
         let strategy = (
             proptest::collection::vec((0..words.len(), 0..seps.len()), 0..30),
@@ -527,6 +559,11 @@ mod tests {
                 "sky i",
                 "it x",
                 "o'reilly de",
+                "well tis",
+                "we ll s",
+                "quoted cafe",
+                "1 000",
+                "eclair",
             ]),
         );
         let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
