@@ -211,10 +211,11 @@ impl Highlighter {
         // other characters go through the segmenter.
         for (piece, ascii) in Pieces::new(text) {
             if !ascii {
-                if !self.piece_may_match(&text[piece.clone()]) {
+                let piece_text = &text[piece.clone()];
+                if !self.piece_may_match(piece_text) {
                     continue;
                 }
-                for (at, word) in postsearch_store::analysis::words(&text[piece.clone()]) {
+                for (at, word) in postsearch_store::analysis::words(piece_text) {
                     if let Some(term) = self.term_index(word) {
                         let from = piece.start + at;
                         out.push(Match {

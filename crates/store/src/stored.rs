@@ -286,6 +286,7 @@ mod tests {
             .map(|n| crate::generated_post(11, n).to_json_line())
             .collect();
         jsons.push(serde_json::from_str::<Post>(&seed).unwrap().to_json_line());
+        let written = jsons.len();
         jsons.extend(
             [
                 // Escapes in keys and values, unknown fields, nulls, a body
@@ -298,7 +299,7 @@ mod tests {
             ]
             .map(String::from),
         );
-        for json in &jsons[..41] {
+        for json in &jsons[..written] {
             // The posts the index writes are read in one pass, not again
             // through the located fields.
             assert!(serde_json::from_str::<HitFields<String>>(json).is_ok());
