@@ -218,6 +218,64 @@ fn short_queries_need_every_word_and_relax_when_nothing_matches() {
     assert!(r.total >= 4);
 }
 
+/// A long query searched as any of its words (relaxed when most of them
+/// matched nothing, or asked for) gives the answer of the union of its
+/// words: the same posts in the same order, totals and facet counts, and
+/// scores up to the last bits (the union adds them in `f32`, `AnyWords` in
+/// `f64`). The reference is the query with a word no post holds excluded,
+/// which is searched as the union.
+#[test]
+fn long_queries_of_any_word_answer_as_the_union_of_their_words() {
+    let index = postsearch_corpus::in_ram_index(41, 3, 150, |_, _| {});
+    let engine = Engine::new(index, RankingConfig::default());
+    let mut relaxed = 0;
+    for (q, mode) in [
+        // Common words and one no post holds: nothing rarer matches.
+        ("how the zzqxunknown and of to", MatchMode::Auto),
+        ("when should i qqzzunknown the and a", MatchMode::Auto),
+        ("cache deploy memory django queries", MatchMode::Any),
+        ("the and of a to in", MatchMode::Any),
+        ("databse cachng deploymnet memroy", MatchMode::Any),
+    ] {
+        for (limit, offset) in [(10, 0), (20, 7)] {
+            let request = |q: String| SearchRequest {
+                match_mode: mode,
+                limit,
+                offset,
+                ..SearchRequest::new(&q)
+            };
+            let ours = engine.search(&request(q.to_string())).unwrap();
+            let union = engine
+                .search(&request(format!("{q} -zzzqqqnowhere")))
+                .unwrap();
+            relaxed += ours.relaxed as usize;
+            assert!(ours.total > 0, "{q}");
+            assert_eq!(ours.hits.len(), limit.min(ours.total as usize - offset));
+            assert_eq!(
+                (ours.total, ours.relaxed),
+                (union.total, union.relaxed),
+                "{q}"
+            );
+            assert_eq!(ours.facets, union.facets, "{q}");
+            let ids = |r: &postsearch_engine::SearchResponse| {
+                r.hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>()
+            };
+            assert_eq!(ids(&ours), ids(&union), "{q}");
+            for (a, b) in ours.hits.iter().zip(&union.hits) {
+                assert!(
+                    (a.score - b.score).abs() <= 1e-5 * b.score.abs().max(1.0),
+                    "{q}: {} vs {}",
+                    a.score,
+                    b.score
+                );
+                assert_eq!(a.snippet, b.snippet);
+            }
+        }
+    }
+    // Both ways to any word were taken: relaxed, and asked for.
+    assert_eq!(relaxed, 4);
+}
+
 #[test]
 fn phrases_exclusions_and_split_words() {
     let engine = engine_with(&corpus());

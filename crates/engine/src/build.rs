@@ -236,14 +236,18 @@ pub fn build(
     cx: &Context,
 ) -> tantivy::Result<Built> {
     let all = combine == Combine::All;
-    // Long queries (match `auto`, 4+ words) with no share of their words
-    // required, no excluded word and no filter are searched as `AnyWords`
-    // (only those: a relaxed short one, any of two words with two dozen
-    // completions, was no faster this way), which needs the clauses'
-    // bounds.
-    let any_words = combine == Combine::Most
-        && cx.ranking.min_should_match == 0.0
-        && parsed.excluded.is_empty()
+    // Long queries (4+ words: match `auto`, or any of them, as a long
+    // query that matched nothing is relaxed to) with no share of their
+    // words required, no excluded word and no filter are searched as
+    // `AnyWords` (only those: a relaxed short one, any of two words with
+    // two dozen completions, was no faster this way), which needs the
+    // clauses' bounds.
+    let long = parsed.clauses.len() > crate::AUTO_ALL_MAX_CLAUSES;
+    let any_words = match combine {
+        Combine::Most => cx.ranking.min_should_match == 0.0,
+        Combine::Any => long,
+        Combine::All => false,
+    } && parsed.excluded.is_empty()
         && parsed.filters.is_empty()
         && parsed.excluded_filters.is_empty();
     let searcher = cx.searcher;
