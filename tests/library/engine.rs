@@ -276,6 +276,49 @@ fn long_queries_of_any_word_answer_as_the_union_of_their_words() {
     assert_eq!(relaxed, 4);
 }
 
+/// Short queries of words most posts hold are walked a window at a time
+/// (`AllWords`); the answer is the intersection's, which the same query
+/// with a word no post holds excluded goes through.
+#[test]
+fn dense_all_words_queries_answer_as_the_intersection() {
+    let index = postsearch_corpus::in_ram_index(43, 3, 200, |_, _| {});
+    let engine = Engine::new(index, RankingConfig::default());
+    for (q, prefix) in [
+        ("the and", false),
+        ("the to a", false),
+        ("the deploy", false),
+        ("the an", true),
+        ("and the", false),
+    ] {
+        let request = |q: String| SearchRequest {
+            prefix,
+            limit: 20,
+            ..SearchRequest::new(&q)
+        };
+        let ours = engine.search(&request(q.to_string())).unwrap();
+        let theirs = engine
+            .search(&request(format!("{q} -zzzqqqnowhere")))
+            .unwrap();
+        assert!(ours.total > 100, "{q}: {}", ours.total);
+        assert_eq!(
+            (ours.total, &ours.facets),
+            (theirs.total, &theirs.facets),
+            "{q}"
+        );
+        let ids = |r: &postsearch_engine::SearchResponse| {
+            r.hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&ours), ids(&theirs), "{q}");
+        for (a, b) in ours.hits.iter().zip(&theirs.hits) {
+            assert!(
+                (a.score - b.score).abs() <= 1e-5 * b.score.abs().max(1.0),
+                "{q}"
+            );
+            assert_eq!(a.snippet, b.snippet);
+        }
+    }
+}
+
 #[test]
 fn phrases_exclusions_and_split_words() {
     let engine = engine_with(&corpus());

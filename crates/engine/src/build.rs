@@ -3,6 +3,7 @@
 //! term, its typo variants (each BM25-scored, with a penalty) and — for the
 //! last word of a search-as-you-type query — its completions.
 
+use super::all_words::AllWords;
 use super::any_words::AnyWords;
 use super::at_least::AtLeast;
 use super::cache::GenerationCache;
@@ -322,6 +323,8 @@ pub fn build(
     }
     let positive = alternatives.len();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    // The words of an all-words query to walk a window at a time.
+    let mut windowed: Option<Vec<Vec<Box<dyn Query>>>> = None;
     if alternatives.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     } else if all && alternatives.len() > 1 {
@@ -334,6 +337,21 @@ pub fn build(
             .collect::<tantivy::Result<Vec<u64>>>()?;
         let least = costs.iter().copied().min().unwrap_or(0);
         let dense = least.saturating_mul(DENSE_LEADER) >= searcher.num_docs();
+        // Dense words of like sizes are walked a window at a time (see
+        // `AllWords`), the rarest first.
+        if dense
+            && costs
+                .iter()
+                .all(|&c| c <= least.saturating_mul(WINDOWED_WORDS_RATIO))
+        {
+            let mut words: Vec<(u64, Vec<Box<dyn Query>>)> = costs
+                .iter()
+                .zip(&alternatives)
+                .map(|(&c, a)| (c, a.queries.iter().map(|q| q.box_clone()).collect()))
+                .collect();
+            words.sort_by_key(|(c, _)| *c);
+            windowed = Some(words.into_iter().map(|(_, w)| w).collect());
+        }
         for (a, cost) in alternatives.into_iter().zip(costs) {
             let many = a.queries.len() as u64;
             let lazy = cost >= least.saturating_mul(LAZY_UNION_RATIO).max(1)
@@ -437,6 +455,7 @@ pub fn build(
     }
     if let Some((q, _)) = title_coverage(parsed, cx, false)? {
         clauses.push((Occur::Should, q));
+        windowed = None;
     }
     for c in &parsed.excluded {
         let no = Expansion {
@@ -453,8 +472,16 @@ pub fn build(
     for f in &parsed.excluded_filters {
         clauses.push((Occur::MustNot, b.filter(f)));
     }
+    let boolean = BooleanQuery::new(clauses);
+    let only_words = parsed.excluded.is_empty()
+        && parsed.filters.is_empty()
+        && parsed.excluded_filters.is_empty();
+    let query: Box<dyn Query> = match windowed {
+        Some(words) if only_words => Box::new(AllWords::new(words, boolean)),
+        _ => Box::new(boolean),
+    };
     Ok(Built {
-        query: Box::new(BooleanQuery::new(clauses)),
+        query,
         terms: b.terms,
         positive,
         synonyms: b.synonyms,
@@ -533,6 +560,10 @@ const LAZY_UNION_RATIO: u64 = 2;
 /// many alternatives (two dozen completions) whose postings are fewer than
 /// the leader's matches times its alternatives is cheaper walked in full.
 const DENSE_LEADER: u64 = 10;
+
+/// In an all-words query whose rarest word is dense, the words are walked
+/// a window at a time when each has at most this many times its postings.
+const WINDOWED_WORDS_RATIO: u64 = 4;
 
 /// The postings of the terms of `queries`, over the whole index.
 fn postings(searcher: &Searcher, queries: &[Box<dyn Query>]) -> tantivy::Result<u64> {
@@ -924,5 +955,36 @@ mod tests {
     #[test]
     fn rare_terms_have_higher_idf() {
         assert!(idf(1000, 1) > idf(1000, 500));
+    }
+
+    #[test]
+    fn dense_words_of_like_sizes_are_walked_a_window_at_a_time() {
+        let index = postsearch_corpus::in_ram_index(73, 2, 200, |_, _| {});
+        let searcher = index.searcher();
+        let (ranking, cache) = (RankingConfig::default(), ExpansionCache::default());
+        let cx = Context {
+            fields: index.fields(),
+            ranking: &ranking,
+            searcher: &searcher,
+            cache: &cache,
+            synonyms: &crate::synonyms::NONE,
+        };
+        let windowed = |q: &str| {
+            let parsed = crate::query::parse(q).unwrap();
+            let expansion = Expansion {
+                typos: true,
+                prefix: false,
+            };
+            let built = build(&parsed, Combine::All, expansion, &cx).unwrap();
+            built.query.downcast_ref::<AllWords>().is_some()
+        };
+        // "the" and "and" are in most posts.
+        assert!(windowed("the and"));
+        // A rare word leads: it is sought, not walked.
+        assert!(!windowed("the kubernetes"));
+        // An excluded word, a filter: the intersection as before.
+        assert!(!windowed("the and -kubernetes"));
+        assert!(!windowed("the and stack:django"));
+        assert!(!windowed("the"));
     }
 }

@@ -7,6 +7,7 @@
 //! server and the benchmark all call it; it knows nothing of HTTP or the
 //! command line, and every limit of a request is checked here ([`Limits`]).
 
+pub mod all_words;
 pub mod any_words;
 pub mod at_least;
 pub mod budget;
