@@ -138,7 +138,8 @@ impl Weight for AllWordsWeight {
             // A match holds the rarest word: the window starts at its
             // next posting.
             let start = words[0].iter().map(|s| s.doc()).min().unwrap_or(TERMINATED);
-            if start == TERMINATED || crate::budget::exhausted() {
+            let done = |word: &Word| word.iter().all(|s| s.doc() == TERMINATED);
+            if start == TERMINATED || words.iter().any(done) || crate::budget::exhausted() {
                 return Ok(());
             }
             window.walk(start, &mut words, callback);

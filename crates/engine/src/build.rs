@@ -244,13 +244,15 @@ pub fn build(
     // two dozen completions, was no faster this way), which needs the
     // clauses' bounds.
     let long = parsed.clauses.len() > crate::AUTO_ALL_MAX_CLAUSES;
-    let any_words = match combine {
-        Combine::Most => cx.ranking.min_should_match == 0.0,
-        Combine::Any => long,
-        Combine::All => false,
-    } && parsed.excluded.is_empty()
+    let only_words = parsed.excluded.is_empty()
         && parsed.filters.is_empty()
         && parsed.excluded_filters.is_empty();
+    let any_words = only_words
+        && match combine {
+            Combine::Most => cx.ranking.min_should_match == 0.0,
+            Combine::Any => long,
+            Combine::All => false,
+        };
     let searcher = cx.searcher;
     let mut b = Builder {
         fields: cx.fields,
@@ -337,9 +339,10 @@ pub fn build(
             .collect::<tantivy::Result<Vec<u64>>>()?;
         let least = costs.iter().copied().min().unwrap_or(0);
         let dense = least.saturating_mul(DENSE_LEADER) >= searcher.num_docs();
-        // Dense words of like sizes are walked a window at a time (see
-        // `AllWords`), the rarest first.
+        // Dense words of like sizes, and nothing else, are walked a window
+        // at a time (see `AllWords`), the rarest first.
         if dense
+            && only_words
             && costs
                 .iter()
                 .all(|&c| c <= least.saturating_mul(WINDOWED_WORDS_RATIO))
@@ -473,12 +476,9 @@ pub fn build(
         clauses.push((Occur::MustNot, b.filter(f)));
     }
     let boolean = BooleanQuery::new(clauses);
-    let only_words = parsed.excluded.is_empty()
-        && parsed.filters.is_empty()
-        && parsed.excluded_filters.is_empty();
     let query: Box<dyn Query> = match windowed {
-        Some(words) if only_words => Box::new(AllWords::new(words, boolean)),
-        _ => Box::new(boolean),
+        Some(words) => Box::new(AllWords::new(words, boolean)),
+        None => Box::new(boolean),
     };
     Ok(Built {
         query,
