@@ -130,19 +130,20 @@ impl Weight for AllWordsWeight {
         let Some(mut words) = self.words(reader)? else {
             return self.boolean.for_each(reader, callback);
         };
-        if words.iter().any(Vec::is_empty) {
-            return Ok(());
-        }
-        let mut window = Window::new(words.len());
+        // A word with no posting left (or none in the segment) ends it.
+        let done = |word: &Word| word.iter().all(|s| s.doc() == TERMINATED);
+        // Made at the first window: a segment without a match needs none.
+        let mut window = None;
         loop {
             // A match holds the rarest word: the window starts at its
             // next posting.
             let start = words[0].iter().map(|s| s.doc()).min().unwrap_or(TERMINATED);
-            let done = |word: &Word| word.iter().all(|s| s.doc() == TERMINATED);
             if start == TERMINATED || words.iter().any(done) || crate::budget::exhausted() {
                 return Ok(());
             }
-            window.walk(start, &mut words, callback);
+            window
+                .get_or_insert_with(|| Window::new(words.len()))
+                .walk(start, &mut words, callback);
         }
     }
 }
