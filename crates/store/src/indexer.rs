@@ -275,6 +275,15 @@ impl Writer {
         Ok(())
     }
 
+    /// No merges in the background: a test that reads the segments its
+    /// commits wrote reads them all, and none is merged (its files
+    /// deleted) while it reads.
+    #[cfg(test)]
+    pub(crate) fn without_background_merges(self) -> Writer {
+        self.writer.set_merge_policy(Box::new(NoMergePolicy));
+        self
+    }
+
     /// Changes committed so far by this writer.
     pub fn committed(&self) -> u64 {
         self.committed
