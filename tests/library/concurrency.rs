@@ -94,9 +94,20 @@ fn searches_see_whole_posts_in_order_while_a_writer_commits() {
             std::thread::spawn(move || {
                 let mut seen: HashMap<String, u64> = HashMap::new();
                 let (mut searches, mut errors) = (0u64, Vec::new());
-                let queries = ["shared", "shared version", "title", "body"];
+                // A misspelt word and an unfinished one read the segments'
+                // vocabularies, which merges delete with the segments.
+                let queries = [
+                    ("shared", false),
+                    ("shared version", false),
+                    ("title", false),
+                    ("body", false),
+                    ("sharred", false),
+                    ("shared vers", true),
+                ];
                 while Instant::now() < deadline {
-                    let mut req = SearchRequest::new(queries[(searches as usize + c) % 4]);
+                    let (q, prefix) = queries[(searches as usize + c) % queries.len()];
+                    let mut req = SearchRequest::new(q);
+                    req.prefix = prefix;
                     req.limit = POSTS;
                     match engine.search(&req) {
                         Err(e) => errors.push(e.to_string()),

@@ -286,6 +286,52 @@ fn dense_all_words_queries_answer_as_the_intersection() {
     }
 }
 
+/// Typo and prefix queries on a searcher whose segments a merge has since
+/// replaced, their files deleted: the segments' vocabularies were opened
+/// with the searcher's generation, so the queries answer as on the merged
+/// segment (before, the generation's first such query failed with
+/// `FileDoesNotExist` until the reader reloaded).
+#[test]
+fn typos_and_prefixes_search_segments_a_merge_has_deleted() {
+    let index = postsearch_corpus::in_ram_index(47, 3, 100, |_, _| {});
+    let before = Engine::new(index.clone(), RankingConfig::default());
+    assert!(index.searcher().segment_readers().len() > 1);
+    let mut raw: tantivy::IndexWriter<postsearch_store::document::PostDocument> =
+        index.index().writer_with_num_threads(1, 20 << 20).unwrap();
+    let ids = index.index().searchable_segment_ids().unwrap();
+    raw.merge(&ids).wait().unwrap();
+    raw.garbage_collect_files().wait().unwrap();
+    raw.wait_merging_threads().unwrap();
+    let requests = [
+        ("databse cachng", false),
+        ("deploymnet", false),
+        ("the dep", true),
+    ];
+    let answers: Vec<_> = requests
+        .iter()
+        .map(|&(q, prefix)| {
+            let req = SearchRequest {
+                prefix,
+                ..SearchRequest::new(q)
+            };
+            before.search(&req).unwrap()
+        })
+        .collect();
+
+    index.reload().unwrap();
+    assert_eq!(index.searcher().segment_readers().len(), 1);
+    let after = Engine::new(index, RankingConfig::default());
+    for ((q, prefix), ours) in requests.into_iter().zip(answers) {
+        let req = SearchRequest {
+            prefix,
+            ..SearchRequest::new(q)
+        };
+        let theirs = after.search(&req).unwrap();
+        assert!(ours.total > 0, "{q}");
+        assert_same_answer(&ours, &theirs, q);
+    }
+}
+
 /// `ours` and `theirs` answer `q` alike: the same posts in the same order,
 /// totals, relaxation, facet counts and snippets, and scores up to their
 /// last bits (sums taken in another order or precision).

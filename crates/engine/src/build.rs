@@ -16,6 +16,8 @@ use super::union::Union;
 use postsearch_store::analysis::{
     longest_word, text_analyzer, tokens, words_analyzer, MAX_WORD_BYTES,
 };
+use postsearch_store::index::PostIndex;
+use postsearch_store::plugin_files::PluginFiles;
 use postsearch_store::prefixes::PrefixTables;
 use postsearch_store::schema::Fields;
 use postsearch_store::vocabulary::Vocabulary;
@@ -51,8 +53,9 @@ const MAX_LONE_LETTER_TERMS: usize = 8;
 /// far more than the search itself, and search boxes repeat their queries.
 /// At most 50,000 words. Also holds each segment's vocabulary open for the
 /// generation.
-#[derive(Default)]
 pub struct ExpansionCache {
+    /// The index's plugin files, opened with each generation.
+    files: Arc<PluginFiles>,
     words: GenerationCache<(Expanded, String), Vec<(String, u64)>, 50_000>,
     /// Opened for every expansion not remembered, a vocabulary's file was
     /// mapped, its pages faulted in and unmapped again each time: on 1M
@@ -64,6 +67,16 @@ pub struct ExpansionCache {
 }
 
 impl ExpansionCache {
+    /// An empty cache for the searchers of `index`.
+    pub fn new(index: &PostIndex) -> ExpansionCache {
+        ExpansionCache {
+            files: index.plugin_files(),
+            words: Default::default(),
+            vocabularies: Default::default(),
+            prefix_tables: Default::default(),
+        }
+    }
+
     /// The remembered expansion `key` in searcher `generation`, computed
     /// when not remembered.
     pub fn get_or(
@@ -79,10 +92,11 @@ impl ExpansionCache {
     pub fn vocabularies(&self, searcher: &Searcher) -> tantivy::Result<Arc<Vec<Vocabulary>>> {
         let generation = searcher.generation().generation_id();
         self.vocabularies.get_or(generation, (), || {
-            let opened = searcher
-                .segment_readers()
+            let opened = self
+                .files
+                .of(searcher)?
                 .iter()
-                .map(Vocabulary::open)
+                .map(|f| Vocabulary::of_file(f.segment, f.words.clone()?))
                 .collect::<tantivy::Result<Vec<_>>>()?;
             Ok(Arc::new(opened))
         })
@@ -98,7 +112,8 @@ impl ExpansionCache {
         prefix: &str,
     ) -> tantivy::Result<Vec<(String, u64)>> {
         let vocabularies = self.vocabularies(searcher)?;
-        let tables = self.prefix_tables.of(searcher, &vocabularies)?;
+        let files = self.files.of(searcher)?;
+        let tables = self.prefix_tables.of(searcher, &files, &vocabularies)?;
         let mut found = Vec::new();
         for (vocabulary, table) in vocabularies.iter().zip(tables) {
             crate::budget::check_tantivy()?;
@@ -961,7 +976,7 @@ mod tests {
     fn dense_words_of_like_sizes_are_walked_a_window_at_a_time() {
         let index = postsearch_corpus::in_ram_index(73, 2, 200, |_, _| {});
         let searcher = index.searcher();
-        let (ranking, cache) = (RankingConfig::default(), ExpansionCache::default());
+        let (ranking, cache) = (RankingConfig::default(), ExpansionCache::new(&index));
         let cx = Context {
             fields: index.fields(),
             ranking: &ranking,

@@ -112,10 +112,10 @@ impl Engine {
         } = options;
         Engine {
             columns: collector::ColumnCache::new(&ranking),
+            expansions: std::sync::Arc::new(build::ExpansionCache::new(&index)),
             index,
             ranking,
             limits,
-            expansions: Default::default(),
             threads: std::sync::Arc::new(threads::SearchThreads::new(search_threads)),
             synonyms: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(synonyms))),
             copies: Default::default(),

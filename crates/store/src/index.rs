@@ -5,6 +5,7 @@
 use crate::analysis;
 use crate::directory::IndexDirectory;
 use crate::error::{Error, Result};
+use crate::plugin_files::PluginFiles;
 use crate::post::Post;
 use crate::schema::{self, build_schema, Fields, FACET_FIELDS};
 use crate::stored::StoredPost;
@@ -12,14 +13,16 @@ use crate::vocabulary::VocabularyPlugin;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use tantivy::directory::error::OpenReadError;
 use tantivy::schema::document::{
     DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
     ValueDeserializer,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, IndexSettings, ReloadPolicy, Searcher, Term, TERMINATED,
+    DocAddress, DocSet, Index, IndexReader, IndexSettings, ReloadPolicy, Searcher, Term, Warmer,
+    TERMINATED,
 };
 
 /// Bytes of posts per compressed block of the document store: a block is
@@ -37,8 +40,15 @@ pub struct PostIndex {
     index: Index,
     fields: Fields,
     reader: IndexReader,
+    /// The vocabulary plugin's files of each generation the reader loads.
+    plugin_files: Arc<PluginFiles>,
     path: Option<PathBuf>,
 }
+
+/// Times [`PostIndex::reload`] loads the newest commit again when the one
+/// it loaded was merged away before its plugin files were opened (see
+/// [`crate::plugin_files`]).
+const RELOAD_ATTEMPTS: usize = 3;
 
 /// Cores from which each indexing thread's document store is compressed by
 /// a thread of its own (tantivy's default). The writer runs up to four
@@ -46,6 +56,23 @@ pub struct PostIndex {
 /// threads only take turns with them: on 2 cores, compressing on the
 /// indexing thread made `index` 8% faster (realposts.py 100k).
 const COMPRESSION_THREAD_MIN_CORES: usize = 8;
+
+/// Runs `load` (loading the newest commit) again, up to
+/// [`RELOAD_ATTEMPTS`] times, while it fails because a segment it opened
+/// was merged away, and its files deleted, before all of them were opened.
+fn passing_merged_away<T>(mut load: impl FnMut() -> tantivy::Result<T>) -> tantivy::Result<T> {
+    let mut attempts = 1;
+    loop {
+        match load() {
+            Err(tantivy::TantivyError::OpenReadError(OpenReadError::FileDoesNotExist(_)))
+                if attempts < RELOAD_ATTEMPTS =>
+            {
+                attempts += 1
+            }
+            loaded => return loaded,
+        }
+    }
+}
 
 /// Where a post lives in the current searcher, and its content fingerprint.
 #[derive(Debug, Clone, Copy)]
@@ -152,11 +179,20 @@ impl PostIndex {
         } else {
             ReloadPolicy::Manual
         };
-        let reader = index.reader_builder().reload_policy(policy).try_into()?;
+        let plugin_files = Arc::new(PluginFiles::default());
+        let warmer: Weak<dyn Warmer> = Arc::downgrade(&plugin_files) as _;
+        let reader = passing_merged_away(|| {
+            index
+                .reader_builder()
+                .reload_policy(policy)
+                .warmers(vec![warmer.clone()])
+                .try_into()
+        })?;
         Ok(PostIndex {
             index,
             fields,
             reader,
+            plugin_files,
             path,
         })
     }
@@ -186,9 +222,17 @@ impl PostIndex {
         self.path.as_deref()
     }
 
-    /// Makes the last commit visible to the next searcher.
+    /// The vocabulary plugin's files of the generations the reader loads
+    /// (see [`PluginFiles::of`]).
+    pub fn plugin_files(&self) -> Arc<PluginFiles> {
+        self.plugin_files.clone()
+    }
+
+    /// Makes the last commit visible to the next searcher. A commit whose
+    /// segments a merge replaced while it was being loaded is passed over
+    /// for the newer one.
     pub fn reload(&self) -> Result<()> {
-        Ok(self.reader.reload()?)
+        Ok(passing_merged_away(|| self.reader.reload())?)
     }
 
     /// Finds the live document holding post `id`.

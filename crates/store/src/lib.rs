@@ -27,6 +27,7 @@ pub mod indexer;
 pub mod ingest;
 pub mod mapped;
 pub mod meta;
+pub mod plugin_files;
 pub mod post;
 pub mod prefixes;
 pub mod rebuild;

@@ -15,6 +15,7 @@
 //! when first searched. [`PrefixTables`] keeps each segment's table while
 //! the segment is searched.
 
+use crate::plugin_files::SegmentFiles;
 use crate::vocabulary::Vocabulary;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
@@ -22,7 +23,7 @@ use std::collections::BinaryHeap;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use tantivy::directory::error::OpenReadError;
-use tantivy::directory::TerminatingWrite;
+use tantivy::directory::{FileSlice, TerminatingWrite};
 use tantivy::index::{SegmentComponent, SegmentId};
 use tantivy::termdict::TermDictionary;
 use tantivy::{Searcher, Segment, SegmentReader};
@@ -168,7 +169,19 @@ impl PrefixTable {
         segment: &SegmentReader,
         vocabulary: &TermDictionary,
     ) -> tantivy::Result<PrefixTable> {
-        let read = match segment.open_read(component()) {
+        let file = segment.open_read(component());
+        PrefixTable::of_file(segment.segment_id(), file, vocabulary)
+    }
+
+    /// The table of `segment` read from `file` (its `.prefixes` file, or
+    /// the error opening it gave), or built from its vocabulary when the
+    /// segment has none.
+    pub fn of_file(
+        segment: SegmentId,
+        file: Result<FileSlice, OpenReadError>,
+        vocabulary: &TermDictionary,
+    ) -> tantivy::Result<PrefixTable> {
+        let read = match file {
             Err(OpenReadError::FileDoesNotExist(_)) => {
                 return Ok(PrefixTable::of_vocabulary(vocabulary)?)
             }
@@ -181,7 +194,7 @@ impl PrefixTable {
             tantivy::TantivyError::InternalError(format!(
                 "{}.{EXTENSION}: {e}; rebuild the index from the posts: \
                  `postsearch index --rebuild PATH`",
-                segment.segment_id().uuid_string()
+                segment.uuid_string()
             ))
         })
     }
@@ -325,26 +338,28 @@ struct Kept {
 
 impl PrefixTables {
     /// The table of each of `searcher`'s segments, in their order;
-    /// `vocabularies` are the segments', in the same order.
+    /// `files` and `vocabularies` are the segments', in the same order.
     pub fn of(
         &self,
         searcher: &Searcher,
+        files: &[SegmentFiles],
         vocabularies: &[Vocabulary],
     ) -> tantivy::Result<Vec<Arc<PrefixTable>>> {
-        let readers = searcher.segment_readers();
-        let ids: Vec<SegmentId> = readers.iter().map(|r| r.segment_id()).collect();
+        let ids: Vec<SegmentId> = files.iter().map(|f| f.segment).collect();
         let known: Vec<Option<Arc<PrefixTable>>> = {
             let kept = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             ids.iter().map(|id| kept.tables.get(id).cloned()).collect()
         };
         let mut tables = Vec::with_capacity(ids.len());
         let mut made = Vec::new();
-        for ((reader, known), vocabulary) in readers.iter().zip(known).zip(vocabularies) {
+        for ((files, known), vocabulary) in files.iter().zip(known).zip(vocabularies) {
             let table = match known {
                 Some(table) => table,
                 None => {
-                    let table = Arc::new(PrefixTable::of_segment(reader, &vocabulary.dictionary)?);
-                    made.push((reader.segment_id(), table.clone()));
+                    let file = files.prefixes.clone();
+                    let table = PrefixTable::of_file(files.segment, file, &vocabulary.dictionary)?;
+                    let table = Arc::new(table);
+                    made.push((files.segment, table.clone()));
                     table
                 }
             };

@@ -26,9 +26,9 @@ use crate::prefixes::PrefixTableBuilder;
 use rustc_hash::FxHashMap;
 use std::io::Write;
 use std::sync::Arc;
-use tantivy::directory::OwnedBytes;
 use tantivy::directory::TerminatingWrite;
-use tantivy::index::SegmentComponent;
+use tantivy::directory::{FileSlice, OwnedBytes};
+use tantivy::index::{SegmentComponent, SegmentId};
 use tantivy::plugin::{PluginMergeContext, PluginWriter, PluginWriterContext, SegmentPlugin};
 use tantivy::postings::TermInfo;
 use tantivy::schema::document::ErasedDocument;
@@ -42,7 +42,7 @@ use tantivy_fst::Automaton;
 /// The extension of a segment's vocabulary file.
 pub const EXTENSION: &str = "words";
 
-fn component() -> SegmentComponent {
+pub(crate) fn component() -> SegmentComponent {
     SegmentComponent::Custom(EXTENSION.to_string())
 }
 
@@ -83,12 +83,16 @@ pub trait OneByte: Automaton {
 impl Vocabulary {
     /// Opens the vocabulary of `segment`.
     pub fn open(segment: &SegmentReader) -> tantivy::Result<Vocabulary> {
-        let file = segment.open_read(component())?;
+        Vocabulary::of_file(segment.segment_id(), segment.open_read(component())?)
+    }
+
+    /// The vocabulary of `segment` in `file`, its `.words` file.
+    pub fn of_file(segment: SegmentId, file: FileSlice) -> tantivy::Result<Vocabulary> {
         let dictionary = TermDictionary::open(file.clone())?;
         let corrupt = |what: &str| {
             tantivy::TantivyError::InternalError(format!(
                 "the vocabulary of segment {} {what}",
-                segment.segment_id().uuid_string()
+                segment.uuid_string()
             ))
         };
         if file.len() < DICTIONARY_TAIL {
