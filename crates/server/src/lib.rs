@@ -865,6 +865,8 @@ async fn write(
                 let mut writer = Writer::new(&index, WriterOptions::default())?;
                 writer.delete(&id2)?;
                 writer.commit()?;
+                // Deleted whatever the merges do (see import_body).
+                let _ = writer.wait_for_merges();
                 Ok(true)
             })
             .await
