@@ -169,6 +169,51 @@ fn writes_need_the_token_and_are_seen_by_the_next_search() {
     );
 }
 
+/// A write while another process holds the index's write lock (an
+/// import) is refused, 503 `index_busy` with `Retry-After`, and nothing is
+/// applied; once that writer is gone, writes go through again.
+#[test]
+fn writes_while_an_import_holds_the_index_are_refused_until_it_is_done() {
+    use postsearch_store::indexer::{Writer, WriterOptions};
+    let s = Server::start(&[("POSTSEARCH_SERVER_WRITE_TOKEN", "t")]);
+    let auth = |r: Req| r.set("Authorization", "Bearer t");
+    let post = r#"{"id":"busy-1","title":"numbat sightings"}"#;
+    let (_, r) = get(&s.url("/api/search?q=kubernetes"));
+    let existing = r["hits"][0]["id"].as_str().unwrap().to_string();
+
+    let index = postsearch_store::PostIndex::open(s.index.path()).unwrap();
+    let import = Writer::new(&index, WriterOptions::one_thread()).unwrap();
+    let resp = auth(Req::post(&s.url("/api/posts"))).send(post).unwrap();
+    let body = resp.json();
+    assert_eq!(
+        (resp.status, body["error"]["code"].as_str()),
+        (503, Some("index_busy")),
+        "{body}"
+    );
+    assert_eq!(resp.header("retry-after"), Some("5"));
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("another process is writing"), "{message}");
+    let (code, body) = call(auth(Req::delete(&s.url(&format!("/api/posts/{existing}")))));
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (503, Some("index_busy"))
+    );
+    let (_, r) = get(&s.url("/api/search?q=numbat"));
+    assert_eq!(r["total"], 0);
+
+    drop(import);
+    let (code, summary) = send(auth(Req::post(&s.url("/api/posts"))), post);
+    assert_eq!(
+        (code, summary["added"].as_u64()),
+        (200, Some(1)),
+        "{summary}"
+    );
+    let (code, _) = call(auth(Req::delete(&s.url(&format!("/api/posts/{existing}")))));
+    assert_eq!(code, 200);
+    let (_, r) = get(&s.url("/api/search?q=numbat"));
+    assert_eq!(r["total"], 1);
+}
+
 #[test]
 fn writes_are_disabled_without_a_token_and_bodies_are_limited() {
     let s = Server::start(&[

@@ -25,6 +25,9 @@ pub enum Code {
     Overloaded,
     /// The request took longer than `limits.request_timeout_ms`.
     Timeout,
+    /// A write while another process (an import) holds the index's write
+    /// lock: nothing was applied.
+    IndexBusy,
     /// The route exists, not with this method.
     MethodNotAllowed,
     /// No write token is configured.
@@ -55,6 +58,7 @@ impl Code {
             Code::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Code::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Code::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Code::IndexBusy => (StatusCode::SERVICE_UNAVAILABLE, "index_busy"),
             Code::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Code::WritesDisabled => (StatusCode::FORBIDDEN, "writes_disabled"),
             Code::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
@@ -86,6 +90,7 @@ impl From<ErrorCode> for Code {
             ErrorCode::Config => Code::Config,
             ErrorCode::Internal => Code::Internal,
             ErrorCode::Interrupted => Code::Timeout,
+            ErrorCode::Busy => Code::IndexBusy,
         }
     }
 }
@@ -104,6 +109,7 @@ mod tests {
             ErrorCode::Config,
             ErrorCode::Internal,
             ErrorCode::Interrupted,
+            ErrorCode::Busy,
         ] {
             let api = Code::from(code);
             assert_eq!(api.as_str(), code.as_str());

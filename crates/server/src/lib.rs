@@ -919,9 +919,24 @@ pub fn error_response(code: Code, message: &str) -> Reply {
     )
 }
 
-/// A library error as an HTTP answer; 5xx details go to the log only.
+/// Seconds a write refused with `index_busy` is told to wait (`Retry-After`).
+const BUSY_RETRY_AFTER_S: &str = "5";
+
+/// A library error as an HTTP answer; 5xx details go to the log only (a
+/// write refused while another process writes says so, and when to retry).
 fn api_error(e: &Error) -> Reply {
     let code = Code::from(e.code());
+    if code == Code::IndexBusy {
+        tracing::warn!("write refused: {e}");
+        let mut resp = error_response(
+            code,
+            "another process is writing to the index (an import); nothing was applied: \
+             retry when it is done",
+        );
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from_static(BUSY_RETRY_AFTER_S));
+        return resp;
+    }
     if code.status().is_server_error() {
         tracing::error!("request failed: {e}");
         return error_response(code, "internal error; see the server log");

@@ -117,6 +117,9 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::Io { .. } => ErrorCode::Io,
+            Error::Index { cause, .. } | Error::Tantivy(cause) if is_lock_busy(cause) => {
+                ErrorCode::Busy
+            }
             Error::Index { .. } | Error::Tantivy(_) | Error::IndexIo(_) => ErrorCode::Index,
             Error::BadRequest { .. } => ErrorCode::BadRequest,
             Error::NotFound(_) => ErrorCode::NotFound,
@@ -154,6 +157,17 @@ pub enum ErrorCode {
     Internal,
     /// The work was stopped before it finished (time limit, client gone).
     Interrupted,
+    /// Another process holds the index's write lock (an import): a write
+    /// cannot start until it is done.
+    Busy,
+}
+
+/// Whether `e` says another writer holds the index's write lock.
+fn is_lock_busy(e: &tantivy::TantivyError) -> bool {
+    matches!(
+        e,
+        tantivy::TantivyError::LockFailure(tantivy::directory::error::LockError::LockBusy, _)
+    )
 }
 
 impl ErrorCode {
@@ -167,6 +181,7 @@ impl ErrorCode {
             ErrorCode::Config => "config_error",
             ErrorCode::Internal => "internal",
             ErrorCode::Interrupted => "timeout",
+            ErrorCode::Busy => "index_busy",
         }
     }
 }
