@@ -8,7 +8,8 @@ an index (`--index`) or an index built from the corpus, then for
 `--clients` clients send misspelt words and unfinished words with
 `prefix=true`, which read each segment's vocabulary. Prints the writes
 (count, p50 / p99 / max ms), the searches, every answer that was not 200,
-the server log's errors and the segments the index holds at the end.
+the server log's errors, the segments the index holds at the end and the
+server's resident memory before and after (Linux).
 Standard library only.
 
     python3 scripts/live_writes.py --bin target/release/postsearch \\
@@ -83,7 +84,9 @@ def main():
             time.sleep(0.2)
         else:
             sys.exit("the server did not start: " + open(log_path).read()[-2000:])
+        rss_before = memory(server.pid)
         result = run(port, posts, args)
+        rss_after = memory(server.pid)
     finally:
         server.terminate()
         server.wait()
@@ -94,10 +97,21 @@ def main():
     ms = lambda q: 1000 * w[min(len(w) - 1, int(len(w) * q))] if w else 0.0
     print(f"writes {len(w)} (p50 {ms(0.5):.1f} ms, p99 {ms(0.99):.1f}, max {1000 * w[-1] if w else 0:.1f}); "
           f"searches {result['searches']}; not 200: {len(result['bad'])}; "
-          f"log errors {errors}; segments at the end {segments}")
+          f"log errors {errors}; segments at the end {segments}; "
+          f"server RSS {rss_before[0]} -> {rss_after[0]} MiB (peak {rss_after[1]})")
     for status, body in result["bad"][:5]:
         print(f"  {status}: {body[:200]!r}")
     sys.exit(1 if result["bad"] else 0)
+
+
+def memory(pid):
+    """The process's resident and peak resident memory, MiB."""
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            name, _, value = line.partition(":")
+            fields[name] = value.split()
+    return int(fields["VmRSS"][0]) // 1024, int(fields["VmHWM"][0]) // 1024
 
 
 def run(port, posts, args):
