@@ -686,3 +686,34 @@ fn explain_shows_the_terms_searched_and_each_hits_score_by_field() {
     assert!(text.contains("BM25F of \"kubernet\""), "{text}");
     assert!(text.contains("body: frequency"), "{text}");
 }
+
+/// `index` and `delete` started while another process holds the index's
+/// write lock (a server in the middle of a write) wait for it: they run
+/// once it is let go.
+#[test]
+fn an_import_waits_for_the_write_lock_another_process_holds() {
+    use postsearch_store::indexer::{Writer, WriterOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["index", "data/sample.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let index = postsearch_store::PostIndex::open(dir.path()).unwrap();
+    let posts = dir.path().join("one.jsonl");
+    std::fs::write(&posts, r#"{"id":"waited-1","title":"numbat"}"#).unwrap();
+    let before = documents(dir.path());
+    for args in [
+        vec!["index", posts.to_str().unwrap()],
+        vec!["delete", "waited-1"],
+    ] {
+        let held = Writer::new(&index, WriterOptions::one_thread()).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            drop(held);
+        });
+        let started = std::time::Instant::now();
+        let out = run(dir.path(), &args);
+        release.join().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(started.elapsed().as_millis() >= 400, "{args:?} waited");
+    }
+    assert_eq!(documents(dir.path()), before);
+}

@@ -170,25 +170,37 @@ fn writes_need_the_token_and_are_seen_by_the_next_search() {
 }
 
 /// A write while another process holds the index's write lock (an
-/// import) is refused, 503 `index_busy` with `Retry-After`, and nothing is
-/// applied; once that writer is gone, writes go through again.
+/// import) waits for it until the request's time limit: it goes through
+/// when the lock is let go in time, and is refused otherwise, 503
+/// `index_busy` with `Retry-After`, nothing applied.
 #[test]
-fn writes_while_an_import_holds_the_index_are_refused_until_it_is_done() {
+fn writes_wait_for_an_import_holding_the_index_until_their_time_limit() {
     use postsearch_store::indexer::{Writer, WriterOptions};
-    let s = Server::start(&[("POSTSEARCH_SERVER_WRITE_TOKEN", "t")]);
+    use std::time::{Duration, Instant};
+    let s = Server::start(&[
+        ("POSTSEARCH_SERVER_WRITE_TOKEN", "t"),
+        ("POSTSEARCH_LIMITS_REQUEST_TIMEOUT_MS", "1500"),
+    ]);
     let auth = |r: Req| r.set("Authorization", "Bearer t");
     let post = r#"{"id":"busy-1","title":"numbat sightings"}"#;
     let (_, r) = get(&s.url("/api/search?q=kubernetes"));
     let existing = r["hits"][0]["id"].as_str().unwrap().to_string();
-
     let index = postsearch_store::PostIndex::open(s.index.path()).unwrap();
-    let import = Writer::new(&index, WriterOptions::one_thread()).unwrap();
+    let import = || Writer::new(&index, WriterOptions::one_thread()).unwrap();
+
+    // Held past the time limit: refused, nothing applied.
+    let held = import();
+    let started = Instant::now();
     let resp = auth(Req::post(&s.url("/api/posts"))).send(post).unwrap();
     let body = resp.json();
     assert_eq!(
         (resp.status, body["error"]["code"].as_str()),
         (503, Some("index_busy")),
         "{body}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "it waited"
     );
     assert_eq!(resp.header("retry-after"), Some("5"));
     let message = body["error"]["message"].as_str().unwrap();
@@ -200,16 +212,33 @@ fn writes_while_an_import_holds_the_index_are_refused_until_it_is_done() {
     );
     let (_, r) = get(&s.url("/api/search?q=numbat"));
     assert_eq!(r["total"], 0);
+    drop(held);
 
-    drop(import);
-    let (code, summary) = send(auth(Req::post(&s.url("/api/posts"))), post);
-    assert_eq!(
-        (code, summary["added"].as_u64()),
-        (200, Some(1)),
-        "{summary}"
-    );
-    let (code, _) = call(auth(Req::delete(&s.url(&format!("/api/posts/{existing}")))));
-    assert_eq!(code, 200);
+    // Let go within the time limit: the write waits, then goes through.
+    for send_it in [
+        |url: &str, auth: &dyn Fn(Req) -> Req| {
+            let post = r#"{"id":"busy-1","title":"numbat sightings"}"#;
+            auth(Req::post(&format!("{url}/api/posts")))
+                .send(post)
+                .unwrap()
+        },
+        |url: &str, auth: &dyn Fn(Req) -> Req| {
+            let (_, r) = get(&format!("{url}/api/search?q=kubernetes"));
+            let id = r["hits"][0]["id"].as_str().unwrap().to_string();
+            auth(Req::delete(&format!("{url}/api/posts/{id}")))
+                .call()
+                .unwrap()
+        },
+    ] {
+        let held = import();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let resp = send_it(&s.base, &auth);
+        release.join().unwrap();
+        assert_eq!(resp.status, 200, "{}", resp.json());
+    }
     let (_, r) = get(&s.url("/api/search?q=numbat"));
     assert_eq!(r["total"], 1);
 }

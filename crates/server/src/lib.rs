@@ -850,7 +850,7 @@ async fn write(
     let index = state.engine.index().clone();
     match op {
         WriteOp::Upsert => {
-            let summary = spawn_engine_work(move || upsert_body(&index, &bytes))
+            let summary = spawn_engine_work(move || upsert_body(&index, &bytes, deadline))
                 .await
                 .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
             state.metrics.commit();
@@ -862,7 +862,11 @@ async fn write(
                 if index.locate(&index.searcher(), &id2)?.is_none() {
                     return Ok(false);
                 }
-                let mut writer = Writer::new(&index, WriterOptions::default())?;
+                let opts = WriterOptions {
+                    lock_wait: deadline.saturating_duration_since(Instant::now()),
+                    ..WriterOptions::default()
+                };
+                let mut writer = Writer::new(&index, opts)?;
                 writer.delete(&id2)?;
                 writer.commit()?;
                 // Deleted whatever the merges do (see import_body).
@@ -886,10 +890,17 @@ async fn write(
 
 /// Upserts every post of a JSON / JSON array / JSONL body in one commit;
 /// the rejected ones are listed in the answer.
-fn upsert_body(index: &PostIndex, bytes: &[u8]) -> postsearch_engine::Result<ImportSummary> {
+fn upsert_body(
+    index: &PostIndex,
+    bytes: &[u8],
+    deadline: Instant,
+) -> postsearch_engine::Result<ImportSummary> {
     let opts = WriterOptions {
         budget_bytes: 64 << 20,
         threads: 1,
+        // Another process's import or delete: waited for until the
+        // request's time limit, then 503 `index_busy`.
+        lock_wait: deadline.saturating_duration_since(Instant::now()),
         ..WriterOptions::default()
     };
     postsearch_store::indexer::import_body(index, bytes, "body", opts)

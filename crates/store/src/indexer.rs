@@ -17,10 +17,11 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tantivy::directory::error::LockError;
 use tantivy::index::SegmentId;
 use tantivy::indexer::NoMergePolicy;
-use tantivy::{IndexWriter, Term};
+use tantivy::{IndexWriter, TantivyError, Term};
 
 /// Default memory budget of the writer, split over its threads.
 pub const DEFAULT_WRITER_BUDGET: usize = 256 << 20;
@@ -29,6 +30,12 @@ const MIN_THREAD_BUDGET: usize = 16 << 20;
 /// Posts between two commits in a long import: a crash loses at most these,
 /// and re-running the import finishes the job.
 pub const DEFAULT_COMMIT_EVERY: usize = 100_000;
+/// How long a writer waits for the index's write lock by default: a server
+/// taking writes holds it for each write only (tens of milliseconds), and
+/// an import or delete started meanwhile gets it between two of them.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How often a writer waiting for the lock tries again.
+const LOCK_RETRY: Duration = Duration::from_millis(10);
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,6 +134,9 @@ pub struct WriterOptions {
     pub threads: usize,
     /// Commit after this many changed posts.
     pub commit_every: usize,
+    /// How long to wait for the index's write lock while another process
+    /// holds it, before failing (see [`DEFAULT_LOCK_WAIT`]).
+    pub lock_wait: Duration,
 }
 
 impl WriterOptions {
@@ -146,6 +156,7 @@ impl Default for WriterOptions {
             budget_bytes: DEFAULT_WRITER_BUDGET,
             threads: 0,
             commit_every: DEFAULT_COMMIT_EVERY,
+            lock_wait: DEFAULT_LOCK_WAIT,
         }
     }
 }
@@ -166,7 +177,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Opens the index's single writer; fails if another process holds it.
+    /// Opens the index's single writer; fails if another process holds it
+    /// past `opts.lock_wait`.
     pub fn new(index: &PostIndex, opts: WriterOptions) -> Result<Writer> {
         let threads = if opts.threads == 0 {
             std::thread::available_parallelism()
@@ -177,10 +189,17 @@ impl Writer {
             opts.threads
         };
         let budget = opts.budget_bytes.max(threads * MIN_THREAD_BUDGET);
-        let writer = index
-            .index()
-            .writer_with_num_threads(threads, budget)
-            .map_err(|e| writer_error(index, e))?;
+        let waiting = Instant::now();
+        let writer = loop {
+            match index.index().writer_with_num_threads(threads, budget) {
+                Err(TantivyError::LockFailure(LockError::LockBusy, _))
+                    if waiting.elapsed() < opts.lock_wait =>
+                {
+                    std::thread::sleep(LOCK_RETRY)
+                }
+                opened => break opened.map_err(|e| writer_error(index, e))?,
+            }
+        };
         // Holding the lock, no other writer commits: the searcher, reloaded
         // now, tells which ids the index holds until this writer commits.
         index.reload()?;
