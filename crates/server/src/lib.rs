@@ -862,11 +862,7 @@ async fn write(
                 if index.locate(&index.searcher(), &id2)?.is_none() {
                     return Ok(false);
                 }
-                let opts = WriterOptions {
-                    lock_wait: deadline.saturating_duration_since(Instant::now()),
-                    ..WriterOptions::default()
-                };
-                let mut writer = Writer::new(&index, opts)?;
+                let mut writer = Writer::new(&index, write_options(deadline))?;
                 writer.delete(&id2)?;
                 writer.commit()?;
                 // Deleted whatever the merges do (see import_body).
@@ -888,6 +884,18 @@ async fn write(
     }
 }
 
+/// The writer of one HTTP write (upsert or delete): a thread and 64 MB,
+/// and the index's write lock, if another process (an import) holds it,
+/// waited for until the request's time limit, then 503 `index_busy`.
+fn write_options(deadline: Instant) -> WriterOptions {
+    WriterOptions {
+        budget_bytes: 64 << 20,
+        threads: 1,
+        lock_wait: deadline.saturating_duration_since(Instant::now()),
+        ..WriterOptions::default()
+    }
+}
+
 /// Upserts every post of a JSON / JSON array / JSONL body in one commit;
 /// the rejected ones are listed in the answer.
 fn upsert_body(
@@ -895,14 +903,7 @@ fn upsert_body(
     bytes: &[u8],
     deadline: Instant,
 ) -> postsearch_engine::Result<ImportSummary> {
-    let opts = WriterOptions {
-        budget_bytes: 64 << 20,
-        threads: 1,
-        // Another process's import or delete: waited for until the
-        // request's time limit, then 503 `index_busy`.
-        lock_wait: deadline.saturating_duration_since(Instant::now()),
-        ..WriterOptions::default()
-    };
+    let opts = write_options(deadline);
     postsearch_store::indexer::import_body(index, bytes, "body", opts)
 }
 

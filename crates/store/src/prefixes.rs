@@ -26,7 +26,7 @@ use tantivy::directory::error::OpenReadError;
 use tantivy::directory::{FileSlice, TerminatingWrite};
 use tantivy::index::{SegmentComponent, SegmentId};
 use tantivy::termdict::TermDictionary;
-use tantivy::{Searcher, Segment, SegmentReader};
+use tantivy::{Searcher, Segment};
 
 /// Words a prefix may start and still be read from the vocabulary whole.
 pub const MAX_SCAN: usize = 2_000;
@@ -163,19 +163,9 @@ impl PrefixTable {
         Ok(builder.finish())
     }
 
-    /// The table written for `segment`, or built from its vocabulary when
-    /// the segment has none (written by an earlier version).
-    pub fn of_segment(
-        segment: &SegmentReader,
-        vocabulary: &TermDictionary,
-    ) -> tantivy::Result<PrefixTable> {
-        let file = segment.open_read(component());
-        PrefixTable::of_file(segment.segment_id(), file, vocabulary)
-    }
-
     /// The table of `segment` read from `file` (its `.prefixes` file, or
     /// the error opening it gave), or built from its vocabulary when the
-    /// segment has none.
+    /// segment has none (written by an earlier version).
     pub fn of_file(
         segment: SegmentId,
         file: Result<FileSlice, OpenReadError>,

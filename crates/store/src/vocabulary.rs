@@ -716,7 +716,9 @@ mod tests {
                 let file = segment.open_read(crate::prefixes::component());
                 assert!(file.is_ok(), "a segment without a prefix table");
                 let vocabulary = dictionary(segment).unwrap();
-                let written = PrefixTable::of_segment(segment, &vocabulary).unwrap();
+                let file = segment.open_read(crate::prefixes::component());
+                let written =
+                    PrefixTable::of_file(segment.segment_id(), file, &vocabulary).unwrap();
                 assert_eq!(written, PrefixTable::of_vocabulary(&vocabulary).unwrap());
                 written
             })
