@@ -6,9 +6,12 @@ an index (`--index`) or an index built from the corpus, then for
 `--seconds`: one client upserts `--batch` random posts of the corpus per
 `POST /api/posts` (titles changed, so every one is an update), and
 `--clients` clients send misspelt words and unfinished words with
-`prefix=true`, which read each segment's vocabulary. Prints the writes
-(count, p50 / p99 / max ms), the searches, every answer that was not 200,
-the server log's errors, the segments the index holds at the end and the
+`prefix=true`, which read each segment's vocabulary. With `--updates N`,
+the first N posts of the corpus are first updated in bodies of 1,000 (the
+old copies left deleted in the index's segments, which the server purges
+in the background). Prints the writes (count, p50 / p99 / max ms), the
+searches, every answer that was not 200, the server log's errors and
+purges, the segments and deleted posts the index holds at the end and the
 server's resident memory before and after (Linux).
 Standard library only.
 
@@ -50,6 +53,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=40)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--batch", type=int, default=40)
+    ap.add_argument("--updates", type=int, default=0,
+                    help="posts of the corpus updated first, 1,000 per body")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="live-writes-")
@@ -58,7 +63,8 @@ def main():
     with open(config, "w") as f:
         f.write('[server]\nwrite_token = "live-writes"\n')
     with open(args.corpus) as f:
-        posts = [json.loads(line) for _, line in zip(range(3000), f) if line.strip()]
+        posts = [json.loads(line) for _, line in zip(range(max(3000, args.updates)), f)
+                 if line.strip()]
     if args.index:
         shutil.copytree(args.index, ix)
     else:
@@ -85,19 +91,29 @@ def main():
         else:
             sys.exit("the server did not start: " + open(log_path).read()[-2000:])
         rss_before = memory(server.pid)
-        result = run(port, posts, args)
+        if args.updates:
+            started = time.time()
+            update(port, posts[:args.updates])
+            print(f"updated {args.updates} posts in {time.time() - started:.1f} s")
+        result = run(port, posts[:3000], args)
         rss_after = memory(server.pid)
     finally:
         server.terminate()
         server.wait()
     segments = len([f for f in os.listdir(ix) if f.endswith(".words")])
+    stats = json.loads(subprocess.run([args.bin, "--index", ix, "stats", "--json"],
+                                      capture_output=True, check=True, text=True).stdout)
     errors = sum(1 for line in open(log_path) if "ERROR" in line)
+    for line in open(log_path):
+        if "purge" in line:
+            print(line.rstrip().split("  ", 1)[-1])
     shutil.rmtree(work, ignore_errors=True)
     w = sorted(result["write_s"])
     ms = lambda q: 1000 * w[min(len(w) - 1, int(len(w) * q))] if w else 0.0
     print(f"writes {len(w)} (p50 {ms(0.5):.1f} ms, p99 {ms(0.99):.1f}, max {1000 * w[-1] if w else 0:.1f}); "
           f"searches {result['searches']}; not 200: {len(result['bad'])}; "
-          f"log errors {errors}; segments at the end {segments}; "
+          f"log errors {errors}; segments at the end {segments}, "
+          f"deleted posts in them {stats['deleted']}; "
           f"server RSS {rss_before[0]} -> {rss_after[0]} MiB (peak {rss_after[1]})")
     for status, body in result["bad"][:5]:
         print(f"  {status}: {body[:200]!r}")
@@ -112,6 +128,20 @@ def memory(pid):
             name, _, value = line.partition(":")
             fields[name] = value.split()
     return int(fields["VmRSS"][0]) // 1024, int(fields["VmHWM"][0]) // 1024
+
+
+def update(port, posts):
+    """Updates `posts` (their titles changed), 1,000 per body."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    for at in range(0, len(posts), 1000):
+        body = "\n".join(json.dumps({**p, "title": f"{p['title']} updated"})
+                         for p in posts[at:at + 1000])
+        c.request("POST", "/api/posts", body, {
+            "Authorization": "Bearer live-writes", "Content-Type": "application/x-ndjson"})
+        r = c.getresponse()
+        text = r.read()
+        if r.status != 200:
+            sys.exit(f"an update answered {r.status}: {text[:300]!r}")
 
 
 def run(port, posts, args):

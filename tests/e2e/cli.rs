@@ -717,3 +717,38 @@ fn an_import_waits_for_the_write_lock_another_process_holds() {
     }
     assert_eq!(documents(dir.path()), before);
 }
+
+/// A re-import that changes posts leaves their old copies deleted in the
+/// first import's segments; the import ends by rewriting a segment whose
+/// deleted posts are a fifth of it.
+#[test]
+fn a_reimport_that_changes_many_posts_leaves_no_deleted_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("ix");
+    let stats = |ix: &std::path::Path| -> Value {
+        let out = run(ix, &["stats", "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let out = run(&index, &["index", "data/sample.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = stats(&index);
+    let sample = std::fs::read_to_string(root().join("data/sample.jsonl")).unwrap();
+    let changed: Vec<String> = sample
+        .lines()
+        .take(300)
+        .map(|line| {
+            let mut post: Value = serde_json::from_str(line).unwrap();
+            post["title"] = Value::from(format!("{} revised", post["title"].as_str().unwrap()));
+            post.to_string()
+        })
+        .collect();
+    let file = dir.path().join("changed.jsonl");
+    std::fs::write(&file, changed.join("\n")).unwrap();
+    let out = run(&index, &["index", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("300 updated"), "{}", stderr(&out));
+    let after = stats(&index);
+    assert_eq!(after["documents"], before["documents"]);
+    assert_eq!(after["deleted"], 0, "{after}");
+}

@@ -635,3 +635,78 @@ fn the_server_runs_without_transparent_huge_pages_unless_told() {
         thp_enabled(std::process::id())
     );
 }
+
+/// The first `n` posts of `data/sample.jsonl`, each title ending in `tail`,
+/// as one JSON-lines body.
+fn retitled_sample_posts(n: usize, tail: &str) -> String {
+    let sample = std::fs::read_to_string(crate::common::root().join("data/sample.jsonl")).unwrap();
+    sample
+        .lines()
+        .take(n)
+        .map(|line| {
+            let mut post: Value = serde_json::from_str(line).unwrap();
+            let title = format!("{} {tail}", post["title"].as_str().unwrap());
+            post["title"] = Value::from(title);
+            post.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An update leaves the post's old copy deleted in the segment it was in.
+/// Once such copies are a fifth of a segment, the server rewrites it
+/// without them after the write, and writes go on meanwhile.
+#[test]
+fn the_old_copies_of_updated_posts_are_purged_after_the_writes() {
+    use postsearch_store::PostIndex;
+    use std::time::{Duration, Instant};
+    let s = Server::start(&[("POSTSEARCH_SERVER_WRITE_TOKEN", "t")]);
+    let auth = |r: Req| r.set("Authorization", "Bearer t");
+    let index = PostIndex::open(s.index.path()).unwrap();
+    let posts = index.searcher().num_docs();
+    let deleted = || -> u32 {
+        index.reload().unwrap();
+        let searcher = index.searcher();
+        searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.num_deleted_docs())
+            .sum()
+    };
+    assert_eq!(deleted(), 0);
+
+    let (code, body) = send(
+        auth(Req::post(&s.url("/api/posts"))),
+        &retitled_sample_posts(400, "zebrafish"),
+    );
+    assert_eq!((code, body["updated"].as_u64()), (200, Some(400)), "{body}");
+    // A write right behind it goes through, purge or not.
+    let (code, body) = send(
+        auth(Req::post(&s.url("/api/posts"))),
+        r#"{"id":"purge-1","title":"numbat sightings"}"#,
+    );
+    assert_eq!((code, body["added"].as_u64()), (200, Some(1)), "{body}");
+
+    let waited = Instant::now();
+    while deleted() > 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "{} deleted posts still in the index",
+            deleted()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(postsearch_store::indexer::segments_to_purge(&index)
+        .unwrap()
+        .is_empty());
+    assert_eq!(index.searcher().num_docs(), posts + 1);
+    let (_, r) = get(&s.url("/api/search?q=zebrafish&limit=1"));
+    assert_eq!(r["total"], 400);
+    let (_, r) = get(&s.url("/api/search?q=numbat"));
+    assert_eq!(r["total"], 1);
+    // And writes after it still go through.
+    let (code, _) = call(auth(Req::delete(&s.url("/api/posts/purge-1"))));
+    assert_eq!(code, 200);
+    let (_, r) = get(&s.url("/api/search?q=numbat"));
+    assert_eq!(r["total"], 0);
+}

@@ -14,6 +14,7 @@ pub mod meili;
 pub mod memory;
 pub mod metrics;
 pub mod params;
+pub mod purge;
 pub mod reload;
 pub mod request_line;
 pub mod routes;
@@ -54,8 +55,12 @@ pub struct AppState {
     pub server: ServerConfig,
     pub requests: RequestLimits,
     pub metrics: Metrics,
-    /// One write at a time (tantivy has a single writer per index).
-    write_lock: Mutex<()>,
+    /// One write at a time (tantivy has a single writer per index). Holds
+    /// the index's writer while a purge's merge runs, for the writes that
+    /// come meanwhile (see [`purge`]); else none, and each write opens one.
+    write_lock: Mutex<Option<Writer>>,
+    /// Woken after each write: the purge looks for segments to rewrite.
+    purge_wake: Arc<tokio::sync::Notify>,
     /// Requests served at once.
     permits: Semaphore,
     /// Counts searches and clicks (`None`: recording is off).
@@ -79,7 +84,8 @@ impl AppState {
             server,
             requests,
             metrics: Metrics::new(),
-            write_lock: Mutex::new(()),
+            write_lock: Mutex::new(None),
+            purge_wake: Arc::new(tokio::sync::Notify::new()),
             analytics: None,
             analytics_config: analytics::AnalyticsConfig {
                 enabled: false,
@@ -841,45 +847,83 @@ async fn write(
         }
         WriteOp::Delete(_) => Bytes::new(),
     };
-    let Ok(_guard) = tokio::time::timeout_at(deadline.into(), state.write_lock.lock()).await else {
+    let Ok(mut slot) = tokio::time::timeout_at(deadline.into(), state.write_lock.lock()).await
+    else {
         return Ok(error_response(
             Code::Overloaded,
             "another write held the index for the whole time limit; this one was not applied",
         ));
     };
     let index = state.engine.index().clone();
-    match op {
+    let parked = slot.take();
+    let answer = match op {
         WriteOp::Upsert => {
-            let summary = spawn_engine_work(move || upsert_body(&index, &bytes, deadline))
-                .await
-                .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
-            state.metrics.commit();
-            Ok(json_response(StatusCode::OK, &WriteAnswer { summary }))
+            let (summary, parked) = spawn_engine_work(move || {
+                write_with(&index, parked, deadline, |writer| {
+                    postsearch_store::indexer::write_body(writer, &bytes, "body")
+                })
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("write task failed: {e}")))?;
+            *slot = parked;
+            json_response(StatusCode::OK, &WriteAnswer { summary: summary? })
         }
         WriteOp::Delete(id) => {
             let id2 = id.clone();
-            let existed = spawn_engine_work(move || -> postsearch_engine::Result<bool> {
-                if index.locate(&index.searcher(), &id2)?.is_none() {
-                    return Ok(false);
+            let (existed, parked) = spawn_engine_work(move || {
+                match index.locate(&index.searcher(), &id2) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return (Ok(false), parked),
+                    Err(e) => return (Err(e), parked),
                 }
-                let mut writer = Writer::new(&index, write_options(deadline))?;
-                writer.delete(&id2)?;
-                writer.commit()?;
-                // Deleted whatever the merges do (see import_body).
-                let _ = writer.wait_for_merges();
-                Ok(true)
+                write_with(&index, parked, deadline, |writer| {
+                    let existed = writer.delete(&id2)?;
+                    writer.commit()?;
+                    Ok(existed)
+                })
             })
             .await
-            .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
-            if existed {
-                state.metrics.commit();
-                Ok(json_response(
-                    StatusCode::OK,
-                    &serde_json::json!({"deleted": id}),
-                ))
-            } else {
-                Err(Error::NotFound(id))
+            .map_err(|e| Error::Internal(format!("write task failed: {e}")))?;
+            *slot = parked;
+            if !existed? {
+                return Err(Error::NotFound(id));
             }
+            json_response(StatusCode::OK, &serde_json::json!({"deleted": id}))
+        }
+    };
+    drop(slot);
+    state.metrics.commit();
+    state.purge_wake.notify_one();
+    Ok(answer)
+}
+
+/// Runs one write with the writer a purge keeps open (`parked`, given back
+/// after), or else with a writer of its own, closed once the merges its
+/// commit started are done (see `Writer::wait_for_merges`): the posts are
+/// committed whatever those do. A failed write leaves the index as it was
+/// and its writer closed.
+fn write_with<T>(
+    index: &PostIndex,
+    parked: Option<Writer>,
+    deadline: Instant,
+    write: impl FnOnce(&mut Writer) -> postsearch_store::Result<T>,
+) -> (postsearch_engine::Result<T>, Option<Writer>) {
+    let (mut writer, is_parked) = match parked {
+        Some(writer) => (writer, true),
+        None => match Writer::new(index, write_options(deadline)) {
+            Ok(writer) => (writer, false),
+            Err(e) => return (Err(e), None),
+        },
+    };
+    match write(&mut writer) {
+        Ok(done) if is_parked => (Ok(done), Some(writer)),
+        Ok(done) => {
+            let _ = writer.wait_for_merges();
+            (Ok(done), None)
+        }
+        Err(e) => {
+            writer.abandon();
+            (Err(e), None)
         }
     }
 }
@@ -887,24 +931,13 @@ async fn write(
 /// The writer of one HTTP write (upsert or delete): a thread and 64 MB,
 /// and the index's write lock, if another process (an import) holds it,
 /// waited for until the request's time limit, then 503 `index_busy`.
-fn write_options(deadline: Instant) -> WriterOptions {
+pub(crate) fn write_options(deadline: Instant) -> WriterOptions {
     WriterOptions {
         budget_bytes: 64 << 20,
         threads: 1,
         lock_wait: deadline.saturating_duration_since(Instant::now()),
         ..WriterOptions::default()
     }
-}
-
-/// Upserts every post of a JSON / JSON array / JSONL body in one commit;
-/// the rejected ones are listed in the answer.
-fn upsert_body(
-    index: &PostIndex,
-    bytes: &[u8],
-    deadline: Instant,
-) -> postsearch_engine::Result<ImportSummary> {
-    let opts = write_options(deadline);
-    postsearch_store::indexer::import_body(index, bytes, "body", opts)
 }
 
 /// Whether the request carries the write token (compared in constant time).
@@ -1048,6 +1081,7 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
         ),
     );
     reload::watch_synonyms(state.engine.clone(), synonyms);
+    let purging = purge::run_after_writes(&state);
     if state.server.max_mapped_mb > 0 {
         memory::bound_mapped_pages(
             index_dir.clone(),
@@ -1128,6 +1162,7 @@ pub async fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> 
     if let Some(flusher) = flusher {
         flusher.abort();
     }
+    purging.abort();
     if let Some(r) = recorder {
         // Everything counted, held-back keystrokes included, is written.
         let _ = spawn_engine_work(move || r.flush(true)).await;

@@ -19,9 +19,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tantivy::directory::error::LockError;
-use tantivy::index::SegmentId;
+use tantivy::index::{SegmentId, SegmentMeta};
 use tantivy::indexer::NoMergePolicy;
-use tantivy::{IndexWriter, TantivyError, Term};
+use tantivy::{FutureResult, IndexWriter, TantivyError, Term};
 
 /// Default memory budget of the writer, split over its threads.
 pub const DEFAULT_WRITER_BUDGET: usize = 256 << 20;
@@ -294,13 +294,20 @@ impl Writer {
         Ok(())
     }
 
-    /// No merges in the background: a test that reads the segments its
-    /// commits wrote reads them all, and none is merged (its files
-    /// deleted) while it reads.
-    #[cfg(test)]
-    pub(crate) fn without_background_merges(self) -> Writer {
+    /// The writer, merging only the segments [`Writer::merge`] is given:
+    /// its commits start no merge of tantivy's (and a test that reads the
+    /// segments its commits wrote reads them all, none merged away).
+    pub fn merging_only_when_asked(self) -> Writer {
         self.writer.set_merge_policy(Box::new(NoMergePolicy));
         self
+    }
+
+    /// Starts merging `segments` (of the last commit, none being merged)
+    /// into one; one segment alone is rewritten without its deleted posts.
+    /// Commits may go on meanwhile; the merged segment replaces them in the
+    /// index's commit as the merge ends, which the result tells.
+    pub fn merge(&mut self, segments: &[SegmentId]) -> FutureResult<Option<SegmentMeta>> {
+        self.writer.merge(segments)
     }
 
     /// Changes committed so far by this writer.
@@ -412,6 +419,7 @@ pub fn import_paths(
     writer_opts: WriterOptions,
     on_item: &mut dyn FnMut(&ReadItem),
 ) -> Result<ImportSummary> {
+    let lock_wait = writer_opts.lock_wait;
     let mut writer = Writer::new(index, writer_opts)?;
     let mut skipped = Skipped::default();
     let read = upsert_all(
@@ -442,7 +450,7 @@ pub fn import_paths(
         }
     };
     writer.finish()?;
-    merge_small_segments(index)?;
+    tidy_segments(index, lock_wait)?;
     Ok(summary)
 }
 
@@ -464,44 +472,120 @@ const ABANDON_TRIES: usize = 20;
 const ABANDON_RETRY: Duration = Duration::from_millis(50);
 
 /// Segments holding less than 1/`SMALL_SEGMENT_SHARE` of an index's posts
-/// are small: [`merge_small_segments`] makes one of them.
+/// are small: [`tidy_segments`] makes one of them.
 const SMALL_SEGMENT_SHARE: u64 = 8;
 
-/// Merges the index's small segments into one, if it has two or more;
-/// returns how many were merged. A bulk import ends with it: tantivy's
-/// merge policy leaves up to seven segments at each size (a 1M-post import
-/// left 12, 8 of them under 34,000 posts), and a search pays for each
-/// segment: its columns opened, its terms looked up, its pages mapped
-/// (docs/performance.md has the measurements).
-pub fn merge_small_segments(index: &PostIndex) -> Result<usize> {
+/// A segment whose deleted posts are at least this share of it is rewritten
+/// without them (see [`segments_to_purge`]).
+pub const PURGE_DELETED_SHARE: f64 = 0.2;
+/// ... if they are also at least this share of the index's posts: a small
+/// segment's few deleted posts cost little, and tantivy's merges drop them
+/// as they merge it with others.
+const PURGE_MIN_INDEX_SHARE: f64 = 0.01;
+
+/// The segments of `index`'s last commit worth rewriting without their
+/// deleted posts.
+///
+/// An update deletes the post's old copy where it was and adds the new one
+/// to a new segment. tantivy merges segments of a size together, never a
+/// segment for its deletes alone, so the large segments of a bulk import
+/// keep the old copies of every post updated since: they take disk and
+/// memory, every search walks past them, and they still count in the
+/// words' document frequencies (BM25). Rewriting such a segment drops
+/// them; [`tidy_segments`] (after an import) and the server (after its
+/// writes) do.
+pub fn segments_to_purge(index: &PostIndex) -> Result<Vec<SegmentId>> {
+    Ok(purge_candidates(&index.index().searchable_segment_metas()?))
+}
+
+fn purge_candidates(metas: &[SegmentMeta]) -> Vec<SegmentId> {
+    let alive: u64 = metas.iter().map(|m| u64::from(m.num_docs())).sum();
+    metas
+        .iter()
+        .filter(|m| {
+            let deleted = f64::from(m.num_deleted_docs());
+            deleted > 0.0
+                && deleted >= PURGE_DELETED_SHARE * f64::from(m.max_doc())
+                && deleted >= PURGE_MIN_INDEX_SHARE * alive as f64
+        })
+        .map(|m| m.id())
+        .collect()
+}
+
+/// What [`tidy_segments`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tidied {
+    /// Small segments merged into one (0 or at least 2).
+    pub merged: usize,
+    /// Segments rewritten without their deleted posts.
+    pub purged: usize,
+    /// Deleted posts dropped from the folder by both.
+    pub dropped: u64,
+}
+
+/// Merges the index's small segments into one, if it has two or more, and
+/// rewrites each segment that [`segments_to_purge`] names without its
+/// deleted posts. A bulk import ends with it: tantivy's merge policy leaves
+/// up to seven segments at each size (a 1M-post import left 12, 8 of them
+/// under 34,000 posts), and a search pays for each segment: its columns
+/// opened, its terms looked up, its pages mapped (docs/performance.md has
+/// the measurements). The index's write lock is waited for up to
+/// `lock_wait` (a server may be taking writes).
+pub fn tidy_segments(index: &PostIndex, lock_wait: Duration) -> Result<Tidied> {
     let metas = index.index().searchable_segment_metas()?;
     let total: u64 = metas.iter().map(|m| u64::from(m.num_docs())).sum();
-    let small: Vec<SegmentId> = metas
+    let mut small: Vec<SegmentId> = metas
         .iter()
         .filter(|m| u64::from(m.num_docs()) * SMALL_SEGMENT_SHARE < total)
         .map(|m| m.id())
         .collect();
     if small.len() < 2 {
-        return Ok(0);
+        small.clear();
+    }
+    let purge: Vec<SegmentId> = purge_candidates(&metas)
+        .into_iter()
+        .filter(|id| !small.contains(id))
+        .collect();
+    let dropped = metas
+        .iter()
+        .filter(|m| small.contains(&m.id()) || purge.contains(&m.id()))
+        .map(|m| u64::from(m.num_deleted_docs()))
+        .sum();
+    if small.is_empty() && purge.is_empty() {
+        return Ok(Tidied::default());
     }
     // tantivy deletes the merged segments' files as the merge ends, but not
     // while a meta of theirs is alive anywhere: these must be gone by then.
     drop(metas);
-    let mut writer: IndexWriter<PostDocument> = index
-        .index()
-        .writer_with_num_threads(1, MIN_THREAD_BUDGET)
-        .map_err(|e| writer_error(index, e))?;
-    writer.set_merge_policy(Box::new(NoMergePolicy));
-    writer.merge(&small).wait()?;
-    writer.wait_merging_threads()?;
+    let mut writer = Writer::new(
+        index,
+        WriterOptions {
+            budget_bytes: MIN_THREAD_BUDGET,
+            threads: 1,
+            lock_wait,
+            ..WriterOptions::default()
+        },
+    )?
+    .merging_only_when_asked();
+    if !small.is_empty() {
+        writer.merge(&small).wait()?;
+    }
+    for segment in &purge {
+        writer.merge(std::slice::from_ref(segment)).wait()?;
+    }
+    writer.wait_for_merges()?;
     index.reload()?;
-    Ok(small.len())
+    Ok(Tidied {
+        merged: small.len(),
+        purged: purge.len(),
+        dropped,
+    })
 }
 
 /// Parses a JSON / JSON array / JSON lines body (an HTTP write) and upserts
-/// every post in it in one commit (see [`upsert_all`]), then lets the
-/// merges it started finish (see [`Writer::wait_for_merges`]); rejections
-/// name `name` and the line.
+/// every post in it in one commit (see [`write_body`]) with a writer of its
+/// own, then lets the merges it started finish (see
+/// [`Writer::wait_for_merges`]); a failure leaves the index as it was.
 pub fn import_body(
     index: &PostIndex,
     bytes: &[u8],
@@ -509,15 +593,7 @@ pub fn import_body(
     writer_opts: WriterOptions,
 ) -> Result<ImportSummary> {
     let mut writer = Writer::new(index, writer_opts)?;
-    let read = upsert_all(
-        &mut writer,
-        |sink| {
-            parse_body(bytes, name, &ReadOptions::default(), sink);
-            Ok(())
-        },
-        &mut |_| {},
-    );
-    match read.and_then(|summary| writer.commit().map(|()| summary)) {
+    match write_body(&mut writer, bytes, name) {
         Ok(summary) => {
             // The posts are committed whatever the merges do: the answer
             // says so (a merge that fails is logged by tantivy).
@@ -529,6 +605,23 @@ pub fn import_body(
             Err(e)
         }
     }
+}
+
+/// Upserts every post of a JSON / JSON array / JSON lines body with
+/// `writer` (see [`upsert_all`]), then commits; rejections name `name` and
+/// the line. On failure nothing is committed, and the writer should be
+/// abandoned ([`Writer::abandon`]).
+pub fn write_body(writer: &mut Writer, bytes: &[u8], name: &str) -> Result<ImportSummary> {
+    let summary = upsert_all(
+        writer,
+        |sink| {
+            parse_body(bytes, name, &ReadOptions::default(), sink);
+            Ok(())
+        },
+        &mut |_| {},
+    )?;
+    writer.commit()?;
+    Ok(summary)
 }
 
 #[cfg(test)]
@@ -640,7 +733,8 @@ mod tests {
             sizes
         };
         assert_eq!(sizes(&index), [1, 2, 13, 84]);
-        assert_eq!(merge_small_segments(&index).unwrap(), 2);
+        let tidied = tidy_segments(&index, Duration::ZERO).unwrap();
+        assert_eq!((tidied.merged, tidied.purged), (2, 0));
         assert_eq!(sizes(&index), [3, 13, 84]);
         // The merged segments' files are gone from the folder.
         let mut on_disk: Vec<String> = std::fs::read_dir(dir.path())
@@ -660,7 +754,10 @@ mod tests {
             .collect();
         living.sort();
         assert_eq!(on_disk, living);
-        assert_eq!(merge_small_segments(&index).unwrap(), 0);
+        assert_eq!(
+            tidy_segments(&index, Duration::ZERO).unwrap(),
+            Tidied::default()
+        );
         assert_eq!(
             index.get("p99").unwrap().body.as_deref(),
             Some("word99 common")
@@ -675,6 +772,95 @@ mod tests {
             })
             .sum();
         assert_eq!(words, 100);
+    }
+
+    /// Updates leave their old copies deleted in the segment they were in;
+    /// a segment holding many is rewritten without them.
+    #[test]
+    fn a_segment_with_many_deleted_posts_is_rewritten_without_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = PostIndex::open_or_create(dir.path()).unwrap();
+        let mut w = Writer::new(&index, WriterOptions::one_thread())
+            .unwrap()
+            .merging_only_when_asked();
+        for n in 0..200 {
+            w.upsert(post(&format!("p{n}"), &format!("word{n} common")))
+                .unwrap();
+        }
+        w.commit().unwrap();
+        // 30 updated: 15% of the first segment, not yet worth a rewrite.
+        let update = |w: &mut Writer, ids: std::ops::Range<usize>| {
+            for n in ids {
+                w.upsert(post(&format!("p{n}"), &format!("word{n} changed")))
+                    .unwrap();
+            }
+            w.commit().unwrap();
+        };
+        update(&mut w, 0..30);
+        assert!(segments_to_purge(&index).unwrap().is_empty());
+        // 50 updated: 25%.
+        update(&mut w, 30..50);
+        let purge = segments_to_purge(&index).unwrap();
+        assert_eq!(purge.len(), 1);
+        drop(w);
+        let deleted = |index: &PostIndex| -> u32 {
+            let searcher = index.searcher();
+            searcher
+                .segment_readers()
+                .iter()
+                .map(|s| s.num_deleted_docs())
+                .sum()
+        };
+        assert_eq!(deleted(&index), 50);
+        let tidied = tidy_segments(&index, Duration::ZERO).unwrap();
+        // The first segment rewritten; the updates' two segments (30 and
+        // 20 posts) are not both small (under 1/8 of the index).
+        assert_eq!(
+            tidied,
+            Tidied {
+                merged: 0,
+                purged: 1,
+                dropped: 50
+            }
+        );
+        assert_eq!(deleted(&index), 0);
+        assert!(!index
+            .searcher()
+            .segment_readers()
+            .iter()
+            .any(|s| s.segment_id() == purge[0]));
+        assert_eq!(index.searcher().num_docs(), 200);
+        assert_eq!(
+            index.get("p10").unwrap().body.as_deref(),
+            Some("word10 changed")
+        );
+        assert_eq!(
+            index.get("p150").unwrap().body.as_deref(),
+            Some("word150 common")
+        );
+        assert!(segments_to_purge(&index).unwrap().is_empty());
+    }
+
+    /// A few deleted posts of a small segment are left to tantivy's merges.
+    #[test]
+    fn a_purge_needs_a_fifth_of_the_segment_and_a_hundredth_of_the_index() {
+        let meta = |index: &tantivy::Index, max_doc: u32, deleted: u32| {
+            let meta = index.new_segment_meta(SegmentId::generate_random(), max_doc);
+            match deleted {
+                0 => meta,
+                d => meta.with_delete_meta(d, 0),
+            }
+        };
+        let index = tantivy::Index::create_in_ram(crate::schema::build_schema());
+        let big = meta(&index, 10_000, 2_000);
+        let young = meta(&index, 100, 50);
+        let slightly = meta(&index, 10_000, 1_999);
+        let whole = meta(&index, 5_000, 0);
+        let found = purge_candidates(&[big.clone(), young, slightly, whole]);
+        assert_eq!(found, [big.id()]);
+        // Half of a 1,000-post index deleted in its only segment.
+        let alone = meta(&index, 1_000, 500);
+        assert_eq!(purge_candidates(std::slice::from_ref(&alone)), [alone.id()]);
     }
 
     #[test]

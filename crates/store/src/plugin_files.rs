@@ -136,7 +136,7 @@ mod tests {
         let index = PostIndex::create_in_ram().unwrap();
         let mut w = Writer::new(&index, WriterOptions::one_thread())
             .unwrap()
-            .without_background_merges();
+            .merging_only_when_asked();
         for n in 0..60 {
             w.upsert(generated_post(5, n)).unwrap();
             if n % 20 == 19 {

@@ -490,9 +490,7 @@ mod tests {
             threads: 2,
             ..WriterOptions::default()
         };
-        Writer::new(index, opts)
-            .unwrap()
-            .without_background_merges()
+        Writer::new(index, opts).unwrap().merging_only_when_asked()
     }
 
     #[test]
