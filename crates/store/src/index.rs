@@ -345,16 +345,22 @@ impl PostIndex {
         Ok(IndexStats {
             documents: searcher.num_docs(),
             segments: searcher.segment_readers().len(),
-            deleted: searcher
-                .segment_readers()
-                .iter()
-                .map(|s| s.num_deleted_docs() as u64)
-                .sum(),
+            deleted: deleted_posts(&searcher),
             size_bytes,
             facets,
             path: self.path.as_ref().map(|p| p.display().to_string()),
         })
     }
+}
+
+/// The deleted posts `searcher`'s segments still hold (the old copies of
+/// updated posts until a merge drops them).
+pub fn deleted_posts(searcher: &Searcher) -> u64 {
+    searcher
+        .segment_readers()
+        .iter()
+        .map(|s| u64::from(s.num_deleted_docs()))
+        .sum()
 }
 
 /// What `postsearch stats` reports.

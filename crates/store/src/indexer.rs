@@ -803,14 +803,7 @@ mod tests {
         let purge = segments_to_purge(&index).unwrap();
         assert_eq!(purge.len(), 1);
         drop(w);
-        let deleted = |index: &PostIndex| -> u32 {
-            let searcher = index.searcher();
-            searcher
-                .segment_readers()
-                .iter()
-                .map(|s| s.num_deleted_docs())
-                .sum()
-        };
+        let deleted = |index: &PostIndex| crate::index::deleted_posts(&index.searcher());
         assert_eq!(deleted(&index), 50);
         let tidied = tidy_segments(&index, Duration::ZERO).unwrap();
         // The first segment rewritten; the updates' two segments (30 and
