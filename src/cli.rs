@@ -1089,6 +1089,11 @@ fn delete(global: &GlobalArgs, args: DeleteArgs) -> Result<i32> {
     }
     writer.finish()?;
     eprintln!("{} deleted", args.ids.len());
+    // Their copies are dropped from a segment they leave a fifth deleted.
+    let lock_wait = WriterOptions::default().lock_wait;
+    if let Err(e) = postsearch_store::indexer::tidy_segments(&index, lock_wait) {
+        eprintln!("warning: the deleted posts stay in the folder until a later merge: {e}");
+    }
     Ok(0)
 }
 

@@ -720,7 +720,7 @@ fn an_import_waits_for_the_write_lock_another_process_holds() {
 
 /// A re-import that changes posts leaves their old copies deleted in the
 /// first import's segments; the import ends by rewriting a segment whose
-/// deleted posts are a fifth of it.
+/// deleted posts are a fifth of it, and so does `delete`.
 #[test]
 fn a_reimport_that_changes_many_posts_leaves_no_deleted_copies() {
     let dir = tempfile::tempdir().unwrap();
@@ -750,5 +750,25 @@ fn a_reimport_that_changes_many_posts_leaves_no_deleted_copies() {
     assert!(stderr(&out).contains("300 updated"), "{}", stderr(&out));
     let after = stats(&index);
     assert_eq!(after["documents"], before["documents"]);
+    assert_eq!(after["deleted"], 0, "{after}");
+
+    // So does `delete`, here of most of the posts the re-import wrote.
+    let ids: Vec<String> = changed
+        .iter()
+        .take(250)
+        .map(|line| {
+            let post: Value = serde_json::from_str(line).unwrap();
+            post["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let mut args = vec!["delete"];
+    args.extend(ids.iter().map(String::as_str));
+    let out = run(&index, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = stats(&index);
+    assert_eq!(
+        after["documents"].as_u64().unwrap() + 250,
+        before["documents"].as_u64().unwrap()
+    );
     assert_eq!(after["deleted"], 0, "{after}");
 }

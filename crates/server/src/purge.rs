@@ -5,7 +5,8 @@
 //! in the segment it was in, and tantivy never merges a large segment for
 //! its deletes alone: a bulk-imported segment would keep the old copies of
 //! every post updated since. After a write, the purge looks for segments
-//! whose deleted posts are a fifth of them; it opens the index's writer,
+//! whose deleted posts are a fifth of them (and a hundredth of the
+//! index); it opens the index's writer,
 //! starts rewriting those, and leaves the writer in the write slot while
 //! the merge runs, so the writes that come meanwhile go through it instead
 //! of waiting for the merge (a rewrite of a 50,000-post segment takes
