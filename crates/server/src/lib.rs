@@ -1222,4 +1222,59 @@ mod tests {
         let long = format!(r#"{{"q":"{}","id":"a","position":1}}"#, "x".repeat(2000));
         assert!(ok(&long).unwrap_err().contains("longer than"));
     }
+
+    /// A write goes through the writer a purge holds while its merge runs,
+    /// and gives it back; without one, it opens and closes its own.
+    #[test]
+    fn a_write_uses_the_purges_writer_while_it_merges() {
+        let index = PostIndex::create_in_ram().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let post = |id: &str| format!(r#"{{"id":"{id}","title":"numbat {id}"}}"#);
+        let write = |parked: Option<Writer>, id: &str| {
+            let body = post(id);
+            write_with(&index, parked, deadline, |w| {
+                postsearch_store::indexer::write_body(w, body.as_bytes(), "body")
+            })
+        };
+        let (done, parked) = write(None, "a");
+        assert_eq!(done.unwrap().added, 1);
+        assert!(parked.is_none(), "its own writer is closed");
+        let (done, parked) = write(None, "b");
+        assert_eq!(done.unwrap().added, 1);
+        assert!(parked.is_none());
+
+        // The purge's writer, merging both segments.
+        let mut purging = Writer::new(&index, write_options(deadline)).unwrap();
+        let segments = index.index().searchable_segment_ids().unwrap();
+        assert_eq!(segments.len(), 2);
+        let merge = purging.merge(&segments);
+        let (done, parked) = write(Some(purging), "c");
+        assert_eq!(done.unwrap().added, 1);
+        let purging = parked.expect("the purge's writer given back");
+        // Another writer cannot open meanwhile: this one holds the lock.
+        let busy = Writer::new(
+            &index,
+            WriterOptions {
+                lock_wait: Duration::ZERO,
+                ..write_options(deadline)
+            },
+        );
+        assert!(busy.is_err());
+        merge.wait().unwrap();
+        purging.wait_for_merges().unwrap();
+        index.reload().unwrap();
+        let searcher = index.searcher();
+        assert_eq!(searcher.num_docs(), 3);
+        for id in ["a", "b", "c"] {
+            assert!(index.get(id).is_ok(), "{id}");
+        }
+        // A failed write hands back no writer: it was rolled back, closed.
+        let failing = Writer::new(&index, write_options(deadline)).unwrap();
+        let (done, parked) = write_with(&index, Some(failing), deadline, |_| {
+            Err::<(), _>(postsearch_store::Error::Interrupted("test".into()))
+        });
+        assert!(done.is_err() && parked.is_none());
+        let (done, _) = write(None, "d");
+        assert_eq!(done.unwrap().added, 1);
+    }
 }
