@@ -57,8 +57,8 @@ fn plain(e: &tantivy::TantivyError) -> String {
     match e {
         T::InvalidArgument(m) | T::SchemaError(m) | T::InternalError(m) => m.clone(),
         T::LockFailure(LockError::LockBusy, _) => "another process is writing to this index \
-            (its write lock is held: an import, or a server taking writes); \
-            wait for it to finish or stop it"
+            (its write lock is held: an import, or a server taking writes or \
+            rewriting a segment of deleted posts); wait for it to finish or stop it"
             .into(),
         T::LockFailure(LockError::IoError(io), _) => format!("cannot take its write lock: {io}"),
         T::IoError(io) => io.to_string(),
