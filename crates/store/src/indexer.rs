@@ -532,6 +532,52 @@ pub struct Tidied {
 /// the measurements). The index's write lock is waited for up to
 /// `lock_wait` (a server may be taking writes).
 pub fn tidy_segments(index: &PostIndex, lock_wait: Duration) -> Result<Tidied> {
+    if tidy_plan(index)?.is_none() {
+        return Ok(Tidied::default());
+    }
+    let mut writer = Writer::new(
+        index,
+        WriterOptions {
+            budget_bytes: MIN_THREAD_BUDGET,
+            threads: 1,
+            lock_wait,
+            ..WriterOptions::default()
+        },
+    )?
+    .merging_only_when_asked();
+    // Planned again holding the lock: a server's writes may have merged
+    // some of those segments while this waited for it.
+    let Some(plan) = tidy_plan(index)? else {
+        writer.wait_for_merges()?;
+        return Ok(Tidied::default());
+    };
+    if !plan.small.is_empty() {
+        writer.merge(&plan.small).wait()?;
+    }
+    for segment in &plan.purge {
+        writer.merge(std::slice::from_ref(segment)).wait()?;
+    }
+    writer.wait_for_merges()?;
+    index.reload()?;
+    Ok(Tidied {
+        merged: plan.small.len(),
+        purged: plan.purge.len(),
+        dropped: plan.dropped,
+    })
+}
+
+/// What [`tidy_segments`] merges: the small segments (two or more, or
+/// none) and those to purge, with the deleted posts they hold.
+struct TidyPlan {
+    small: Vec<SegmentId>,
+    purge: Vec<SegmentId>,
+    dropped: u64,
+}
+
+/// The plan for `index`'s last commit; `None` when there is nothing to do.
+fn tidy_plan(index: &PostIndex) -> Result<Option<TidyPlan>> {
+    // Only ids leave this function: tantivy deletes a merged segment's
+    // files as the merge ends, but not while a meta of its is alive.
     let metas = index.index().searchable_segment_metas()?;
     let total: u64 = metas.iter().map(|m| u64::from(m.num_docs())).sum();
     let mut small: Vec<SegmentId> = metas
@@ -546,40 +592,19 @@ pub fn tidy_segments(index: &PostIndex, lock_wait: Duration) -> Result<Tidied> {
         .into_iter()
         .filter(|id| !small.contains(id))
         .collect();
+    if small.is_empty() && purge.is_empty() {
+        return Ok(None);
+    }
     let dropped = metas
         .iter()
         .filter(|m| small.contains(&m.id()) || purge.contains(&m.id()))
         .map(|m| u64::from(m.num_deleted_docs()))
         .sum();
-    if small.is_empty() && purge.is_empty() {
-        return Ok(Tidied::default());
-    }
-    // tantivy deletes the merged segments' files as the merge ends, but not
-    // while a meta of theirs is alive anywhere: these must be gone by then.
-    drop(metas);
-    let mut writer = Writer::new(
-        index,
-        WriterOptions {
-            budget_bytes: MIN_THREAD_BUDGET,
-            threads: 1,
-            lock_wait,
-            ..WriterOptions::default()
-        },
-    )?
-    .merging_only_when_asked();
-    if !small.is_empty() {
-        writer.merge(&small).wait()?;
-    }
-    for segment in &purge {
-        writer.merge(std::slice::from_ref(segment)).wait()?;
-    }
-    writer.wait_for_merges()?;
-    index.reload()?;
-    Ok(Tidied {
-        merged: small.len(),
-        purged: purge.len(),
+    Ok(Some(TidyPlan {
+        small,
+        purge,
         dropped,
-    })
+    }))
 }
 
 /// Parses a JSON / JSON array / JSON lines body (an HTTP write) and upserts
