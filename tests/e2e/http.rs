@@ -693,6 +693,7 @@ fn the_old_copies_of_updated_posts_are_purged_after_the_writes() {
     }
     assert!(postsearch_store::indexer::segments_to_purge(&index)
         .unwrap()
+        .segments
         .is_empty());
     assert_eq!(index.searcher().num_docs(), posts + 1);
     let (_, r) = get(&s.url("/api/search?q=zebrafish&limit=1"));

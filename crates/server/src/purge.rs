@@ -5,16 +5,15 @@
 //! in the segment it was in, and tantivy never merges a large segment for
 //! its deletes alone: a bulk-imported segment would keep the old copies of
 //! every post updated since. After a write, the purge looks for segments
-//! whose deleted posts are a fifth of them (and a hundredth of the
-//! index); it opens the index's writer,
-//! starts rewriting those, and leaves the writer in the write slot while
-//! the merge runs, so the writes that come meanwhile go through it instead
-//! of waiting for the merge (a rewrite of a 50,000-post segment takes
-//! seconds). Once the merge is done, the writer is closed again, and an
-//! import by another process can have the index.
+//! whose deleted posts are a fifth of them (and a hundredth of the index);
+//! it opens the index's writer, starts rewriting those, and leaves the
+//! writer in the write slot while the merge runs, so the writes that come
+//! meanwhile go through it instead of waiting for the merge (a rewrite of a
+//! 50,000-post segment takes seconds). Once the merge is done, the writer
+//! is closed again, and an import by another process can have the index.
 
 use crate::{spawn_engine_work, AppState};
-use postsearch_store::indexer::{segments_to_purge, Writer, WriterOptions};
+use postsearch_store::indexer::{segments_to_purge, ToPurge, Writer, WriterOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,7 +44,7 @@ async fn purge(state: &AppState) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    if worth.is_empty() {
+    if worth.segments.is_empty() {
         return Ok(());
     }
     let mut slot = state.write_lock.lock().await;
@@ -59,14 +58,7 @@ async fn purge(state: &AppState) -> Result<(), String> {
         // tantivy's merge policy stays: the writes that go through this
         // writer meanwhile have their segments merged as they come.
         let mut writer = Writer::new(&index, purge_options())?;
-        let segments = segments_to_purge(&index)?;
-        let deleted: u64 = index
-            .searcher()
-            .segment_readers()
-            .iter()
-            .filter(|s| segments.contains(&s.segment_id()))
-            .map(|s| u64::from(s.num_deleted_docs()))
-            .sum();
+        let ToPurge { segments, deleted } = segments_to_purge(&index)?;
         let merges: Vec<_> = segments
             .iter()
             .map(|segment| writer.merge(std::slice::from_ref(segment)))

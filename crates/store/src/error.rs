@@ -163,7 +163,7 @@ pub enum ErrorCode {
 }
 
 /// Whether `e` says another writer holds the index's write lock.
-fn is_lock_busy(e: &tantivy::TantivyError) -> bool {
+pub(crate) fn is_lock_busy(e: &tantivy::TantivyError) -> bool {
     matches!(
         e,
         tantivy::TantivyError::LockFailure(tantivy::directory::error::LockError::LockBusy, _)

@@ -6,7 +6,7 @@
 //! already holds (same fingerprint) is left alone and reported unchanged.
 
 use crate::document::PostDocument;
-use crate::error::{Error, Result};
+use crate::error::{is_lock_busy, Error, Result};
 use crate::in_flight::InFlight;
 use crate::index::PostIndex;
 use crate::ingest::json::parse_body;
@@ -18,10 +18,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tantivy::directory::error::LockError;
 use tantivy::index::{SegmentId, SegmentMeta};
 use tantivy::indexer::NoMergePolicy;
-use tantivy::{FutureResult, IndexWriter, TantivyError, Term};
+use tantivy::{FutureResult, IndexWriter, Term};
 
 /// Default memory budget of the writer, split over its threads.
 pub const DEFAULT_WRITER_BUDGET: usize = 256 << 20;
@@ -192,9 +191,7 @@ impl Writer {
         let waiting = Instant::now();
         let writer = loop {
             match index.index().writer_with_num_threads(threads, budget) {
-                Err(TantivyError::LockFailure(LockError::LockBusy, _))
-                    if waiting.elapsed() < opts.lock_wait =>
-                {
+                Err(ref e) if is_lock_busy(e) && waiting.elapsed() < opts.lock_wait => {
                     std::thread::sleep(LOCK_RETRY)
                 }
                 opened => break opened.map_err(|e| writer_error(index, e))?,
@@ -494,11 +491,24 @@ const PURGE_MIN_INDEX_SHARE: f64 = 0.01;
 /// words' document frequencies (BM25). Rewriting such a segment drops
 /// them; [`tidy_segments`] (after an import) and the server (after its
 /// writes) do.
-pub fn segments_to_purge(index: &PostIndex) -> Result<Vec<SegmentId>> {
-    Ok(purge_candidates(&index.index().searchable_segment_metas()?))
+pub fn segments_to_purge(index: &PostIndex) -> Result<ToPurge> {
+    let metas = index.index().searchable_segment_metas()?;
+    let found = purge_candidates(&metas);
+    Ok(ToPurge {
+        segments: found.iter().map(|m| m.id()).collect(),
+        deleted: found.iter().map(|m| u64::from(m.num_deleted_docs())).sum(),
+    })
 }
 
-fn purge_candidates(metas: &[SegmentMeta]) -> Vec<SegmentId> {
+/// The segments [`segments_to_purge`] names, and the deleted posts they
+/// hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToPurge {
+    pub segments: Vec<SegmentId>,
+    pub deleted: u64,
+}
+
+fn purge_candidates(metas: &[SegmentMeta]) -> Vec<&SegmentMeta> {
     let alive: u64 = metas.iter().map(|m| u64::from(m.num_docs())).sum();
     metas
         .iter()
@@ -508,7 +518,6 @@ fn purge_candidates(metas: &[SegmentMeta]) -> Vec<SegmentId> {
                 && deleted >= PURGE_DELETED_SHARE * f64::from(m.max_doc())
                 && deleted >= PURGE_MIN_INDEX_SHARE * alive as f64
         })
-        .map(|m| m.id())
         .collect()
 }
 
@@ -590,6 +599,7 @@ fn tidy_plan(index: &PostIndex) -> Result<Option<TidyPlan>> {
     }
     let purge: Vec<SegmentId> = purge_candidates(&metas)
         .into_iter()
+        .map(|m| m.id())
         .filter(|id| !small.contains(id))
         .collect();
     if small.is_empty() && purge.is_empty() {
@@ -822,11 +832,12 @@ mod tests {
             w.commit().unwrap();
         };
         update(&mut w, 0..30);
-        assert!(segments_to_purge(&index).unwrap().is_empty());
+        assert_eq!(segments_to_purge(&index).unwrap(), ToPurge::default());
         // 50 updated: 25%.
         update(&mut w, 30..50);
         let purge = segments_to_purge(&index).unwrap();
-        assert_eq!(purge.len(), 1);
+        assert_eq!((purge.segments.len(), purge.deleted), (1, 50));
+        let purge = purge.segments;
         drop(w);
         let deleted = |index: &PostIndex| crate::index::deleted_posts(&index.searcher());
         assert_eq!(deleted(&index), 50);
@@ -856,7 +867,7 @@ mod tests {
             index.get("p150").unwrap().body.as_deref(),
             Some("word150 common")
         );
-        assert!(segments_to_purge(&index).unwrap().is_empty());
+        assert_eq!(segments_to_purge(&index).unwrap(), ToPurge::default());
     }
 
     /// A few deleted posts of a small segment are left to tantivy's merges.
@@ -874,11 +885,13 @@ mod tests {
         let young = meta(&index, 100, 50);
         let slightly = meta(&index, 10_000, 1_999);
         let whole = meta(&index, 5_000, 0);
-        let found = purge_candidates(&[big.clone(), young, slightly, whole]);
+        let metas = [big.clone(), young, slightly, whole];
+        let found: Vec<SegmentId> = purge_candidates(&metas).iter().map(|m| m.id()).collect();
         assert_eq!(found, [big.id()]);
         // Half of a 1,000-post index deleted in its only segment.
         let alone = meta(&index, 1_000, 500);
-        assert_eq!(purge_candidates(std::slice::from_ref(&alone)), [alone.id()]);
+        let found = purge_candidates(std::slice::from_ref(&alone));
+        assert_eq!(found[0].id(), alone.id());
     }
 
     #[test]
