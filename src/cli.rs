@@ -7,14 +7,14 @@
 //! command line could not be understood; 130 interrupted (Ctrl-C: nothing
 //! committed half-way).
 
-use crate::config::{Effective, Loader, DEFAULT_CONFIG_FILE};
+use crate::config::{Config, Effective, Loader, DEFAULT_CONFIG_FILE};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use postsearch_engine::{
     facets::parse_selection, Distinct, Engine, MatchMode, SearchRequest, SearchResponse, Sort,
 };
 use postsearch_store::index::PostIndex;
-use postsearch_store::indexer::{import_paths, ImportSummary, Writer, WriterOptions};
+use postsearch_store::indexer::{import_paths, ImportSummary, LockWait, Writer, WriterOptions};
 use postsearch_store::ingest::{read_paths, ReadOptions};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -333,6 +333,28 @@ pub struct IndexArgs {
     /// Commit after this many changed posts.
     #[arg(long, value_name = "N")]
     pub commit_every: Option<usize>,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// How a command that writes waits for the index's write lock.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Seconds to wait for the index's write lock while another process
+    /// holds it (index.lock_wait_secs, 60 by default), then fail.
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_wait: Option<u64>,
+}
+
+impl LockArgs {
+    /// The configuration flag it sets.
+    fn flag(&self) -> (&'static str, Option<String>, &'static str) {
+        (
+            "index.lock_wait_secs",
+            self.lock_wait.map(|s| s.to_string()),
+            "--lock-wait",
+        )
+    }
 }
 
 #[derive(Debug, Args)]
@@ -417,6 +439,8 @@ pub struct DeleteArgs {
     /// otherwise).
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<String>,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -628,7 +652,7 @@ fn export(global: &GlobalArgs, args: ExportArgs) -> Result<i32> {
 /// `postsearch index`: parse and upsert; progress on a terminal; summary
 /// and every rejection on stderr.
 fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
-    let cfg = load_config(global, &[])?.config;
+    let cfg = load_config(global, &[args.lock.flag()])?.config;
     let dir = &cfg.index.dir;
     if !postsearch_store::rebuild::may_hold_an_index(dir)? {
         return Err(postsearch_store::rebuild::not_an_index(dir).into());
@@ -640,6 +664,7 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
     );
     let mut writer_opts = WriterOptions {
         budget_bytes: cfg.index.writer_budget_mb << 20,
+        lock_wait: lock_wait(&cfg),
         ..WriterOptions::default()
     };
     if let Some(n) = args.commit_every {
@@ -684,8 +709,31 @@ fn index(global: &GlobalArgs, args: IndexArgs) -> Result<i32> {
     })
 }
 
+/// How `index` and `delete` wait for the index's write lock: up to
+/// `index.lock_wait_secs`, saying so on stderr after a second.
+fn lock_wait(cfg: &Config) -> LockWait {
+    LockWait {
+        limit: std::time::Duration::from_secs(cfg.index.lock_wait_secs),
+        notice: Some(|limit| {
+            eprintln!(
+                "waiting up to {} s for the index's write lock: another process is writing to it \
+                 (an import, or a server taking writes or rewriting a segment of deleted posts); \
+                 --lock-wait sets the wait",
+                limit.as_secs()
+            )
+        }),
+    }
+}
+
 fn report_import(summary: &ImportSummary, took: std::time::Duration, json: bool) -> Result<()> {
     let mut err = std::io::stderr().lock();
+    if let Some(why) = &summary.untidied {
+        writeln!(
+            err,
+            "warning: the posts are committed, but the index's segments were not tidied \
+             (merged, deleted copies dropped); the next import does it: {why}"
+        )?;
+    }
     let secs = took.as_secs_f64();
     let rate = summary.read() as f64 / secs.max(1e-9);
     if !summary.skipped.is_empty() {
@@ -1062,7 +1110,7 @@ fn stats(global: &GlobalArgs, args: JsonArg) -> Result<i32> {
 
 /// `postsearch delete`.
 fn delete(global: &GlobalArgs, args: DeleteArgs) -> Result<i32> {
-    let cfg = load_config(global, &[])?.config;
+    let cfg = load_config(global, &[args.lock.flag()])?.config;
     let index = PostIndex::open(&cfg.index.dir)?;
     // All or nothing: every id is checked before any is deleted.
     let searcher = index.searcher();
@@ -1083,15 +1131,21 @@ fn delete(global: &GlobalArgs, args: DeleteArgs) -> Result<i32> {
         );
         return Ok(EXIT_FAILED);
     }
-    let mut writer = Writer::new(&index, WriterOptions::default())?;
+    let wait = lock_wait(&cfg);
+    let mut writer = Writer::new(
+        &index,
+        WriterOptions {
+            lock_wait: wait,
+            ..WriterOptions::default()
+        },
+    )?;
     for id in &args.ids {
         writer.delete(id)?;
     }
     writer.finish()?;
     eprintln!("{} deleted", args.ids.len());
     // Their copies are dropped from a segment they leave a fifth deleted.
-    let lock_wait = WriterOptions::default().lock_wait;
-    if let Err(e) = postsearch_store::indexer::tidy_segments(&index, lock_wait) {
+    if let Err(e) = postsearch_store::indexer::tidy_segments(&index, wait) {
         eprintln!("warning: the deleted posts stay in the folder until a later merge: {e}");
     }
     Ok(0)

@@ -77,6 +77,10 @@ pub struct IndexConfig {
     /// Threads one search may be split over while cores are idle (0: one
     /// per core; 1: never split).
     pub search_threads: usize,
+    /// Seconds `index` and `delete` wait for the index's write lock while
+    /// another process holds it (a server rewriting a segment holds it for
+    /// seconds), before failing.
+    pub lock_wait_secs: u64,
 }
 
 impl Default for IndexConfig {
@@ -85,6 +89,7 @@ impl Default for IndexConfig {
             dir: PathBuf::from(postsearch_store::index::DEFAULT_INDEX_DIR),
             writer_budget_mb: postsearch_store::indexer::DEFAULT_WRITER_BUDGET >> 20,
             search_threads: 0,
+            lock_wait_secs: postsearch_store::indexer::DEFAULT_LOCK_WAIT.as_secs(),
         }
     }
 }

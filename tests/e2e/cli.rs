@@ -688,8 +688,9 @@ fn explain_shows_the_terms_searched_and_each_hits_score_by_field() {
 }
 
 /// `index` and `delete` started while another process holds the index's
-/// write lock (a server in the middle of a write) wait for it: they run
-/// once it is let go.
+/// write lock (a server in the middle of a write, or rewriting a segment)
+/// wait for it, saying so after a second: they run once it is let go, and
+/// fail past `--lock-wait` with nothing changed.
 #[test]
 fn an_import_waits_for_the_write_lock_another_process_holds() {
     use postsearch_store::indexer::{Writer, WriterOptions};
@@ -704,16 +705,36 @@ fn an_import_waits_for_the_write_lock_another_process_holds() {
         vec!["index", posts.to_str().unwrap()],
         vec!["delete", "waited-1"],
     ] {
+        // Held past the wait: refused, nothing changed.
+        let held = Writer::new(&index, WriterOptions::one_thread()).unwrap();
+        let started = std::time::Instant::now();
+        let out = run(dir.path(), &[&args[..], &["--lock-wait", "2"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(started.elapsed().as_millis() >= 2000, "{args:?} waited");
+        assert!(
+            err.contains("waiting up to 2 s for the index's write lock"),
+            "{err}"
+        );
+        assert!(
+            err.contains("another process is writing to this index"),
+            "{err}"
+        );
+        drop(held);
+
+        // Let go within the wait (60 s by default): it runs.
         let held = Writer::new(&index, WriterOptions::one_thread()).unwrap();
         let release = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(500));
+            std::thread::sleep(std::time::Duration::from_millis(1500));
             drop(held);
         });
         let started = std::time::Instant::now();
         let out = run(dir.path(), &args);
         release.join().unwrap();
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        assert!(started.elapsed().as_millis() >= 400, "{args:?} waited");
+        assert!(started.elapsed().as_millis() >= 1400, "{args:?} waited");
+        let err = stderr(&out);
+        assert!(err.contains("waiting up to 60 s"), "{err}");
     }
     assert_eq!(documents(dir.path()), before);
 }

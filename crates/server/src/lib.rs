@@ -34,7 +34,7 @@ use postsearch_engine::budget::{Budget, Cancel};
 use postsearch_engine::Engine;
 use postsearch_engine::{EngineOptions, Error};
 use postsearch_store::index::PostIndex;
-use postsearch_store::indexer::{ImportSummary, Writer, WriterOptions};
+use postsearch_store::indexer::{ImportSummary, LockWait, Writer, WriterOptions};
 use postsearch_store::ingest::ReadOptions;
 use routes::Route;
 use serde::Serialize;
@@ -935,7 +935,7 @@ pub(crate) fn write_options(deadline: Instant) -> WriterOptions {
     WriterOptions {
         budget_bytes: 64 << 20,
         threads: 1,
-        lock_wait: deadline.saturating_duration_since(Instant::now()),
+        lock_wait: LockWait::up_to(deadline.saturating_duration_since(Instant::now())),
         ..WriterOptions::default()
     }
 }
@@ -1255,7 +1255,7 @@ mod tests {
         let busy = Writer::new(
             &index,
             WriterOptions {
-                lock_wait: Duration::ZERO,
+                lock_wait: LockWait::up_to(Duration::ZERO),
                 ..write_options(deadline)
             },
         );

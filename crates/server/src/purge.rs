@@ -13,7 +13,7 @@
 //! is closed again, and an import by another process can have the index.
 
 use crate::{spawn_engine_work, AppState};
-use postsearch_store::indexer::{segments_to_purge, ToPurge, Writer, WriterOptions};
+use postsearch_store::indexer::{segments_to_purge, LockWait, ToPurge, Writer, WriterOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -118,7 +118,7 @@ async fn purge(state: &AppState) -> Result<(), String> {
 /// It takes the writes that come while it runs: a write's options.
 fn purge_options() -> WriterOptions {
     WriterOptions {
-        lock_wait: Duration::from_millis(100),
+        lock_wait: LockWait::up_to(Duration::from_millis(100)),
         ..crate::write_options(Instant::now())
     }
 }

@@ -51,7 +51,7 @@ pub enum Error {
 
 /// What went wrong with an index, in words: tantivy's message without its
 /// wrapping (`An invalid argument was passed: '…'`, `LockBusy. Some(…)`).
-fn plain(e: &tantivy::TantivyError) -> String {
+pub(crate) fn plain(e: &tantivy::TantivyError) -> String {
     use tantivy::directory::error::LockError;
     use tantivy::TantivyError as T;
     match e {

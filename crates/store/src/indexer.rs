@@ -29,12 +29,63 @@ const MIN_THREAD_BUDGET: usize = 16 << 20;
 /// Posts between two commits in a long import: a crash loses at most these,
 /// and re-running the import finishes the job.
 pub const DEFAULT_COMMIT_EVERY: usize = 100_000;
-/// How long a writer waits for the index's write lock by default: a server
-/// taking writes holds it for each write only (tens of milliseconds), and
-/// an import or delete started meanwhile gets it between two of them.
-pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How long a writer waits for the index's write lock by default. A server
+/// taking writes holds it for each write (tens of milliseconds) and while
+/// it rewrites a segment of deleted posts (seconds; 16-29 s for a segment
+/// of 250,000 posts): an import or delete started meanwhile gets it after.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
 /// How often a writer waiting for the lock tries again.
 const LOCK_RETRY: Duration = Duration::from_millis(10);
+/// How long a writer waits for the lock before telling [`LockWait::notice`].
+pub const LOCK_NOTICE_AFTER: Duration = Duration::from_secs(1);
+
+/// How a writer waits for the index's write lock while another process
+/// holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct LockWait {
+    /// How long before failing.
+    pub limit: Duration,
+    /// Called once, when the wait passes [`LOCK_NOTICE_AFTER`], with
+    /// `limit`: the CLI says on stderr what it is waiting for.
+    pub notice: Option<fn(Duration)>,
+}
+
+impl LockWait {
+    /// A wait of up to `limit`, silent.
+    pub fn up_to(limit: Duration) -> LockWait {
+        LockWait {
+            limit,
+            notice: None,
+        }
+    }
+
+    /// Calls `take` until it takes the lock or fails otherwise, for up to
+    /// `limit`; its last answer.
+    pub fn retry<T>(&self, mut take: impl FnMut() -> tantivy::Result<T>) -> tantivy::Result<T> {
+        let waiting = Instant::now();
+        let mut noticed = false;
+        loop {
+            match take() {
+                Err(ref e) if is_lock_busy(e) && waiting.elapsed() < self.limit => {
+                    if !noticed && waiting.elapsed() >= LOCK_NOTICE_AFTER {
+                        noticed = true;
+                        if let Some(notice) = self.notice {
+                            notice(self.limit);
+                        }
+                    }
+                    std::thread::sleep(LOCK_RETRY)
+                }
+                taken => return taken,
+            }
+        }
+    }
+}
+
+impl Default for LockWait {
+    fn default() -> Self {
+        LockWait::up_to(DEFAULT_LOCK_WAIT)
+    }
+}
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,6 +110,10 @@ pub struct ImportSummary {
     /// What the walk of folders skipped.
     #[serde(skip_serializing_if = "Skipped::is_empty")]
     pub skipped: Skipped,
+    /// Why the segments were not tidied after the last commit (another
+    /// process held the lock): the posts are in, a later import tidies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untidied: Option<String>,
 }
 
 /// Most rejections an [`ImportSummary`] lists: a file of millions of bad
@@ -133,9 +188,9 @@ pub struct WriterOptions {
     pub threads: usize,
     /// Commit after this many changed posts.
     pub commit_every: usize,
-    /// How long to wait for the index's write lock while another process
-    /// holds it, before failing (see [`DEFAULT_LOCK_WAIT`]).
-    pub lock_wait: Duration,
+    /// How to wait for the index's write lock while another process holds
+    /// it (see [`DEFAULT_LOCK_WAIT`]).
+    pub lock_wait: LockWait,
 }
 
 impl WriterOptions {
@@ -155,7 +210,7 @@ impl Default for WriterOptions {
             budget_bytes: DEFAULT_WRITER_BUDGET,
             threads: 0,
             commit_every: DEFAULT_COMMIT_EVERY,
-            lock_wait: DEFAULT_LOCK_WAIT,
+            lock_wait: LockWait::default(),
         }
     }
 }
@@ -188,15 +243,10 @@ impl Writer {
             opts.threads
         };
         let budget = opts.budget_bytes.max(threads * MIN_THREAD_BUDGET);
-        let waiting = Instant::now();
-        let writer = loop {
-            match index.index().writer_with_num_threads(threads, budget) {
-                Err(ref e) if is_lock_busy(e) && waiting.elapsed() < opts.lock_wait => {
-                    std::thread::sleep(LOCK_RETRY)
-                }
-                opened => break opened.map_err(|e| writer_error(index, e))?,
-            }
-        };
+        let writer = opts
+            .lock_wait
+            .retry(|| index.index().writer_with_num_threads(threads, budget))
+            .map_err(|e| writer_error(index, e))?;
         // Holding the lock, no other writer commits: the searcher, reloaded
         // now, tells which ids the index holds until this writer commits.
         index.reload()?;
@@ -447,8 +497,13 @@ pub fn import_paths(
         }
     };
     writer.finish()?;
-    tidy_segments(index, lock_wait)?;
-    Ok(summary)
+    // The posts are committed: a tidy that cannot be done now (another
+    // process took the lock) is said, and left to the next import.
+    let untidied = tidy_segments(index, lock_wait).err().map(|e| e.to_string());
+    Ok(ImportSummary {
+        untidied,
+        ..summary
+    })
 }
 
 /// The error of a writer that could not be opened on `index` (its path
@@ -540,7 +595,7 @@ pub struct Tidied {
 /// opened, its terms looked up, its pages mapped (docs/performance.md has
 /// the measurements). The index's write lock is waited for up to
 /// `lock_wait` (a server may be taking writes).
-pub fn tidy_segments(index: &PostIndex, lock_wait: Duration) -> Result<Tidied> {
+pub fn tidy_segments(index: &PostIndex, lock_wait: LockWait) -> Result<Tidied> {
     if tidy_plan(index)?.is_none() {
         return Ok(Tidied::default());
     }
@@ -768,7 +823,7 @@ mod tests {
             sizes
         };
         assert_eq!(sizes(&index), [1, 2, 13, 84]);
-        let tidied = tidy_segments(&index, Duration::ZERO).unwrap();
+        let tidied = tidy_segments(&index, LockWait::up_to(Duration::ZERO)).unwrap();
         assert_eq!((tidied.merged, tidied.purged), (2, 0));
         assert_eq!(sizes(&index), [3, 13, 84]);
         // The merged segments' files are gone from the folder.
@@ -790,7 +845,7 @@ mod tests {
         living.sort();
         assert_eq!(on_disk, living);
         assert_eq!(
-            tidy_segments(&index, Duration::ZERO).unwrap(),
+            tidy_segments(&index, LockWait::up_to(Duration::ZERO)).unwrap(),
             Tidied::default()
         );
         assert_eq!(
@@ -841,7 +896,7 @@ mod tests {
         drop(w);
         let deleted = |index: &PostIndex| crate::index::deleted_posts(&index.searcher());
         assert_eq!(deleted(&index), 50);
-        let tidied = tidy_segments(&index, Duration::ZERO).unwrap();
+        let tidied = tidy_segments(&index, LockWait::up_to(Duration::ZERO)).unwrap();
         // The first segment rewritten; the updates' two segments (30 and
         // 20 posts) are not both small (under 1/8 of the index).
         assert_eq!(

@@ -75,13 +75,18 @@ pub fn rebuild_paths(
     };
     let _lock = match &old {
         Some(index) => Some(
-            index
-                .directory()
-                .acquire_lock(&tantivy::directory::INDEX_WRITER_LOCK)
+            writer_opts
+                .lock_wait
+                .retry(|| {
+                    Ok(index
+                        .directory()
+                        .acquire_lock(&tantivy::directory::INDEX_WRITER_LOCK)?)
+                })
                 .map_err(|e| {
                     Error::Config(format!(
-                        "{}: another process is writing to this index ({e}); not rebuilding it",
-                        dir.display()
+                        "{}: {}; not rebuilding it",
+                        dir.display(),
+                        crate::error::plain(&e)
                     ))
                 })?,
         ),
@@ -204,6 +209,8 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indexer::LockWait;
+    use std::time::Duration;
 
     fn post(id: &str) -> String {
         format!("{{\"id\":\"{id}\",\"title\":\"title of {id}\"}}\n")
@@ -216,11 +223,19 @@ mod tests {
     }
 
     fn rebuild(dir: &Path, file: &Path) -> Result<ImportSummary> {
+        rebuild_waiting(dir, file, Duration::ZERO)
+    }
+
+    /// A rebuild that waits up to `wait` for another writer's lock.
+    fn rebuild_waiting(dir: &Path, file: &Path, wait: Duration) -> Result<ImportSummary> {
         rebuild_paths(
             dir,
             &[file.to_path_buf()],
             &ReadOptions::default(),
-            WriterOptions::default(),
+            WriterOptions {
+                lock_wait: LockWait::up_to(wait),
+                ..WriterOptions::default()
+            },
             &mut |_| {},
         )
     }
@@ -296,9 +311,19 @@ mod tests {
         rebuild(&dir, &file).unwrap();
         let index = PostIndex::open_or_create(&dir).unwrap();
         let writer = crate::indexer::Writer::new(&index, WriterOptions::default()).unwrap();
-        let err = rebuild(&dir, &file).unwrap_err().to_string();
+        let started = std::time::Instant::now();
+        let err = rebuild_waiting(&dir, &file, Duration::from_millis(300))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("another process is writing"), "{err}");
-        drop(writer);
-        rebuild(&dir, &file).unwrap();
+        assert!(err.contains("not rebuilding it"), "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(300), "it waited");
+        // Let go while the rebuild waits: it goes on.
+        let letting_go = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(writer);
+        });
+        rebuild_waiting(&dir, &file, Duration::from_secs(30)).unwrap();
+        letting_go.join().unwrap();
     }
 }
