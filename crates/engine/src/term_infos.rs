@@ -26,6 +26,10 @@ const CAPACITY: usize = 250_000;
 struct Entries {
     by_segment: FxHashMap<SegmentId, FxHashMap<Term, Option<TermInfo>>>,
     len: usize,
+    /// The tokens of a field in a segment (BM25's average field length):
+    /// asked for by every term's weight, and tantivy builds an empty
+    /// reader anew each time for a field a segment holds no text of.
+    tokens: FxHashMap<(SegmentId, Field), u64>,
 }
 
 fn entries() -> &'static Mutex<Entries> {
@@ -120,13 +124,43 @@ pub fn doc_freqs(searcher: &Searcher, terms: &[&Term]) -> tantivy::Result<Vec<u6
     Ok(dfs)
 }
 
-/// A searcher's collection statistics, its document frequencies from the
-/// remembered term entries.
+/// The tokens of `field` in `searcher`'s segments, as
+/// `Searcher::total_num_tokens` counts them, each segment's remembered.
+pub fn total_num_tokens(searcher: &Searcher, field: Field) -> tantivy::Result<u64> {
+    let segments = searcher.segment_readers();
+    let known: Vec<Option<u64>> = {
+        let entries = entries().lock().unwrap_or_else(|e| e.into_inner());
+        segments
+            .iter()
+            .map(|s| entries.tokens.get(&(s.segment_id(), field)).copied())
+            .collect()
+    };
+    let mut total = 0;
+    for (segment, known) in segments.iter().zip(known) {
+        total += match known {
+            Some(tokens) => tokens,
+            None => {
+                let tokens = segment.inverted_index(field)?.total_num_tokens();
+                let mut entries = entries().lock().unwrap_or_else(|e| e.into_inner());
+                if entries.len >= CAPACITY {
+                    *entries = Entries::default();
+                }
+                entries.tokens.insert((segment.segment_id(), field), tokens);
+                entries.len += 1;
+                tokens
+            }
+        };
+    }
+    Ok(total)
+}
+
+/// A searcher's collection statistics, its document frequencies and
+/// token counts from the remembered entries.
 pub struct Statistics<'a>(pub &'a Searcher);
 
 impl Bm25StatisticsProvider for Statistics<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
-        Bm25StatisticsProvider::total_num_tokens(self.0, field)
+        total_num_tokens(self.0, field)
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
@@ -189,5 +223,40 @@ mod tests {
             .map(|t| searcher.doc_freq(t).unwrap())
             .collect();
         assert_eq!(batch, one_by_one);
+    }
+
+    #[test]
+    fn remembered_token_counts_are_the_searchers() {
+        // The second batch's posts have no checklist: its segment holds no
+        // text of that field.
+        let index = in_ram_index(7, 2, 200, |n, post| {
+            if n >= 1000 {
+                post.checklist = None;
+            }
+        });
+        let searcher = index.searcher();
+        assert!(searcher.segment_readers().len() >= 2);
+        for (field, _) in index.fields().text_fields() {
+            // Asked twice: computed, then remembered.
+            for _ in 0..2 {
+                assert_eq!(
+                    Statistics(&searcher).total_num_tokens(field).unwrap(),
+                    Bm25StatisticsProvider::total_num_tokens(&searcher, field).unwrap()
+                );
+            }
+        }
+        let fields = index.fields();
+        let without = searcher
+            .segment_readers()
+            .iter()
+            .filter(|s| {
+                s.inverted_index(fields.checklist)
+                    .unwrap()
+                    .total_num_tokens()
+                    == 0
+            })
+            .count();
+        assert!(without >= 1, "a segment without checklists");
+        assert!(total_num_tokens(&searcher, fields.checklist).unwrap() > 0);
     }
 }
