@@ -584,13 +584,9 @@ const WINDOWED_WORDS_RATIO: u64 = 4;
 fn postings(searcher: &Searcher, queries: &[Box<dyn Query>]) -> tantivy::Result<u64> {
     let mut terms = Vec::new();
     for q in queries {
-        q.query_terms(&mut |term, _| terms.push(term.clone()));
+        q.query_terms(&mut |term, _| terms.push(term));
     }
-    let mut sum = 0;
-    for term in &terms {
-        sum += crate::term_infos::doc_freq(searcher, term)?;
-    }
-    Ok(sum)
+    Ok(crate::term_infos::doc_freqs(searcher, &terms)?.iter().sum())
 }
 
 struct Builder<'a> {

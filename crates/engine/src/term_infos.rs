@@ -90,36 +90,27 @@ pub fn doc_freq(searcher: &Searcher, term: &Term) -> tantivy::Result<u64> {
 }
 
 /// [`doc_freq`] of each of `terms`, the remembered entries read under one
-/// lock (more-like-this weighs a post's few hundred words at once).
+/// lock (more-like-this weighs a post's few hundred words at once, and a
+/// query's clauses are costed by their terms' postings).
 pub fn doc_freqs(searcher: &Searcher, terms: &[&Term]) -> tantivy::Result<Vec<u64>> {
     let segments = searcher.segment_readers();
-    // Per term and segment: the remembered entry, if any.
-    let known: Vec<Vec<Option<Option<TermInfo>>>> = {
+    let mut dfs = vec![0u64; terms.len()];
+    // (term, segment) of the entries not remembered yet.
+    let mut unknown = Vec::new();
+    {
         let entries = entries().lock().unwrap_or_else(|e| e.into_inner());
-        terms
-            .iter()
-            .map(|term| {
-                segments
-                    .iter()
-                    .map(|s| {
-                        let of_segment = entries.by_segment.get(&s.segment_id())?;
-                        of_segment.get(*term).cloned()
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let mut dfs = Vec::with_capacity(terms.len());
-    for (term, known) in terms.iter().zip(known) {
-        let mut df = 0;
-        for (segment, info) in segments.iter().zip(known) {
-            let info = match info {
-                Some(info) => info,
-                None => term_info(segment, term)?,
-            };
-            df += info.map_or(0, |info| info.doc_freq as u64);
+        for (s, segment) in segments.iter().enumerate() {
+            let of_segment = entries.by_segment.get(&segment.segment_id());
+            for (t, term) in terms.iter().enumerate() {
+                match of_segment.and_then(|terms| terms.get(*term)) {
+                    Some(info) => dfs[t] += info.as_ref().map_or(0, |i| i.doc_freq as u64),
+                    None => unknown.push((t, s)),
+                }
+            }
         }
-        dfs.push(df);
+    }
+    for (t, s) in unknown {
+        dfs[t] += term_info(&segments[s], terms[t])?.map_or(0, |i| i.doc_freq as u64);
     }
     Ok(dfs)
 }
