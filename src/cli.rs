@@ -1112,7 +1112,20 @@ fn stats(global: &GlobalArgs, args: JsonArg) -> Result<i32> {
 fn delete(global: &GlobalArgs, args: DeleteArgs) -> Result<i32> {
     let cfg = load_config(global, &[args.lock.flag()])?.config;
     let index = PostIndex::open(&cfg.index.dir)?;
-    // All or nothing: every id is checked before any is deleted.
+    // All or nothing: every id is checked before any is deleted, and
+    // again holding the lock (another process may have deleted some while
+    // this one waited for it).
+    let not_found = |missing: &[&String]| {
+        for id in missing {
+            eprintln!("{id}: no such post");
+        }
+        eprintln!(
+            "nothing deleted: {} of {} ids not found",
+            missing.len(),
+            args.ids.len()
+        );
+        EXIT_FAILED
+    };
     let searcher = index.searcher();
     let mut missing = Vec::new();
     for id in &args.ids {
@@ -1121,15 +1134,7 @@ fn delete(global: &GlobalArgs, args: DeleteArgs) -> Result<i32> {
         }
     }
     if !missing.is_empty() {
-        for id in &missing {
-            eprintln!("{id}: no such post");
-        }
-        eprintln!(
-            "nothing deleted: {} of {} ids not found",
-            missing.len(),
-            args.ids.len()
-        );
-        return Ok(EXIT_FAILED);
+        return Ok(not_found(&missing));
     }
     let wait = lock_wait(&cfg);
     let mut writer = Writer::new(
@@ -1140,7 +1145,13 @@ fn delete(global: &GlobalArgs, args: DeleteArgs) -> Result<i32> {
         },
     )?;
     for id in &args.ids {
-        writer.delete(id)?;
+        if !writer.delete(id)? {
+            missing.push(id);
+        }
+    }
+    if !missing.is_empty() {
+        writer.abandon();
+        return Ok(not_found(&missing));
     }
     writer.finish()?;
     eprintln!("{} deleted", args.ids.len());

@@ -739,6 +739,52 @@ fn an_import_waits_for_the_write_lock_another_process_holds() {
     assert_eq!(documents(dir.path()), before);
 }
 
+/// `delete` is all or nothing even when another process deletes some of
+/// its ids while it waits for the write lock: it checks them again once it
+/// holds the lock, and deletes none.
+#[test]
+fn a_delete_whose_ids_go_while_it_waits_for_the_lock_deletes_none() {
+    use postsearch_store::indexer::{Writer, WriterOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let ix = tmp.path().join("ix");
+    let posts = tmp.path().join("two.jsonl");
+    std::fs::write(
+        &posts,
+        "{\"id\":\"gone-1\",\"title\":\"numbat\"}\n{\"id\":\"kept-1\",\"title\":\"quokka\"}\n",
+    )
+    .unwrap();
+    let out = run(ix.as_path(), &["index", posts.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let index = postsearch_store::PostIndex::open(ix.as_path()).unwrap();
+    let mut held = Writer::new(&index, WriterOptions::one_thread()).unwrap();
+    let deleting = Command::new(crate::common::bin())
+        .current_dir(root())
+        .arg("--index")
+        .arg(ix.as_path())
+        .args(["delete", "gone-1", "kept-1"])
+        .env_remove("POSTSEARCH_INDEX")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The delete has checked its ids and waits for the lock (it says so
+    // after a second); the holder deletes one of them meanwhile.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(held.delete("gone-1").unwrap());
+    held.finish().unwrap();
+    let out = deleting.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("waiting up to 60 s"), "{err}");
+    assert!(err.contains("gone-1: no such post"), "{err}");
+    assert!(
+        err.contains("nothing deleted: 1 of 2 ids not found"),
+        "{err}"
+    );
+    let out = run(ix.as_path(), &["search", "quokka", "--json"]);
+    let found: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(found["hits"][0]["id"], "kept-1", "{found}");
+}
+
 /// A re-import that changes posts leaves their old copies deleted in the
 /// first import's segments; the import ends by rewriting a segment whose
 /// deleted posts are a fifth of it, and so does `delete`.
