@@ -722,17 +722,18 @@ fn an_import_waits_for_the_write_lock_another_process_holds() {
         );
         drop(held);
 
-        // Let go within the wait (60 s by default): it runs.
+        // Let go within the wait (60 s by default): it runs. (Held long
+        // enough past the command's start for its notice after a second.)
         let held = Writer::new(&index, WriterOptions::one_thread()).unwrap();
         let release = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(1500));
+            std::thread::sleep(std::time::Duration::from_millis(3000));
             drop(held);
         });
         let started = std::time::Instant::now();
         let out = run(dir.path(), &args);
         release.join().unwrap();
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        assert!(started.elapsed().as_millis() >= 1400, "{args:?} waited");
+        assert!(started.elapsed().as_millis() >= 2900, "{args:?} waited");
         let err = stderr(&out);
         assert!(err.contains("waiting up to 60 s"), "{err}");
     }
@@ -757,7 +758,7 @@ fn a_delete_whose_ids_go_while_it_waits_for_the_lock_deletes_none() {
     assert!(out.status.success(), "{}", stderr(&out));
     let index = postsearch_store::PostIndex::open(ix.as_path()).unwrap();
     let mut held = Writer::new(&index, WriterOptions::one_thread()).unwrap();
-    let deleting = Command::new(crate::common::bin())
+    let mut deleting = Command::new(crate::common::bin())
         .current_dir(root())
         .arg("--index")
         .arg(ix.as_path())
@@ -766,15 +767,17 @@ fn a_delete_whose_ids_go_while_it_waits_for_the_lock_deletes_none() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The delete has checked its ids and waits for the lock (it says so
-    // after a second); the holder deletes one of them meanwhile.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Once the delete says it waits for the lock, it has checked its ids;
+    // the holder deletes one of them meanwhile.
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(deleting.stderr.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("waiting up to 60 s"), "{first}");
     assert!(held.delete("gone-1").unwrap());
     held.finish().unwrap();
-    let out = deleting.wait_with_output().unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("waiting up to 60 s"), "{err}");
+    let err: Vec<String> = lines.map(Result::unwrap).collect();
+    let err = err.join("\n");
+    assert_eq!(deleting.wait().unwrap().code(), Some(1), "{err}");
     assert!(err.contains("gone-1: no such post"), "{err}");
     assert!(
         err.contains("nothing deleted: 1 of 2 ids not found"),
