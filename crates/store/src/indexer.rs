@@ -429,7 +429,7 @@ impl Writer {
 /// rejections are kept in the summary. `on_item` sees each post or
 /// rejection as it goes (for a progress bar). A failed write stops the
 /// import and is returned; committing is the caller's. The one import loop
-/// behind [`import_paths`] and [`import_body`].
+/// behind [`import_paths`] and [`write_body`].
 pub fn upsert_all(
     writer: &mut Writer,
     read: impl FnOnce(&mut dyn FnMut(ReadItem)) -> Result<()>,
@@ -672,31 +672,6 @@ fn tidy_plan(index: &PostIndex) -> Result<Option<TidyPlan>> {
     }))
 }
 
-/// Parses a JSON / JSON array / JSON lines body (an HTTP write) and upserts
-/// every post in it in one commit (see [`write_body`]) with a writer of its
-/// own, then lets the merges it started finish (see
-/// [`Writer::wait_for_merges`]); a failure leaves the index as it was.
-pub fn import_body(
-    index: &PostIndex,
-    bytes: &[u8],
-    name: &str,
-    writer_opts: WriterOptions,
-) -> Result<ImportSummary> {
-    let mut writer = Writer::new(index, writer_opts)?;
-    match write_body(&mut writer, bytes, name) {
-        Ok(summary) => {
-            // The posts are committed whatever the merges do: the answer
-            // says so (a merge that fails is logged by tantivy).
-            let _ = writer.wait_for_merges();
-            Ok(summary)
-        }
-        Err(e) => {
-            writer.abandon();
-            Err(e)
-        }
-    }
-}
-
 /// Upserts every post of a JSON / JSON array / JSON lines body with
 /// `writer` (see [`upsert_all`]), then commits; rejections name `name` and
 /// the line. On failure nothing is committed, and the writer should be
@@ -785,7 +760,11 @@ mod tests {
                 })
                 .collect();
             let bytes = body.join("\n");
-            let summary = import_body(&index, bytes.as_bytes(), "body", opts.clone()).unwrap();
+            // As the server writes: a writer per write, closed once the
+            // merges its commit started are done.
+            let mut writer = Writer::new(&index, opts.clone()).unwrap();
+            let summary = write_body(&mut writer, bytes.as_bytes(), "body").unwrap();
+            writer.wait_for_merges().unwrap();
             assert_eq!(summary.added, 3);
         }
         let searcher = index.searcher();
