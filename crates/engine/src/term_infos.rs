@@ -32,6 +32,16 @@ struct Entries {
     tokens: FxHashMap<(SegmentId, Field), u64>,
 }
 
+impl Entries {
+    /// Room for one more entry: past [`CAPACITY`], everything is let go.
+    fn make_room(&mut self) {
+        if self.len >= CAPACITY {
+            *self = Entries::default();
+        }
+        self.len += 1;
+    }
+}
+
 fn entries() -> &'static Mutex<Entries> {
     static ENTRIES: OnceLock<Mutex<Entries>> = OnceLock::new();
     ENTRIES.get_or_init(Default::default)
@@ -53,15 +63,12 @@ pub fn term_info(segment: &SegmentReader, term: &Term) -> tantivy::Result<Option
     }
     let found = segment.inverted_index(term.field())?.get_term_info(term)?;
     let mut entries = entries().lock().unwrap_or_else(|e| e.into_inner());
-    if entries.len >= CAPACITY {
-        *entries = Entries::default();
-    }
+    entries.make_room();
     entries
         .by_segment
         .entry(id)
         .or_default()
         .insert(term.clone(), found.clone());
-    entries.len += 1;
     Ok(found)
 }
 
@@ -133,11 +140,8 @@ pub fn total_num_tokens(searcher: &Searcher, field: Field) -> tantivy::Result<u6
             None => {
                 let tokens = segment.inverted_index(field)?.total_num_tokens();
                 let mut entries = entries().lock().unwrap_or_else(|e| e.into_inner());
-                if entries.len >= CAPACITY {
-                    *entries = Entries::default();
-                }
+                entries.make_room();
                 entries.tokens.insert((segment.segment_id(), field), tokens);
-                entries.len += 1;
                 tokens
             }
         };
