@@ -153,7 +153,12 @@ try {
     const [value, count] = shown[0];
     await tab.click(`#tools .ais-RefinementList-item:has-text("${value}") input`);
     await tab.waitForLoadState('networkidle');
-    await tab.waitForTimeout(200);
+    // The refined answer may be drawn after the network goes idle (on a
+    // loaded machine it was not within 200 ms): give it time, then check.
+    await tab.waitForFunction((n) => {
+      const t = document.querySelector('.ais-Stats-text');
+      return t && Number(t.textContent.replace(/[^0-9 ].*$/, '').replace(/\D/g, '')) === n;
+    }, count, { timeout: 15000 }).catch(() => {});
     check(await totalOf() === count, `client ${client}: tools=${value} gives ${count} posts`);
 
     check(answered.length > 0 && answered.every((a) => a.startsWith('200 ')),
